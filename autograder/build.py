@@ -1,0 +1,82 @@
+"""`course build`: generate student_template/ from solutions/ (the one source of truth).
+
+Every file under solutions/ is copied; Python files have their solution regions replaced by
+stubs (autograder.markers). `--check` writes nothing and fails when the template is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from autograder import REPO_ROOT, markers
+
+SOLUTIONS = REPO_ROOT / "solutions"
+TEMPLATE = REPO_ROOT / "student_template"
+_SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+
+def _source_files(root: Path) -> list[Path]:
+    return sorted(
+        path for path in root.rglob("*")
+        if path.is_file() and not _SKIPPED_PARTS.intersection(path.relative_to(root).parts)
+        and path.suffix != ".pyc"
+    )
+
+
+def template_files(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
+    """What student_template/ must contain: relative path -> bytes."""
+    files: dict[str, bytes] = {}
+    for path in _source_files(solutions):
+        relative = path.relative_to(solutions).as_posix()
+        if path.suffix == ".py":
+            text = markers.stub(path.read_text(encoding="utf-8"), name=f"solutions/{relative}")
+            files[relative] = text.encode("utf-8")
+        else:
+            files[relative] = path.read_bytes()
+    return files
+
+
+def stale_files(expected: dict[str, bytes], target: Path) -> list[str]:
+    """Paths under target that differ from expected, are missing, or should not be there."""
+    present = {path.relative_to(target).as_posix() for path in _source_files(target)} if target.exists() else set()
+    stale = [name for name, data in expected.items()
+             if name not in present or (target / name).read_bytes() != data]
+    stale += sorted(f"{name} (not generated from solutions/)" for name in present - expected.keys())
+    return sorted(stale)
+
+
+def write(expected: dict[str, bytes], target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    for name, data in expected.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = TEMPLATE) -> int:
+    """Build the template (or, with check, report what is stale). Returns the exit status."""
+    expected = template_files(solutions)
+    if check:
+        stale = stale_files(expected, template)
+        if stale:
+            print(f"{template.name}/ is stale; run `course build`. Differs from solutions/:")
+            for name in stale:
+                print(f"  {template.name}/{name}")
+            return 1
+        print(f"{template.name}/ is up to date ({len(expected)} files).")
+        return 0
+    write(expected, template)
+    print(f"wrote {len(expected)} files to {template}")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 and name the stale files if the template is out of date")
+
+
+def run(args: argparse.Namespace) -> int:
+    return main(check=args.check)

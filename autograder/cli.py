@@ -1,0 +1,35 @@
+"""The `course` command: one subcommand per module, each with add_arguments() and run()."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from autograder.config import ConfigError
+
+# subcommand -> (module, one-line help). Modules are imported only when their command runs,
+# so `course build` does not pay for importing torch.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("autograder.build", "generate student_template/ from solutions/ (--check: fail if stale)"),
+    "grade": ("autograder.grade", "grade submissions in the sandbox and write results"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(module=module)
+        importlib.import_module(module).add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return importlib.import_module(args.module).run(args)
+    except ConfigError as exc:
+        print(f"course {args.command}: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,110 @@
+"""Runs the hidden pytest suites over submissions, in the trusted process, and collects verdicts.
+
+Each test receives the `submission` fixture: session-scoped and parametrized over the
+submissions, so pytest runs every test for one submission before moving to the next, with
+one sandboxed worker per submission. Expectations cached in the suites (torch, references)
+are computed once for the whole run. Verdicts come only from exceptions raised here:
+`Mistake` carries the student-facing feedback, anything else is the grader's own fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.results import Verdict
+from autograder.sandbox import Limits, Worker
+from autograder.suite import Mistake, Submission
+
+log = logging.getLogger("autograder")
+
+INTERNAL_ERROR = ("The grader could not complete this test (an internal error, not your fault); "
+                  "your instructor can see the details.")
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A submission copied into the grader's staging area, ready for a worker."""
+
+    name: str
+    directory: Path
+
+
+class GradingPlugin:
+    def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
+                 on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None):
+        self.staged = {s.name: s for s in staged}
+        self.limits = limits
+        self.parts = parts
+        self.on_done = on_done
+        self.sandbox = sandbox
+        self.verdicts: dict[str, list[Verdict]] = {name: [] for name in self.staged}
+        self.collection_errors: list[str] = []
+
+    # -- collection ------------------------------------------------------------------------
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "submission" in metafunc.fixturenames:
+            metafunc.parametrize("submission", list(self.staged), indirect=True, scope="session")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            marker = item.get_closest_marker("part")
+            if marker is None or marker.args[0] not in self.parts:
+                where = marker.args[0] if marker else "no part marker"
+                self.collection_errors.append(f"{item.nodeid}: part {where!r} is not in course.yml")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    # -- fixtures --------------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def submission(self, request: pytest.FixtureRequest):
+        name = request.param
+        worker = Worker(self.staged[name].directory, self.limits, sandbox=self.sandbox)
+        try:
+            yield Submission(name, worker)
+        finally:
+            worker.close()
+            self.on_done(name, self.verdicts[name], worker)
+
+    @pytest.fixture(autouse=True)
+    def _time_budget(self, submission: Submission) -> None:
+        submission.worker.start_test()
+
+    # -- verdicts --------------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "setup" and report.passed:
+            return
+        if call.when == "teardown" and report.passed:
+            return
+        name = item.callspec.params["submission"]
+        test = item.nodeid.split("[")[0]
+        part = item.get_closest_marker("part").args[0]
+        if report.passed:
+            verdict = Verdict(test, part, True)
+        elif call.excinfo is not None and isinstance(call.excinfo.value, Mistake):
+            mistake = call.excinfo.value
+            verdict = Verdict(test, part, False, mistake.feedback, mistake.pitfall, mistake.flags)
+        else:
+            log.error("internal error in %s for %s:\n%s", test, name, report.longreprtext)
+            verdict = Verdict(test, part, False, INTERNAL_ERROR, "internal-error", ("internal_error",))
+        self.verdicts[name] = [v for v in self.verdicts[name] if v.test != test] + [verdict]
+
+
+def run(suite: Path, plugin: GradingPlugin) -> None:
+    """Run the suite for every staged submission; verdicts reach plugin.on_done per submission."""
+    args = [str(suite), "-c", str(suite.parent / "pytest.ini"), "--rootdir", str(suite.parent),
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise"]
+    code = pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
+                                           pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        problems = "\n".join(plugin.collection_errors) or f"pytest exit code {code}"
+        raise RuntimeError(f"the hidden suite {suite} could not run:\n{problems}")

@@ -1,0 +1,127 @@
+"""The results object: the only way a grading outcome leaves the grader.
+
+Built from verdicts (one per hidden test, decided in the trusted process), it knows the
+points, what students may see, and how to become Gradescope's results.json. Every text a
+student produced passes through `redact` on its way in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The trusted decision on one hidden test for one submission."""
+
+    test: str  # e.g. "test_operations.py::test_add_accumulates"
+    part: str
+    passed: bool
+    feedback: str = ""  # why it failed, in the student's terms; never an expected value
+    pitfall: str | None = None  # a stable id of the diagnosed mistake, e.g. "overwrite-grad"
+    flags: tuple[str, ...] = ()  # e.g. ("timeout",), ("crash",), ("policy_violation",)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    part: str
+    score: float
+    max_score: float
+    status: Literal["passed", "failed"]
+    output: str
+    visibility: Visibility
+    pitfall: str | None = None
+
+
+@dataclass(frozen=True)
+class PartResult:
+    name: str
+    title: str
+    score: float
+    max_score: float
+
+
+@dataclass(frozen=True)
+class Results:
+    submission: str
+    assignment: str
+    tests: tuple[TestResult, ...]
+    parts: tuple[PartResult, ...]
+    flags: tuple[str, ...] = ()  # submission-level: policy_violation, crash, timeout, missing_file ...
+    messages: tuple[str, ...] = ()  # submission-level explanations shown to the student
+    output_excerpt: str = ""  # capped, redacted excerpt of the student's own stdout/stderr
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.score for t in self.tests), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(p.max_score for p in self.parts), 6)
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...)."""
+        output = "\n".join(self.messages)
+        if self.output_excerpt:
+            output += ("\n\n" if output else "") + "Your code printed:\n" + self.output_excerpt
+        return {
+            "score": self.score,
+            "output": output,
+            "tests": [
+                {"name": t.name, "score": t.score, "max_score": t.max_score, "status": t.status,
+                 "output": t.output, "visibility": t.visibility,
+                 **({"tags": [t.part]} if t.part else {})}
+                for t in self.tests
+            ],
+            "extra_data": {"submission": self.submission, "assignment": self.assignment,
+                           "flags": list(self.flags),
+                           "parts": [asdict(p) for p in self.parts],
+                           "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
+                           **self.extra},
+        }
+
+    @classmethod
+    def from_gradescope(cls, data: dict) -> Results:
+        """Read back what to_gradescope wrote (batch resume, reports, merging shards)."""
+        extra = dict(data.get("extra_data", {}))
+        pitfalls = extra.pop("pitfalls", {})
+        tests = tuple(
+            TestResult(t["name"], (t.get("tags") or [""])[0], t["score"], t["max_score"], t["status"],
+                       t.get("output", ""), t.get("visibility", "visible"), pitfalls.get(t["name"]))
+            for t in data.get("tests", [])
+        )
+        parts = tuple(PartResult(**p) for p in extra.pop("parts", []))
+        messages, _, excerpt = data.get("output", "").partition("\n\nYour code printed:\n")
+        if messages.startswith("Your code printed:\n"):
+            messages, excerpt = "", messages.removeprefix("Your code printed:\n")
+        return cls(submission=extra.pop("submission", ""), assignment=extra.pop("assignment", ""),
+                   tests=tests, parts=parts, flags=tuple(extra.pop("flags", [])),
+                   messages=tuple(m for m in messages.split("\n") if m), output_excerpt=excerpt,
+                   extra=extra)
+
+
+class Redactor:
+    """Removes from student-produced text any line that quotes hidden test source."""
+
+    MIN_CHARS = 24
+
+    def __init__(self, hidden_sources: list[str]):
+        self._lines = {
+            " ".join(line.split()) for source in hidden_sources for line in source.splitlines()
+            if len(" ".join(line.split())) >= self.MIN_CHARS
+        }
+
+    def __call__(self, text: str) -> str:
+        kept = []
+        for line in text.splitlines():
+            folded = " ".join(line.split())
+            if any(hidden in folded for hidden in self._lines):
+                kept.append("[line removed: it quotes the hidden tests]")
+            else:
+                kept.append(line)
+        return "\n".join(kept)

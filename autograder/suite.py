@@ -1,0 +1,132 @@
+"""What hidden tests use to question a submission and to fail with a diagnosis.
+
+Hidden tests run in the trusted process. They never import the submission: they ask its
+sandboxed worker through `Submission`, get back plain numbers, compare them with expectations
+computed here, and fail by raising `Mistake` with feedback in the student's terms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from autograder.sandbox import Reply, Worker
+
+
+class Mistake(AssertionError):
+    """A hidden test failed. `feedback` is shown to the student: never put expected values in it."""
+
+    def __init__(self, pitfall: str, feedback: str, flags: tuple[str, ...] = ()):
+        super().__init__(feedback)
+        self.pitfall = pitfall
+        self.feedback = feedback
+        self.flags = flags
+
+
+def describe_failure(reply: Reply, doing: str) -> Mistake:
+    """The Mistake for a call that did not return normally."""
+    if reply.status == "timeout":
+        return Mistake("timeout", f"{doing} did not finish: {reply.detail} (an infinite loop, or a "
+                       "graph walk without a visited set?)", ("timeout",))
+    if reply.status == "died":
+        return Mistake("crash", f"{doing} stopped the worker: {reply.detail}", ("crash",))
+    if reply.status == "garbled":
+        return Mistake("crash", f"{doing}: {reply.detail}", ("tamper",))
+    error = reply.error
+    if error.type == "ForbiddenImport" or (error.type in {"ImportError", "ModuleNotFoundError"}
+                                           and "not allowed" in error.message):
+        return Mistake("forbidden-import", f"policy violation: {error.message} ({error.where})",
+                       ("policy_violation",))
+    if error.type == "NotImplementedError":
+        return Mistake("not-implemented", f"{doing}: not implemented yet ({error})")
+    if error.type == "SyntaxError":
+        return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}: {error.message}",
+                       ("syntax_error",))
+    if error.type == "RecursionError":
+        return Mistake("recursion", f"{doing} raised RecursionError ({error.where}); a topological "
+                       "sort that recurses without a visited set can loop on shared nodes")
+    if error.type == "MemoryError":
+        return Mistake("memory", f"{doing} ran out of memory ({error.where})", ("memory",))
+    return Mistake("error", f"{doing} raised {error}")
+
+
+def _floats(values: Any, what: str) -> list[float]:
+    if not isinstance(values, list):
+        raise Mistake("malformed", f"{what}: the worker sent no list of numbers")
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise Mistake("malformed", f"{what}: the worker sent something that is not a number") from None
+
+
+@dataclass(frozen=True)
+class GraphObservation:
+    data: list[float]
+    grad: list[float]
+    prev: list[list[int]]
+    calls: list[int] | None
+
+
+@dataclass(frozen=True)
+class ModelObservation:
+    n_parameters: int
+    forward: list[list[Any]]
+    losses: list[float]
+    params: list[float]
+    grads: list[float]
+
+
+class Submission:
+    """A submission as the hidden tests see it: questions in, plain observations out."""
+
+    def __init__(self, name: str, worker: Worker):
+        self.name = name
+        self.worker = worker
+
+    def _ask(self, doing: str, probe: str, **args: Any) -> Any:
+        reply = self.worker.call(probe, **args)
+        if not reply.ok:
+            raise describe_failure(reply, doing)
+        if not isinstance(reply.value, dict):
+            raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
+        return reply.value
+
+    def graph(self, graph: dict, steps: list | None = None, *, doing: str = "building the graph",
+              record_calls: bool = False) -> GraphObservation:
+        steps = steps if steps is not None else [["backward", len(graph["leaves"]) + len(graph["ops"]) - 1]]
+        value = self._ask(doing, "graph", graph=graph, steps=steps, record_calls=record_calls)
+        n = len(graph["leaves"]) + len(graph["ops"])
+        data, grad = _floats(value.get("data"), "data"), _floats(value.get("grad"), "grad")
+        prev = value.get("prev")
+        calls = value.get("calls")
+        if len(data) != n or len(grad) != n or not isinstance(prev, list) or len(prev) != n:
+            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        prev = [[int(i) for i in _floats(p, "prev")] for p in prev]
+        calls = None if calls is None else [int(i) for i in _floats(calls, "calls")]
+        return GraphObservation(data, grad, prev, calls)
+
+    def model(self, cls: str, args: list, *, seed: int = 0, params: list[float] | None = None,
+              steps: list | None = None, doing: str = "building the model") -> ModelObservation:
+        value = self._ask(doing, "model", cls=cls, args=args, seed=seed, params=params, steps=steps or [])
+        forward = value.get("forward")
+        if not isinstance(forward, list) or not all(isinstance(batch, list) for batch in forward):
+            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        forward = [[_floats(o, "outputs") if isinstance(o, list) else _floats([o], "output")[0]
+                    for o in batch] for batch in forward]
+        return ModelObservation(
+            n_parameters=int(float(value.get("n_parameters", -1))),
+            forward=forward,
+            losses=_floats(value.get("losses"), "losses"),
+            params=_floats(value.get("params"), "params"),
+            grads=_floats(value.get("grads"), "grads"),
+        )
+
+    def api(self, names: list[str], *, doing: str = "inspecting Value") -> dict[str, bool]:
+        value = self._ask(doing, "api", names=names)
+        return {name: value.get(name) is True for name in names}
+
+
+def close(observed: float, expected: float, *, rel: float, abs: float) -> bool:
+    """math.isclose that also treats nan as never close (a student's nan is never right)."""
+    return not math.isnan(observed) and math.isclose(observed, expected, rel_tol=rel, abs_tol=abs)

@@ -1,0 +1,72 @@
+"""The sandboxed worker: runs one submission's code on request and replies with plain data.
+
+Everything in this process is untrusted (the student's code shares it), so it holds no
+expected value and decides nothing; the trusted grader checks what it sends back. It is
+started as `python -I -S main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES` and imports only
+the standard library and the submission. Requests come on stdin, one JSON object a line:
+{"id": 1, "probe": "graph", "args": {...}}; replies go to REPLY_FD, one JSON object a line.
+"""
+
+import importlib.abc
+import json
+import os
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import probes  # noqa: E402  (lives beside this file, which -I keeps off sys.path)
+
+ERROR_MESSAGE_CHARS = 300
+
+
+class ForbiddenImport(ImportError):
+    pass
+
+
+class _ForbiddenImports(importlib.abc.MetaPathFinder):
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ForbiddenImport(f"importing {fullname!r} is not allowed in this course's submissions")
+        return None
+
+
+def _where(tb, submission):
+    """'micrograd/engine.py line 57' for the innermost frame in the submission, if any."""
+    for frame in reversed(traceback.extract_tb(tb)):
+        if frame.filename.startswith(submission):
+            return f"{os.path.relpath(frame.filename, submission)} line {frame.lineno}"
+    return ""
+
+
+def _describe(exc, submission):
+    where = _where(exc.__traceback__, submission)
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(submission):
+        where = f"{os.path.relpath(exc.filename, submission)} line {exc.lineno}"
+    try:
+        message = str(exc)
+    except Exception:  # a student exception whose __str__ itself fails
+        message = "<unprintable>"
+    return {"type": type(exc).__name__, "message": message[:ERROR_MESSAGE_CHARS], "where": where}
+
+
+def serve(reply_fd, submission, forbidden):
+    sys.path[:0] = [submission]
+    sys.meta_path.insert(0, _ForbiddenImports(forbidden))
+    # The lecture's recursive topological sort is correct; let it handle deep graphs.
+    sys.setrecursionlimit(20_000)
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            reply = {"id": request["id"], "ok": True, "value": probes.PROBES[request["probe"]](**request["args"])}
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
+            reply = {"id": request["id"], "ok": False, "error": _describe(exc, submission)}
+        data = (json.dumps(reply, allow_nan=True) + "\n").encode()
+        while data:
+            data = data[os.write(reply_fd, data):]
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), sys.argv[2], [name for name in sys.argv[3].split(",") if name])

@@ -1,0 +1,162 @@
+"""What the trusted grader can ask of a submission. Runs inside the sandboxed worker.
+
+Each probe takes and returns plain JSON data: graphs and models are described by numbers
+and operation names, and every value read back is converted with float() here and checked
+again on the trusted side. A probe never sees an expected value.
+
+A graph is {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1], ["add", 2, {"c": 1.0}], ...]}:
+node i is leaves[i], then one node per op in order. An operand is a node index or
+{"c": number} for a plain Python number (which also exercises the reflected operators).
+"""
+
+import importlib
+import operator
+import random
+
+_BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv}
+_UNARY = {"neg": operator.neg, "tanh": lambda v: v.tanh(), "relu": lambda v: v.relu(), "exp": lambda v: v.exp()}
+
+
+def _module(name):
+    return importlib.import_module(f"micrograd.{name}")
+
+
+def _number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} is a {type(value).__name__}, not a number")
+    return float(value)
+
+
+def _operand(nodes, ref):
+    return ref["c"] if isinstance(ref, dict) else nodes[ref]
+
+
+def build(graph):
+    Value = _module("engine").Value
+    nodes = [Value(x, label=f"x{i}") for i, x in enumerate(graph["leaves"])]
+    for op, *refs in graph["ops"]:
+        if op == "pow":
+            nodes.append(nodes[refs[0]] ** refs[1])
+        elif op in _UNARY:
+            nodes.append(_UNARY[op](nodes[refs[0]]))
+        else:
+            nodes.append(_BINARY[op](_operand(nodes, refs[0]), _operand(nodes, refs[1])))
+        if not isinstance(nodes[-1], Value):
+            raise TypeError(f"{op} returned a {type(nodes[-1]).__name__}, not a Value")
+    return nodes
+
+
+def _record_calls(nodes):
+    """Wrap every node's _backward so the order of the calls can be observed."""
+    calls, index = [], {id(node): i for i, node in enumerate(nodes)}
+
+    def wrap(node, original):
+        def _backward():
+            calls.append(index[id(node)])
+            original()
+        return _backward
+
+    for node in nodes:
+        node._backward = wrap(node, node._backward)
+    return calls
+
+
+def graph(graph, steps=(("backward", -1),), record_calls=False):
+    """Build the graph, run steps, and return every node's data and grad.
+
+    steps: ["backward", node] calls node.backward(); ["set_grad", node, g] sets node.grad;
+    ["local_backward", node] calls node._backward() alone; ["zero_grad"] zeroes every grad.
+    """
+    nodes = build(graph)
+    calls = _record_calls(nodes) if record_calls else None
+    for step in steps:
+        kind, args = step[0], step[1:]
+        if kind == "backward":
+            nodes[args[0]].backward()
+        elif kind == "set_grad":
+            nodes[args[0]].grad = args[1]
+        elif kind == "local_backward":
+            nodes[args[0]]._backward()
+        elif kind == "zero_grad":
+            for node in nodes:
+                node.grad = 0.0
+        else:
+            raise ValueError(f"unknown step {kind!r}")
+    index = {id(node): i for i, node in enumerate(nodes)}
+    return {
+        "data": [_number(n.data, f"node {i}'s data") for i, n in enumerate(nodes)],
+        "grad": [_number(n.grad, f"node {i}'s grad") for i, n in enumerate(nodes)],
+        "prev": [sorted(index.get(id(child), -1) for child in n._prev) for n in nodes],
+        "calls": calls,
+    }
+
+
+def _outputs(out, what):
+    Value = _module("engine").Value
+    if isinstance(out, Value):
+        return _number(out.data, what)
+    if isinstance(out, list) and all(isinstance(o, Value) for o in out):
+        return [_number(o.data, f"{what}[{i}]") for i, o in enumerate(out)]
+    raise TypeError(f"{what} is a {type(out).__name__}, not a Value or a list of Values")
+
+
+def model(cls, args, seed=0, params=None, steps=()):
+    """Build micrograd.nn.<cls>(*args) under random.seed(seed), optionally set its parameters'
+    data, run steps, and report what was observed.
+
+    steps: ["forward", xs] records the output(s) for each input in xs;
+    ["train", xs, ys, lr, n, zero_grad] runs n steps of gradient descent on the summed squared
+    error (zero_grad says whether model.zero_grad() is called before each backward);
+    ["backward_loss", xs, ys] computes the loss and calls backward(); ["zero_grad"] calls
+    model.zero_grad(); ["sgd", lr] does p.data -= lr * p.grad for every parameter.
+    """
+    random.seed(seed)
+    net = getattr(_module("nn"), cls)(*args)
+    parameters = list(net.parameters())
+    if params is not None:
+        if len(params) != len(parameters):
+            raise ValueError(f"parameters() returned {len(parameters)} values, {len(params)} were given")
+        for p, x in zip(parameters, params):
+            p.data = x
+    observed = {"forward": [], "losses": []}
+
+    def loss(xs, ys):
+        return sum((net(x) - y) ** 2 for x, y in zip(xs, ys))
+
+    for kind, *args_ in steps:
+        if kind == "forward":
+            observed["forward"].append([_outputs(net(x), "the output") for x in args_[0]])
+        elif kind == "backward_loss":
+            total = loss(args_[0], args_[1])
+            total.backward()
+            observed["losses"].append(_number(total.data, "the loss"))
+        elif kind == "zero_grad":
+            net.zero_grad()
+        elif kind == "sgd":
+            for p in parameters:
+                p.data += -args_[0] * p.grad
+        elif kind == "train":
+            xs, ys, lr, n, zero_grad = args_
+            for _ in range(n):
+                total = loss(xs, ys)
+                if zero_grad:
+                    net.zero_grad()
+                total.backward()
+                for p in parameters:
+                    p.data += -lr * p.grad
+                observed["losses"].append(_number(total.data, "the loss"))
+        else:
+            raise ValueError(f"unknown step {kind!r}")
+    observed["n_parameters"] = len(parameters)
+    observed["params"] = [_number(p.data, f"parameter {i}'s data") for i, p in enumerate(parameters)]
+    observed["grads"] = [_number(p.grad, f"parameter {i}'s grad") for i, p in enumerate(parameters)]
+    return observed
+
+
+def api(names):
+    """Which of these attributes micrograd.engine.Value defines (e.g. '__rsub__')."""
+    Value = _module("engine").Value
+    return {name: callable(getattr(Value, name, None)) for name in names}
+
+
+PROBES = {"graph": graph, "model": model, "api": api}
