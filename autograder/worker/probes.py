@@ -116,12 +116,12 @@ def model(cls, args, seed=0, params=None, steps=()):
     if params is not None:
         if len(params) != len(parameters):
             raise ValueError(f"parameters() returned {len(parameters)} values, {len(params)} were given")
-        for p, x in zip(parameters, params):
+        for p, x in zip(parameters, params, strict=True):
             p.data = x
     observed = {"forward": [], "losses": []}
 
     def loss(xs, ys):
-        return sum((net(x) - y) ** 2 for x, y in zip(xs, ys))
+        return sum((net(x) - y) ** 2 for x, y in zip(xs, ys, strict=True))
 
     for kind, *args_ in steps:
         if kind == "forward":
