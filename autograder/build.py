@@ -57,7 +57,15 @@ def write(expected: dict[str, bytes], target: Path) -> None:
 
 
 def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = TEMPLATE) -> int:
-    """Build the template (or, with check, report what is stale). Returns the exit status."""
+    """Build the template and the course's notebooks (or, with check, report what is stale)."""
+    status = _build_template(check=check, solutions=solutions, template=template)
+    if solutions == SOLUTIONS:  # the nbgrader notebooks are rendered from the course's own solutions/
+        from autograder import notebooks
+        status = max(status, notebooks.build(check=check))
+    return status
+
+
+def _build_template(*, check: bool, solutions: Path, template: Path) -> int:
     expected = template_files(solutions)
     if check:
         stale = stale_files(expected, template)

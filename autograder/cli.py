@@ -13,6 +13,11 @@ from autograder.config import ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("autograder.build", "generate student_template/ from solutions/ (--check: fail if stale)"),
     "grade": ("autograder.grade", "grade submissions in the sandbox and write results"),
+    "validate": ("autograder.validate", "prove the hidden suite: reference, template, correct variants, bug catalog"),
+    "ci-grade": ("autograder.ci_grade", "grade a pull request in CI: summary, PR comment, status, results.json"),
+    "merge": ("autograder.merge", "combine the results of grading shards into one gradebook, CSV and report"),
+    "report": ("autograder.report", "write the class report (HTML and PNGs) from a folder of results"),
+    "demo": ("autograder.demo", "grade a generated demo class and show its gradebook and report"),
 }
 
 

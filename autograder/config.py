@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,7 +55,7 @@ class Assignment(_Strict):
     @classmethod
     def _has_parts(cls, parts: dict[str, Part]) -> dict[str, Part]:
         if not parts:
-            raise ValueError("an assignment needs at least one graded part")
+            raise ValueError("at least one graded part")
         return parts
 
     @property
@@ -77,29 +78,108 @@ class Course(_Strict):
         return name, self.assignments[name]
 
 
+_SIMPLE_TYPES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _schema_at(loc: tuple) -> Any:
+    """The type the schema expects at loc (a path of keys from the top), or None if loc leaves it."""
+    annotation: Any = Course
+    for key in loc:
+        if get_origin(annotation) in (Union, UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(key))
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]
+        else:
+            return None
+    return annotation
+
+
+def _expected(annotation: Any) -> str | None:
+    """What a value of this type looks like, in the words of someone editing course.yml."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "a mapping with the keys " + ", ".join(annotation.model_fields)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(arg) for arg in args)
+    if origin in (Union, UnionType):
+        return " or ".join(filter(None, (_expected(arg) for arg in args if arg is not type(None))))
+    if origin is dict:
+        return f"a mapping from names to {_expected(args[1]) or 'values'}"
+    if origin is list:
+        return f"a list of {(_expected(args[0]) or 'values').removeprefix('a ')}s"
+    return _SIMPLE_TYPES.get(annotation)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _describe(error: dict) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    """One line for one validation error: the key, the value found and what was expected."""
+    loc = tuple(error["loc"])
+    where = ".".join(str(part) for part in loc) or "(top level)"
+    expected = _expected(_schema_at(loc))
     if error["type"] == "missing":
-        return f"{where}: required key is missing"
+        return f"{where}: required key is missing; expected {expected or 'a value'}"
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown key (value {error['input']!r}); check its spelling"
-    return f"{where}: got {error['input']!r}, expected {error['msg'].lower()}"
+        parent = _schema_at(loc[:-1])
+        keys = ", ".join(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else "?"
+        return f"{where}: unknown key (value {_shown(error['input'])}); expected one of {keys} (check its spelling)"
+    # pydantic's own words for constraints and validators ("greater than 0"), ours for types.
+    reason = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    if error["type"] in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        reason = f"{expected or 'a number'} {reason}"
+    elif error["type"] != "value_error" and expected:
+        reason = expected
+    return f"{where}: got {_shown(error['input'])}; expected {reason}"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error (YAML would keep the last)."""
+
+    def construct_unique_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        # Keys as written, before construct_mapping flattens merge keys (`<<:`), which may be overridden.
+        written = [key_node for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"]
+        mapping = self.construct_mapping(node, deep=deep)
+        first_line: dict[Any, int] = {}
+        for key_node in written:
+            key = self.construct_object(key_node, deep=deep)
+            if key in first_line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (first on line {first_line[key]})", key_node.start_mark)
+            first_line[key] = key_node.start_mark.line + 1
+        return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _UniqueKeyLoader.construct_unique_mapping)
 
 
 def load(path: Path | str = DEFAULT_PATH) -> Course:
     """Read and validate course.yml; raise ConfigError with every problem, one per line."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}:{where}: not valid YAML ({problem})") from None
+        raise ConfigError(f"{path}:{where} not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top, got {type(raw).__name__}")
+        found = "the file is empty" if raw is None else f"the top level is {_shown(raw)} ({type(raw).__name__})"
+        raise ConfigError(f"{path}: {found}; expected {_expected(Course)}")
     try:
         return Course.model_validate(raw)
     except ValidationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from xml.etree import ElementTree as ET
 
 from autograder.results import Results
@@ -19,6 +20,14 @@ def to_json(results: Results) -> str:
     return json.dumps(results.to_gradescope(), indent=2, sort_keys=True) + "\n"
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """text without the characters XML 1.0 cannot hold (a student's message may contain any)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def to_junit(results: Results) -> str:
     failures = sum(t.status == "failed" for t in results.tests)
     suites = ET.Element("testsuites", name=results.assignment, tests=str(len(results.tests)),
@@ -32,18 +41,20 @@ def to_junit(results: Results) -> str:
                               errors="0", skipped="0")
         for test in tests:
             case = ET.SubElement(suite, "testcase", classname=f"{results.assignment}.{part}",
-                                 name=test.name)
+                                 name=_xml(test.name))
             ET.SubElement(ET.SubElement(case, "properties"), "property", name="score",
                           value=f"{_points(test.score)}/{_points(test.max_score)}")
             if test.status == "failed":
-                ET.SubElement(case, "failure", message=test.output.splitlines()[0] if test.output else "failed",
-                              type=test.pitfall or "failed").text = test.output
+                output = _xml(test.output)
+                ET.SubElement(case, "failure", message=output.splitlines()[0] if output else "failed",
+                              type=test.pitfall or "failed").text = output
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """One table cell: one line, pipes escaped, no raw HTML from a student's message."""
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
 
 
 def to_markdown(results: Results) -> str:

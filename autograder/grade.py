@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import os
 import shutil
 import sys
@@ -19,13 +20,14 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, pytest_plugin
+from autograder import REPO_ROOT, batch, config, pytest_plugin
 from autograder.formats import FORMATS, RENDER, SUFFIX
 from autograder.pytest_plugin import GradingPlugin, Staged
 from autograder.results import PartResult, Redactor, Results, TestResult, Verdict
-from autograder.sandbox import Limits, Worker
+from autograder.sandbox import Limits, SandboxUnavailable, Worker, available_sandbox, check_sandbox
 
 MAX_FILE_BYTES = 1 << 20
+MAX_TEST_OUTPUT_CHARS = 2000  # one test's feedback; it quotes at most 300 characters of student text
 
 
 class Staging:
@@ -90,14 +92,24 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
     weights = {v.test: assignment.parts[v.part].test_weights.get(v.test.split("::")[-1], 1.0)
                for v in verdicts}
     part_weight = {part: sum(weights[v.test] for v in verdicts if v.part == part) for part in assignment.parts}
+    # Each test's share of its part, rounded; the part's last test takes the rounding remainder
+    # so that a part's shares add up to exactly its points.
+    shares: dict[str, float] = {}
+    for name, part in assignment.parts.items():
+        tests_of_part = [v.test for v in verdicts if v.part == name]
+        for test in tests_of_part[:-1]:
+            shares[test] = round(part.points * weights[test] / part_weight[name], 6)
+        if tests_of_part:
+            shares[tests_of_part[-1]] = round(part.points - sum(shares[t] for t in tests_of_part[:-1]), 6)
     tests, flags = [], set(staging.flags)
     for verdict in verdicts:
         part = assignment.parts[verdict.part]
-        max_score = round(part.points * weights[verdict.test] / part_weight[verdict.part], 6)
+        max_score = shares[verdict.test]
         tests.append(TestResult(
             name=verdict.test, part=verdict.part, score=max_score if verdict.passed else 0.0,
             max_score=max_score, status="passed" if verdict.passed else "failed",
-            output=redact(verdict.feedback), visibility=part.visibility, pitfall=verdict.pitfall))
+            output=redact(verdict.feedback)[:MAX_TEST_OUTPUT_CHARS], visibility=part.visibility,
+            pitfall=verdict.pitfall))
         flags.update(verdict.flags)
     parts = tuple(
         PartResult(name, part.title, round(sum(t.score for t in tests if t.part == name), 6), part.points)
@@ -107,6 +119,32 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
     return Results(submission=staging.staged.name, assignment=assignment_name, tests=tuple(tests),
                    parts=parts, flags=tuple(sorted(flags)), messages=tuple(redact(m) for m in staging.messages),
                    output_excerpt=redact(excerpt))
+
+
+class GraderError(RuntimeError):
+    """The grader itself cannot run (not the submission's fault); the message says why."""
+
+
+def submission_names(sources: list[Path]) -> list[str]:
+    """One distinct name per source: its folder's name, with as many parent folders as it takes
+    to tell apart folders of the same name (a/alice, b/alice -> a-alice, b-alice), and a
+    counter for a folder given twice."""
+    parts = [source.resolve().parts[1:] or ("root",) for source in sources]
+    depth = [1] * len(sources)
+    while True:
+        names = ["-".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clashing = [i for i, name in enumerate(names) if depth[i] < len(parts[i]) and any(
+            other == name and parts[j] != parts[i] for j, other in enumerate(names))]
+        if not clashing:
+            break
+        for i in clashing:
+            depth[i] += 1
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return unique
 
 
 def _hidden_sources(suite: Path) -> list[str]:
@@ -120,13 +158,16 @@ def grade(sources: list[Path], *, assignment_name: str | None = None, course: co
     assignment_name, assignment = course.assignment(assignment_name)
     grading = course.grading
     suite = (REPO_ROOT / assignment.suite).resolve()
+    if not suite.is_dir():
+        raise GraderError(f"the hidden suite {suite} of assignment {assignment_name!r} does not exist")
+    sandbox = sandbox or available_sandbox()
+    check_sandbox(sandbox, [suite, REPO_ROOT / "solutions"])
     redact = Redactor(_hidden_sources(suite))
     limits = Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports))
     workspace = Path(tempfile.mkdtemp(prefix="course-grade-"))
     os.chmod(workspace, 0o711)
     stagings: dict[str, Staging] = {}
-    for index, source in enumerate(sources):
-        name = source.resolve().name
+    for index, (source, name) in enumerate(zip(sources, submission_names(sources), strict=True)):
         stagings[name] = stage(source, name, workspace / f"s{index}", assignment, grading)
     results: dict[str, Results] = {}
 
@@ -139,6 +180,8 @@ def grade(sources: list[Path], *, assignment_name: str | None = None, course: co
     plugin = GradingPlugin([s.staged for s in stagings.values()], limits, set(assignment.parts), done, sandbox)
     try:
         pytest_plugin.run(suite, plugin)
+    except RuntimeError as exc:  # the hidden suite could not run
+        raise GraderError(str(exc)) from None
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     return [results[name] for name in stagings]
@@ -161,11 +204,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assignment", help="assignment in course.yml (default: the first)")
     parser.add_argument("--config", type=Path, default=config.DEFAULT_PATH, help="course.yml to use")
     parser.add_argument("--sandbox", choices=("bwrap", "process"), help="default: bwrap where installed")
+    batch.add_batch_arguments(parser)  # many submissions: autograder/batch.py
+
+
+def _stage_notebooks(submissions: list[Path], assignment: str | None,
+                     config_path: Path) -> tuple[list[Path], str | None]:
+    """Notebook submissions (.ipynb) become folders of the code extracted from them (autograder.notebooks)."""
+    from autograder import notebooks
+
+    staged, assignment, workspace = notebooks.stage_notebooks(submissions, assignment, config.load(config_path))
+    if workspace is not None:
+        atexit.register(notebooks.cleanup, workspace)
+    return staged, assignment
 
 
 def main(*, submissions: list[Path], results: Path | None = None, out: Path | None = None,
          format: str = "json", assignment: str | None = None, config_path: Path = config.DEFAULT_PATH,
-         sandbox: str | None = None) -> int:
+         sandbox: str | None = None, **batch_options) -> int:
+    if batch.wanted(submissions, out, batch_options):
+        return batch.main(inputs=submissions, out=out, format=format, assignment=assignment,
+                          config_path=config_path, sandbox=sandbox, **batch_options)
+    submissions, assignment = _stage_notebooks(submissions, assignment, config_path)
     missing = [s for s in submissions if not s.is_dir()]
     if missing:
         print(f"course grade: not a submission directory: {', '.join(map(str, missing))}", file=sys.stderr)
@@ -184,11 +243,16 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
             sys.stdout.write(RENDER[format](result))
         print(f"{result.submission}: {result.score:g}/{result.max_score:g}", file=sys.stderr)
 
-    grade(submissions, assignment_name=assignment, course=course, sandbox=sandbox, on_result=emit)
+    try:
+        grade(submissions, assignment_name=assignment, course=course, sandbox=sandbox, on_result=emit)
+    except (GraderError, SandboxUnavailable) as exc:
+        print(f"course grade: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     return main(submissions=args.submissions, results=args.results, out=args.out, format=args.format,
-                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox)
+                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox,
+                **batch.options(args))
 

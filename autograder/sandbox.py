@@ -2,26 +2,34 @@
 
 Trusted code (the hidden suites, the grader) talks to student code only through
 `Worker.call`, which returns a `Reply` built from JSON the worker wrote: numbers, strings,
-lists. No object from the worker's process ever reaches this one.
+lists. No object from the worker's process ever reaches this one, and nothing expected is
+ever sent to it. docs/security.md states what each sandbox guarantees.
 
 Sandboxes, strongest first:
 - "bwrap": bubblewrap. The worker sees only /usr, the Python installation (without its
-  site-packages), the staged submission (read-only) and a scratch folder (its only writable
-  place). No network, own PID namespace (nothing outlives it), no capabilities; as root it
-  runs as `nobody`.
-- "process": a plain child process in its own session with a scrubbed environment, resource
-  limits and, as root, the `nobody` user. It can read whatever `nobody` (or, not as root, you)
-  can read and may reach the network; use it only where bubblewrap is missing.
+  site-packages), the staged submission (read-only) and a small tmpfs scratch folder (its
+  only writable place). No network, own PID namespace (nothing outlives it, the grader's
+  processes are invisible), no capabilities; as root it runs as a fresh unprivileged uid.
+- "process": a plain child process in its own session with a scrubbed environment and
+  resource limits; as root, a fresh unprivileged uid. It can read whatever file permissions
+  let any user read and may reach the network; use it only where bubblewrap is missing.
+
+As root every worker gets its own uid, never used by anything else: it owns no file, is in
+no group, and RLIMIT_NPROC (counted per uid) then caps this worker alone, so a fork bomb
+cannot starve other workers. At the end every process of that uid is killed, which also
+catches daemons that left the worker's session.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import resource
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -32,9 +40,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
-NOBODY = 65534
 MAX_REPLY_BYTES = 8 << 20
 MAX_OUTPUT_BYTES = 1 << 20  # a worker writing more than this to stdout/stderr is stopped
+SCRATCH_BYTES = 64 << 20  # the bwrap scratch folder is a tmpfs of this size
+MAX_PROCESSES = 64  # per worker uid (as root): threads and children of one submission
+MAX_OPEN_FILES = 256
+STARTUP_SECONDS = 10.0
+READY = b'{"ready": true}'  # the worker's first line (autograder/worker/main.py)
+# Worker uids as root: FIRST_UID + 256 * (grader pid) + n. Linux pids stay below 2**22, so the
+# range ends far below 2**32 - 1 (no uid) and concurrent graders never share a uid.
+FIRST_UID = 1 << 30
+_worker_numbers = itertools.count()
+
+
+class SandboxUnavailable(RuntimeError):
+    """The requested sandbox cannot run here; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -73,28 +93,83 @@ def available_sandbox() -> Literal["bwrap", "process"]:
     return "bwrap" if shutil.which("bwrap") else "process"
 
 
-def _python() -> str:
-    return os.path.realpath(sys.executable)
-
-
 def _ancestors(path: Path) -> list[Path]:
     return [p for p in reversed(path.parents) if p != Path("/")]
 
 
-def _bwrap_command(submission: Path, scratch: Path, worker: Path, as_nobody: bool) -> list[str]:
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user that owns nothing and is in no group can open `path` (ignoring ACLs)."""
+    path = Path(path).resolve()
+    if not path.exists():
+        return False
+    for directory in _ancestors(path):
+        if not directory.stat().st_mode & stat.S_IXOTH:
+            return False
+    return bool(path.stat().st_mode & stat.S_IROTH)
+
+
+def _executable_by_others(path: Path) -> bool:
+    path = Path(path).resolve()
+    return reachable_by_others(path.parent) and bool(path.parent.stat().st_mode & stat.S_IXOTH) \
+        and bool(path.stat().st_mode & stat.S_IXOTH)
+
+
+def worker_python(sandbox: str, as_root: bool) -> str:
+    """The interpreter for the worker. The worker needs only the standard library, so where
+    this one cannot be run by an unprivileged user (pyenv under /root, which is 0700) the
+    process sandbox falls back to the system's interpreter of the same version."""
+    own = os.path.realpath(sys.executable)
+    if sandbox == "bwrap" or not as_root or _executable_by_others(Path(own)):
+        return own
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for directory in ("/usr/local/bin", "/usr/bin"):
+        candidate = Path(directory, version)
+        if candidate.is_file() and _executable_by_others(candidate):
+            return str(candidate.resolve())
+    raise SandboxUnavailable(
+        f"the 'process' sandbox runs submissions as an unprivileged user, who cannot run {own} "
+        f"(a folder on its path is closed to other users) and no {version} was found in /usr/bin or "
+        "/usr/local/bin. Install bubblewrap and use --sandbox bwrap, or install the same Python "
+        "version system-wide.")
+
+
+def check_sandbox(sandbox: str, protected: list[Path]) -> None:
+    """Fail early, with a message, when `sandbox` cannot run here or cannot protect `protected`."""
+    if sandbox == "bwrap" and not shutil.which("bwrap"):
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it or use --sandbox process")
+    if sandbox == "process":
+        check_process_sandbox(protected)
+    elif sandbox != "bwrap":
+        raise SandboxUnavailable(f"unknown sandbox {sandbox!r} (use bwrap or process)")
+
+
+def check_process_sandbox(protected: list[Path]) -> None:
+    """As root, the process sandbox relies on file permissions alone: refuse to run when an
+    unprivileged user could read the hidden tests or the reference (the message says how to fix)."""
+    if os.geteuid() != 0:
+        return
+    worker_python("process", as_root=True)
+    exposed = [str(p) for p in protected if reachable_by_others(p)]
+    if exposed:
+        raise SandboxUnavailable(
+            "the 'process' sandbox cannot hide these from submissions, since any user may read them: "
+            + ", ".join(exposed) + ". Use --sandbox bwrap, or close them with `chmod o-rwx`.")
+
+
+def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]:
     prefix = Path(sys.base_prefix).resolve()
-    # Not --unshare-all: as root a user namespace would stop setpriv from becoming nobody.
+    # Not --unshare-all: as root a user namespace would stop setpriv from changing uid.
     cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "HOME", "/scratch",
-           "--ro-bind", "/usr", "/usr"]
+           "--setenv", "TMPDIR", "/scratch", "--ro-bind", "/usr", "/usr"]
     for top in ("bin", "lib", "lib64", "sbin"):
         target = Path("/", top)
         if target.is_symlink():
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.exists():
             cmd += ["--ro-bind", str(target), str(target)]
-    # bwrap would create the parents of a bind as 0700 root dirs, which `nobody` cannot cross.
+    # bwrap would create the parents of a bind as 0700 root dirs, which the worker cannot cross.
     for parent in _ancestors(prefix):
         if not str(parent).startswith("/usr"):
             cmd += ["--perms", "0755", "--dir", str(parent)]
@@ -103,70 +178,167 @@ def _bwrap_command(submission: Path, scratch: Path, worker: Path, as_nobody: boo
     for site in sorted({Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}):
         if site.exists():
             cmd += ["--tmpfs", str(site)]  # hide installed packages (torch among them)
+    # /tmp and /dev/shm are root's 0755 tmpfs: the worker cannot write there, only in /scratch.
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--perms", "01777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/scratch",
             "--ro-bind", str(worker), "/grader",
-            "--ro-bind", str(submission), "/submission",
-            "--bind", str(scratch), "/scratch", "--chdir", "/scratch"]
-    if as_nobody:
-        cmd += ["--", "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--ro-bind", str(submission), "/submission", "--chdir", "/scratch"]
+    if uid is not None:
+        cmd += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     else:
         cmd += ["--cap-drop", "ALL", "--"]
     return cmd
 
 
+def _kill_uid(uid: int) -> None:
+    """Kill every process running as `uid` (a worker's own uid), wherever it went: kill(-1)
+    from a child that became `uid` reaches exactly the processes that uid may signal."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the forked child
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(1000):  # a fork bomb refills between two rounds; NPROC bounds it
+                os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+        os._exit(2)
+    os.waitpid(pid, 0)
+
+
+def _own_processes() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                pass
+    return count
+
+
 class Worker:
-    """One submission's sandboxed worker, started on first use and after a crash or timeout."""
+    """One submission's sandboxed worker, started on first use and after a crash or timeout.
+
+    As root the worker takes over `submission`'s permissions: the staged copy becomes readable
+    by this worker's uid and by nobody else but root.
+    """
 
     def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None):
         self.submission = Path(submission)
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
-        self.as_nobody = os.geteuid() == 0
+        if self.sandbox not in ("bwrap", "process"):
+            raise SandboxUnavailable(f"unknown sandbox {self.sandbox!r} (use bwrap or process)")
+        if self.sandbox == "bwrap" and not shutil.which("bwrap"):
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it or use --sandbox process")
+        as_root = os.geteuid() == 0
+        self.uid = FIRST_UID + 256 * os.getpid() + next(_worker_numbers) % 256 if as_root else None
+        self.python = worker_python(self.sandbox, as_root)
+        if self.uid is not None and self.sandbox == "process" and not all(
+                p.stat().st_mode & stat.S_IXOTH for p in _ancestors(self.submission.resolve())):
+            raise SandboxUnavailable(f"the 'process' sandbox's unprivileged user cannot reach {self.submission} "
+                                     "(a folder above it is closed to other users)")
         self.stdout_excerpt = b""
+        self.restarts = 0
         self._home = Path(tempfile.mkdtemp(prefix="course-worker-"))
         os.chmod(self._home, 0o711)
+        self._grader = self._home / "grader"  # a copy of the worker's own files, readable by it
+        self._grader.mkdir(mode=0o755)
+        for source in WORKER_DIR.glob("*.py"):
+            shutil.copyfile(source, self._grader / source.name)
+            os.chmod(self._grader / source.name, 0o644)
+        if self.uid is not None:
+            self._hand_over(self.submission)
         self._proc: subprocess.Popen | None = None
         self._reply_fd: int | None = None
         self._buffer = b""
         self._next_id = 0
         self._deadline: float | None = None
-        self.restarts = 0
+
+    def _hand_over(self, folder: Path) -> None:
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, 0, self.uid, follow_symlinks=False)
+            if not path.is_symlink():
+                os.chmod(path, 0o750 if path.is_dir() else 0o640)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def _start(self) -> None:
-        scratch = self._home / f"scratch{self.restarts}"
-        scratch.mkdir()
-        if self.as_nobody:
-            os.chown(scratch, NOBODY, NOBODY)
-        output = open(self._home / f"output{self.restarts}", "wb")
-        read_fd, write_fd = os.pipe()
+    def _command(self, write_fd: int, args: tuple[int, int]) -> tuple[list[str], Path | None, dict[str, str]]:
+        """The worker's command, cwd and environment; bwrap's options go into the pipe `args`."""
         forbidden = ",".join(self.limits.forbidden_imports)
         if self.sandbox == "bwrap":
-            cmd = _bwrap_command(self.submission, scratch, WORKER_DIR, self.as_nobody)
-            cmd += [_python(), "-I", "-S", "-X", "frozen_modules=on", "/grader/main.py",
+            cmd = _bwrap_command(self.submission, self._grader, self.uid)
+            # bwrap's options come through a pipe, so the sandbox's PID 1 (bwrap, whose command
+            # line the worker can read) does not show the grader's folders.
+            separator = cmd.index("--")
+            with open(args[1], "wb", closefd=False) as pipe:
+                pipe.write(b"".join(option.encode() + b"\0" for option in cmd[1:separator]))
+            cmd = ["bwrap", "--args", str(args[0]), *cmd[separator:]]
+            cmd += [self.python, "-I", "-S", "-u", "-X", "frozen_modules=on", "/grader/main.py",
                     str(write_fd), "/submission", forbidden]
-            cwd, env = None, {}
-        else:
-            cmd = [_python(), "-I", "-S", str(WORKER_DIR / "main.py"), str(write_fd),
-                   str(self.submission), forbidden]
-            cwd, env = scratch, {"HOME": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
+            return cmd, None, {}
+        scratch = self._home / f"scratch{self.restarts}"
+        scratch.mkdir(mode=0o700)
+        if self.uid is not None:
+            os.chown(scratch, self.uid, self.uid)
+        cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd),
+               str(self.submission), forbidden]
+        env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
+        return cmd, scratch, env
+
+    def _start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        args_fd, args_writer = os.pipe()
+        try:
+            cmd, cwd, env = self._command(write_fd, (args_fd, args_writer))
+        finally:
+            os.close(args_writer)
+        output = os.open(self._home / f"output{self.restarts}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         memory = self.limits.memory_mb << 20
+        # As root the uid is fresh, so its process count starts at 0; otherwise leave room
+        # above what this user already runs.
+        processes = MAX_PROCESSES if self.uid is not None else _own_processes() + MAX_PROCESSES
 
         def limit_resources() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
-        nobody = NOBODY if self.as_nobody and self.sandbox == "process" else None
-        self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-            cwd=cwd, env=env, start_new_session=True, preexec_fn=limit_resources,
-            user=nobody, group=nobody, extra_groups=[] if nobody else None,
-        )
-        os.close(write_fd)
-        output.close()
+        run_as = self.uid if self.sandbox == "process" else None
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, pass_fds=(write_fd, args_fd),
+                cwd=cwd, env=env, start_new_session=True, preexec_fn=limit_resources,
+                user=run_as, group=run_as, extra_groups=[] if run_as is not None else None,
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            raise SandboxUnavailable(f"cannot start the {self.sandbox} sandbox: {exc}") from None
+        finally:
+            os.close(write_fd)
+            os.close(args_fd)
+            os.close(output)
+        os.set_blocking(self._proc.stdin.fileno(), False)
         self._reply_fd, self._buffer = read_fd, b""
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        """The worker says it is ready before any student code is imported: failing to get
+        there is the grader's problem (a broken installation), never the submission's."""
+        line = self._read_line(time.monotonic() + max(STARTUP_SECONDS, self.limits.time_limit))
+        if line == READY:
+            return
+        detail = line.detail if isinstance(line, Reply) else "it wrote something unexpected"
+        self._stop()
+        raise SandboxUnavailable(f"the {self.sandbox} worker could not start ({detail}); its output began: "
+                                 + self.stdout_excerpt[-600:].decode("utf-8", "replace"))
 
     def _stop(self) -> None:
         if self._proc is None:
@@ -175,7 +347,10 @@ class Worker:
             os.killpg(self._proc.pid, signal.SIGKILL)  # the whole session, not just the leader
         except ProcessLookupError:
             pass
+        if self.uid is not None:
+            _kill_uid(self.uid)  # and whatever left the session (setsid daemons)
         self._proc.wait()
+        self._proc.stdin.close()
         os.close(self._reply_fd)
         self._keep_output()
         self._proc, self._reply_fd = None, None
@@ -186,6 +361,7 @@ class Worker:
         if path.exists() and len(self.stdout_excerpt) < 4096:
             with open(path, "rb") as f:
                 self.stdout_excerpt += f.read(4096 - len(self.stdout_excerpt))
+        path.unlink(missing_ok=True)
 
     def close(self) -> None:
         self._stop()
@@ -206,14 +382,11 @@ class Worker:
         if self._proc is None:
             self._start()
         self._next_id += 1
-        request = json.dumps({"id": self._next_id, "probe": probe, "args": args}) + "\n"
+        request = (json.dumps({"id": self._next_id, "probe": probe, "args": args}) + "\n").encode()
         deadline = self._deadline or time.monotonic() + self.limits.time_limit
-        try:
-            self._proc.stdin.write(request.encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return self._died()
-        line = self._read_line(deadline)
+        line = self._send(request, deadline)
+        if line is None:
+            line = self._read_line(deadline)
         if isinstance(line, Reply):
             return line
         try:
@@ -231,14 +404,35 @@ class Worker:
             str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
             str(error.get("where", ""))[:120]))
 
+    def _timeout(self) -> Reply:
+        self._stop()
+        return Reply("timeout", detail=f"no answer within {self.limits.time_limit:g} s")
+
+    def _send(self, request: bytes, deadline: float) -> Reply | None:
+        """Write the request without ever blocking past the deadline (a worker that stops
+        reading its stdin would otherwise hang the grader once the pipe is full)."""
+        stdin = self._proc.stdin.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdin, selectors.EVENT_WRITE)
+            while request:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    return self._timeout()
+                try:
+                    request = request[os.write(stdin, request):]
+                except BlockingIOError:
+                    continue
+                except OSError:  # BrokenPipeError: the worker is gone
+                    return self._died()
+        return None
+
     def _read_line(self, deadline: float) -> bytes | Reply:
         with selectors.DefaultSelector() as selector:
             selector.register(self._reply_fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not selector.select(remaining):
-                    self._stop()
-                    return Reply("timeout", detail=f"no answer within {self.limits.time_limit:g} s")
+                    return self._timeout()
                 chunk = os.read(self._reply_fd, 1 << 16)
                 if not chunk:
                     return self._died()
@@ -250,11 +444,15 @@ class Worker:
         return line
 
     def _died(self) -> Reply:
-        code = self._proc.wait() if self._proc else None
+        try:  # the reply channel closed: the worker exited, or closed it and lives on
+            code = self._proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            code = None
         self._stop()
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            detail = f"the worker was killed by {name}"
+        if code is None:
+            detail = "the worker closed the grader's reply channel"
+        elif code < 0:
+            detail = f"the worker was killed by {signal.Signals(-code).name}"
             if -code == signal.SIGXFSZ:
                 detail += " (it wrote more output than allowed)"
         else:

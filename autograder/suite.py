@@ -38,6 +38,10 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
                                            and "not allowed" in error.message):
         return Mistake("forbidden-import", f"policy violation: {error.message} ({error.where})",
                        ("policy_violation",))
+    missing = "No module named 'micrograd."
+    if error.type == "ModuleNotFoundError" and error.message.startswith(missing):
+        path = "micrograd/" + error.message.removeprefix(missing).strip("'").partition(".")[0] + ".py"
+        return Mistake("missing-file", f"{doing}: {path} is missing from your submission", ("missing_file",))
     if error.type == "NotImplementedError":
         return Mistake("not-implemented", f"{doing}: not implemented yet ({error})")
     if error.type == "SyntaxError":
@@ -65,7 +69,7 @@ class GraphObservation:
     data: list[float]
     grad: list[float]
     prev: list[list[int]]
-    calls: list[int] | None
+    calls: list[list[int]] | None  # per backward/local_backward step: nodes whose _backward ran, in order
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,26 @@ class ModelObservation:
     losses: list[float]
     params: list[float]
     grads: list[float]
+
+
+def _size(graph: dict) -> int:
+    return len(graph["leaves"]) + len(graph["ops"])
+
+
+def _graph_observation(graph: dict, value: Any, doing: str) -> GraphObservation:
+    if not isinstance(value, dict):
+        raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
+    n = _size(graph)
+    data, grad = _floats(value.get("data"), "data"), _floats(value.get("grad"), "grad")
+    prev, calls = value.get("prev"), value.get("calls")
+    if len(data) != n or len(grad) != n or not isinstance(prev, list) or len(prev) != n:
+        raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+    prev = [[int(i) for i in _floats(p, "prev")] for p in prev]
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        calls = [[int(i) for i in _floats(step, "calls")] for step in calls]
+    return GraphObservation(data, grad, prev, calls)
 
 
 class Submission:
@@ -94,17 +118,18 @@ class Submission:
 
     def graph(self, graph: dict, steps: list | None = None, *, doing: str = "building the graph",
               record_calls: bool = False) -> GraphObservation:
-        steps = steps if steps is not None else [["backward", len(graph["leaves"]) + len(graph["ops"]) - 1]]
-        value = self._ask(doing, "graph", graph=graph, steps=steps, record_calls=record_calls)
-        n = len(graph["leaves"]) + len(graph["ops"])
-        data, grad = _floats(value.get("data"), "data"), _floats(value.get("grad"), "grad")
-        prev = value.get("prev")
-        calls = value.get("calls")
-        if len(data) != n or len(grad) != n or not isinstance(prev, list) or len(prev) != n:
+        return self.graphs([graph], [steps], doing=doing, record_calls=record_calls)[0]
+
+    def graphs(self, graphs: list[dict], steps: list[list | None] | None = None, *,
+               doing: str = "building the graphs", record_calls: bool = False) -> list[GraphObservation]:
+        """Several graphs in one worker call; steps[i] (default: backward from the last node) for graphs[i]."""
+        steps = steps or [None] * len(graphs)
+        items = [{"graph": g, "steps": s if s is not None else [["backward", _size(g) - 1]],
+                  "record_calls": record_calls} for g, s in zip(graphs, steps, strict=True)]
+        results = self._ask(doing, "graphs", items=items).get("results")
+        if not isinstance(results, list) or len(results) != len(graphs):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        prev = [[int(i) for i in _floats(p, "prev")] for p in prev]
-        calls = None if calls is None else [int(i) for i in _floats(calls, "calls")]
-        return GraphObservation(data, grad, prev, calls)
+        return [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
 
     def model(self, cls: str, args: list, *, seed: int = 0, params: list[float] | None = None,
               steps: list | None = None, doing: str = "building the model") -> ModelObservation:

@@ -2,7 +2,7 @@
 
 Everything in this process is untrusted (the student's code shares it), so it holds no
 expected value and decides nothing; the trusted grader checks what it sends back. It is
-started as `python -I -S main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES` and imports only
+started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES` and imports only
 the standard library and the submission. Requests come on stdin, one JSON object a line:
 {"id": 1, "probe": "graph", "args": {...}}; replies go to REPLY_FD, one JSON object a line.
 """
@@ -41,12 +41,16 @@ def _where(tb, submission):
     return ""
 
 
-def _describe(exc, submission):
+def _describe(exc, submission, forbidden):
     where = _where(exc.__traceback__, submission)
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] in forbidden:
+        # The import hook was removed, but the module is not there either: still the policy.
+        return {"type": "ForbiddenImport", "message": f"importing {exc.name!r} is not allowed in this "
+                "course's submissions", "where": where}
     if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(submission):
         where = f"{os.path.relpath(exc.filename, submission)} line {exc.lineno}"
     try:
-        message = str(exc)
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)  # msg: without "(file, line)"
     except Exception:  # a student exception whose __str__ itself fails
         message = "<unprintable>"
     return {"type": type(exc).__name__, "message": message[:ERROR_MESSAGE_CHARS], "where": where}
@@ -54,15 +58,17 @@ def _describe(exc, submission):
 
 def serve(reply_fd, submission, forbidden):
     sys.path[:0] = [submission]
+    forbidden = frozenset(forbidden)
     sys.meta_path.insert(0, _ForbiddenImports(forbidden))
     # The lecture's recursive topological sort is correct; let it handle deep graphs.
     sys.setrecursionlimit(20_000)
+    os.write(reply_fd, b'{"ready": true}\n')  # the grader's own part started; student code comes next
     for line in sys.stdin:
         request = json.loads(line)
         try:
             reply = {"id": request["id"], "ok": True, "value": probes.PROBES[request["probe"]](**request["args"])}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            reply = {"id": request["id"], "ok": False, "error": _describe(exc, submission)}
+            reply = {"id": request["id"], "ok": False, "error": _describe(exc, submission, forbidden)}
         data = (json.dumps(reply, allow_nan=True) + "\n").encode()
         while data:
             data = data[os.write(reply_fd, data):]

@@ -1,0 +1,333 @@
+"""`course ci-grade`: grade one pull request in CI and write everything the workflow posts.
+
+The privileged job of .github/workflows/grade-pr.yml calls this and only transports what it
+writes (docs/ci-grading.md explains the design):
+
+1. commits: the head commit, optionally fetched from a git bundle the unprivileged job uploaded.
+   The bundle is untrusted data: only the head sha given on the command line (from GitHub's
+   event, never from the bundle) is graded, and git checks that the commit has that hash.
+2. changed files: `git diff` from the merge base of base and head to head. Files outside the
+   assignment's student_files are flagged and ignored.
+3. stage: the student files at head, read from git objects (regular files only). Nothing is
+   checked out, and nothing from the pull request runs outside the grader's sandbox.
+4. grade: autograder.grade.grade.
+5. write into --out: results.json, summary.md (also appended to $GITHUB_STEP_SUMMARY),
+   comment.md and comment.json (the one PR comment, found again by the hidden marker in
+   comment-marker.txt), status.json (a commit status named after the assignment, "37/40").
+
+The job log gets only the grader's own words, inside a `::stop-commands::` block with a fresh
+random token, so no text that a submission produced can act as a workflow command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import html
+import json
+import logging
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import config
+from autograder.formats import to_json
+from autograder.grade import MAX_FILE_BYTES, grade
+from autograder.results import Results
+
+DISALLOWED_FLAG = "changes_outside_student_files"
+REGULAR_FILE_MODES = {"100644", "100755"}
+MAX_CELL_CHARS = 300
+MAX_LISTED_FILES = 20
+# The grader's own log (internal errors quote hidden tests): kept out of the public job log
+# and out of the uploaded artifact; the workflow leaves it on the runner.
+GRADER_LOG = "grader.log"
+
+log = logging.getLogger("autograder")
+
+
+class CIGradeError(Exception):
+    """The pull request could not be graded; the message is the grader's own, safe to show."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the pull request changed, as git sees it."""
+
+    base: str  # merge base of the base branch and head
+    head: str
+    changed: tuple[str, ...]
+    graded: tuple[str, ...]  # the assignment's student_files
+    ignored: tuple[str, ...]  # changed files outside student_files
+
+    @property
+    def short(self) -> str:
+        return self.head[:12]
+
+
+# -- git (read only, except for fetching the bundle's objects) ---------------------------------
+def _git(repo: Path, *args: str) -> bytes:
+    # safe.directory: in CI the checkout belongs to the runner user while this runs as root.
+    command = ["git", "-c", f"safe.directory={repo}", "-c", "transfer.fsckObjects=true", "-C", str(repo), *args]
+    done = subprocess.run(command, capture_output=True, check=False)
+    if done.returncode != 0:
+        problem = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise CIGradeError(f"git {args[0]} failed: {problem[-1] if problem else f'exit {done.returncode}'}")
+    return done.stdout
+
+
+def _commit(repo: Path, ref: str) -> str:
+    if ref.startswith("-"):
+        raise CIGradeError(f"not a commit: {ref!r}")
+    return _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+
+
+def fetch_bundle(repo: Path, bundle: Path, head: str) -> None:
+    """Bring the bundle's objects into repo, then insist that it contained the expected head.
+
+    Only objects arrive: no ref and no FETCH_HEAD is written, so the bundle cannot make a name
+    (a branch, HEAD) point at its commits; hence head must be a full commit hash."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head):
+        raise CIGradeError(f"with --bundle, --head must be a full commit hash, not {head[:80]!r}")
+    heads = _git(repo, "bundle", "list-heads", str(bundle.resolve())).decode("utf-8", "replace").splitlines()
+    names = [line.split(" ", 1)[1] for line in heads if " " in line]
+    refspecs = [name for name in names if name == "HEAD" or name.startswith("refs/")]
+    if not refspecs:
+        raise CIGradeError("the submission bundle names no commits")
+    _git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(bundle.resolve()), *refspecs)
+    try:
+        _commit(repo, head)
+    except CIGradeError:
+        raise CIGradeError(f"the submission bundle does not contain commit {head[:12]}") from None
+
+
+def changes(repo: Path, base: str, head: str, student_files: list[str]) -> Change:
+    head_sha = _commit(repo, head)
+    merge_base = _git(repo, "merge-base", _commit(repo, base), head_sha).decode().strip()
+    names = _git(repo, "diff", "--name-only", "-z", "--no-renames", merge_base, head_sha, "--")
+    changed = tuple(sorted(name.decode("utf-8", "replace") for name in names.split(b"\0") if name))
+    allowed = set(student_files)
+    return Change(base=merge_base, head=head_sha, changed=changed, graded=tuple(student_files),
+                  ignored=tuple(name for name in changed if name not in allowed))
+
+
+def read_student_files(repo: Path, change: Change, into: Path) -> list[str]:
+    """Write the graded files at head into `into` (template layout); return notes for the student."""
+    notes = []
+    for relative in change.graded:
+        listing = _git(repo, "ls-tree", "-z", change.head, "--", relative).split(b"\0")[0]
+        if not listing:
+            continue  # missing: grade.stage says so
+        mode, kind, blob = listing.split(b"\t", 1)[0].decode().split()
+        if kind != "blob" or mode not in REGULAR_FILE_MODES:
+            notes.append(f"{relative} is not a regular file in this commit (a symlink or folder?); "
+                         "it was not graded.")
+            continue
+        if int(_git(repo, "cat-file", "-s", blob)) > MAX_FILE_BYTES:
+            notes.append(f"{relative} is larger than {MAX_FILE_BYTES >> 20} MiB; it was not graded.")
+            continue
+        target = into / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_git(repo, "cat-file", "blob", blob))
+    return notes
+
+
+# -- what the student sees ---------------------------------------------------------------------
+def _cell(text: str) -> str:
+    """Student-produced text made inert in a Markdown table cell (no rows, HTML, code spans)."""
+    flat = " ".join(str(text).split())
+    if len(flat) > MAX_CELL_CHARS:
+        flat = flat[:MAX_CELL_CHARS - 1] + "…"
+    return html.escape(flat, quote=False).replace("|", "\\|").replace("`", "&#96;")
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _listing(names: tuple[str, ...]) -> str:
+    more = len(names) - MAX_LISTED_FILES
+    return ", ".join(names[:MAX_LISTED_FILES]) + (f" and {more} more" if more > 0 else "")
+
+
+def marker(assignment: str) -> str:
+    """The hidden line that lets the workflow find (and update) its one comment on the PR."""
+    return f"<!-- course-ci-grade:{assignment} -->"
+
+
+def render_summary(results: Results, change: Change) -> str:
+    """The job summary: the total, what was ignored, then one table per part."""
+    lines = [f"## {results.assignment}: {_points(results.score)}/{_points(results.max_score)}", "",
+             f"Graded commit `{change.short}`; graded files: {_cell(_listing(change.graded))}.", ""]
+    lines += [f"> {_cell(message)}" for message in results.messages if message]
+    if results.messages:
+        lines.append("")
+    for part in results.parts:
+        tests = [t for t in results.tests if t.part == part.name]
+        lines += [f"### {_cell(part.title)}: {_points(part.score)}/{_points(part.max_score)}", ""]
+        shown = [t for t in tests if t.visibility == "visible"]
+        if not tests:
+            lines += ["No test of this part could run.", ""]
+        elif len(shown) < len(tests):
+            lines += [f"{len(tests) - len(shown)} test(s) of this part are shown after grades are published.", ""]
+        if shown:
+            lines += ["| Test | Points | Diagnosis |", "| --- | ---: | --- |"]
+            lines += [f"| `{_cell(t.name.split('::')[-1])}` | {_points(t.score)}/{_points(t.max_score)} | "
+                      f"{'passed' if t.status == 'passed' else _cell(t.output) or 'failed'} |" for t in shown]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def render_comment(summary: str, assignment: str, run_url: str | None) -> str:
+    footer = "This comment is updated on every push to the pull request."
+    if run_url:
+        footer += f" [Grading run]({run_url})."
+    return f"{marker(assignment)}\n{summary}\n<sub>{footer}</sub>\n"
+
+
+def _status(state: str, assignment: str, description: str, run_url: str | None) -> dict:
+    body = {"state": state, "context": assignment, "description": description}
+    return {**body, "target_url": run_url} if run_url else body
+
+
+def status(results: Results, change: Change, run_url: str | None) -> dict:
+    """A commit status named after the assignment: success at full marks, failure below."""
+    description = f"{_points(results.score)}/{_points(results.max_score)}"
+    if change.ignored:
+        description += " (changes outside the graded files ignored)"
+    full_marks = round(results.score, 4) >= round(results.max_score, 4)  # per-test points carry rounding
+    return _status("success" if full_marks else "failure", results.assignment, description, run_url)
+
+
+def _run_url() -> str | None:
+    parts = [os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return "{}/{}/actions/runs/{}".format(*parts) if all(parts) else None
+
+
+# -- output ------------------------------------------------------------------------------------
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _publish(out: Path, assignment: str, summary: str, status_body: dict, run_url: str | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    comment = render_comment(summary, assignment, run_url)
+    _write(out / "summary.md", summary)
+    _write(out / "comment.md", comment)
+    _write(out / "comment.json", json.dumps({"body": comment}) + "\n")
+    _write(out / "comment-marker.txt", marker(assignment) + "\n")
+    _write(out / "status.json", json.dumps(status_body, indent=2) + "\n")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as f:
+            f.write(summary + "\n")
+
+
+@contextmanager
+def _workflow_commands_stopped() -> Iterator[None]:
+    """In GitHub Actions, make the runner ignore `::` commands in this process's output."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        yield
+        return
+    token = secrets.token_hex(16)
+    print(f"::stop-commands::{token}", flush=True)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        print(f"::{token}::", flush=True)
+
+
+def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
+             assignment_name: str | None = None, course: config.Course | None = None,
+             sandbox: str | None = None) -> Results:
+    """Grade the pull request's head commit and write the files the workflow posts."""
+    course = course or config.load()
+    assignment_name, assignment = course.assignment(assignment_name)
+    if bundle is not None:
+        fetch_bundle(repo, bundle, head)
+    change = changes(repo, base, head, assignment.student_files)
+    with tempfile.TemporaryDirectory(prefix="course-ci-") as workspace:
+        submission = Path(workspace) / change.short
+        submission.mkdir()
+        notes = read_student_files(repo, change, submission)
+        [results] = grade([submission], assignment_name=assignment_name, course=course, sandbox=sandbox)
+    if change.ignored:
+        notes.insert(0, f"This pull request also changes files that are not graded: {_listing(change.ignored)}. Only "
+                        f"{', '.join(change.graded)} count; the other changes were ignored.")
+    results = dataclasses.replace(
+        results,
+        flags=tuple(sorted({*results.flags, *([DISALLOWED_FLAG] if change.ignored else [])})),
+        messages=(*notes, *results.messages),
+        extra={**results.extra, "ci": {"base": change.base, "head": change.head, "changed_files": list(change.changed),
+                                       "ignored_files": list(change.ignored)}},
+    )
+    run_url = _run_url()
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "results.json", to_json(results))
+    _publish(out, assignment_name, render_summary(results, change), status(results, change, run_url), run_url)
+    return results
+
+
+def _publish_error(out: Path, assignment: str, reason: str, head: str) -> None:
+    run_url = _run_url()
+    summary = (f"## {assignment}: not graded\n\nThe grader could not grade commit `{_cell(head[:12])}`: "
+               f"{_cell(reason)}\nYour instructor can see the details in the grading run.\n")
+    error = _status("error", assignment, "not graded: see the grading run", run_url)
+    _publish(out, assignment, summary, error, run_url)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", type=Path, default=Path("."), help="git repository with base and head (default: .)")
+    parser.add_argument("--base", required=True, help="the branch the pull request targets (a commit or ref)")
+    parser.add_argument("--head", required=True, help="the pull request's head commit (full sha, from GitHub's event)")
+    parser.add_argument("--bundle", type=Path, help="git bundle with the head commit (untrusted; checked by --head)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for results.json, summary, comment and status")
+    parser.add_argument("--assignment", help="assignment in course.yml (default: the first)")
+    parser.add_argument("--config", type=Path, default=config.DEFAULT_PATH, help="course.yml to use")
+    parser.add_argument("--sandbox", choices=("bwrap", "process"), help="default: bwrap where installed")
+
+
+def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
+         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH, sandbox: str | None = None) -> int:
+    course = config.load(config_path)
+    assignment_name, _ = course.assignment(assignment)
+    out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / GRADER_LOG, encoding="utf-8")
+    log.addHandler(handler)
+    propagate, log.propagate = log.propagate, False
+    with _workflow_commands_stopped():
+        try:
+            results = ci_grade(repo=repo.resolve(), base=base, head=head, out=out, bundle=bundle,
+                               assignment_name=assignment_name, course=course, sandbox=sandbox)
+        except CIGradeError as exc:
+            _publish_error(out, assignment_name, str(exc), head)
+            print(f"course ci-grade: not graded: {exc}", file=sys.stderr)
+            return 1
+        except Exception:
+            log.exception("grading commit %s failed", head)
+            _publish_error(out, assignment_name, "an internal error of the grader", head)
+            print(f"course ci-grade: not graded: internal error (details in {out / GRADER_LOG})", file=sys.stderr)
+            return 1
+        finally:
+            log.removeHandler(handler)
+            log.propagate = propagate
+            handler.close()
+        ignored = results.extra["ci"]["ignored_files"]
+        print(f"course ci-grade: {assignment_name} {results.score:g}/{results.max_score:g} for commit "
+              f"{results.extra['ci']['head'][:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return main(repo=args.repo, base=args.base, head=args.head, out=args.out, bundle=args.bundle,
+                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox)

@@ -1,0 +1,190 @@
+"""`course demo`: grade a generated class end to end and show the gradebook and the class report.
+
+The class is generated at run time from solutions/ (never a kept copy of solution code): correct
+students, students with the classic bugs (each a small text replacement of the reference, or the
+bug catalog of grading_tests/catalog/ when it exists), students who never started (the
+student template) and hostile students (sys.exit at import, an infinite loop in one _backward,
+reading files they should not, torch, forging the grader's reply channel ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import REPO_ROOT, config, markers
+
+SOLUTIONS = REPO_ROOT / "solutions"
+FILES = ("micrograd/engine.py", "micrograd/nn.py")
+Files = dict[str, str]
+
+
+class DemoError(RuntimeError):
+    """The reference changed so that a demo student's edit no longer applies."""
+
+
+def reference() -> Files:
+    """The reference solution as students would write it: markers stripped."""
+    return {f: markers.strip_markers((SOLUTIONS / f).read_text(encoding="utf-8")) for f in FILES}
+
+
+def template() -> Files:
+    """What a student who never started hands in: the generated stubs."""
+    return {f: markers.stub((SOLUTIONS / f).read_text(encoding="utf-8"), name=f) for f in FILES}
+
+
+def replace_once(files: Files, file: str, old: str, new: str) -> Files:
+    if files[file].count(old) != 1:
+        raise DemoError(f"demo: {old!r} is not exactly once in {file}; update autograder/demo.py")
+    return {**files, file: files[file].replace(old, new)}
+
+
+def edit(file: str, old: str, new: str) -> Callable[[Files], Files]:
+    return lambda files: replace_once(files, file, old, new)
+
+
+def prepend(file: str, code: str) -> Callable[[Files], Files]:
+    return lambda files: {**files, file: code + files[file]}
+
+
+ENGINE, NN = FILES
+SNOOP = '''import os
+
+# "Let's see what the grader has lying around."
+for _path in ("/etc/passwd", "/root", "/work", os.path.expanduser("~/.ssh"), "/proc/1/environ"):
+    try:
+        print(_path, os.listdir(_path) if os.path.isdir(_path) else open(_path).read(80))
+    except OSError as _error:
+        print(_path, "->", type(_error).__name__)
+'''
+FORGE = '''import os
+import sys
+
+# Write a made-up "all correct" reply straight into the grader's reply channel.
+try:
+    os.write(int(sys.argv[1]), b'{"id": 1, "ok": true, "value": {"data": [1.0], "grad": [1.0], "prev": [[]]}}\\n')
+except (IndexError, ValueError, OSError):
+    pass
+'''
+
+
+@dataclass(frozen=True)
+class Student:
+    name: str
+    kind: str  # correct, bug, unstarted, hostile
+    story: str
+    make: Callable[[Files], Files] | None = None  # None: the reference as is
+    start: Callable[[], Files] = reference
+    omit: tuple[str, ...] = ()
+
+
+STUDENTS = (
+    Student("ada", "correct", "the reference solution"),
+    Student("grace", "correct", "correct, with debugging prints left in",
+            prepend(ENGINE, 'print("engine loaded, debugging is on")\n')),
+    Student("alan", "bug", "overwrites gradients in __add__ (a + a loses half)",
+            edit(ENGINE, "self.grad += out.grad\n            other.grad += out.grad",
+                 "self.grad = out.grad\n            other.grad = out.grad")),
+    Student("barbara", "bug", "__mul__ scales by its own data, not the other input's",
+            edit(ENGINE, "self.grad += other.data * out.grad", "self.grad += self.data * out.grad")),
+    Student("claude", "bug", "tanh derivative from the input instead of the output",
+            edit(ENGINE, "self.grad += (1 - t**2) * out.grad", "self.grad += (1 - self.data**2) * out.grad")),
+    Student("dennis", "bug", "calls _backward in topological order, not reversed",
+            edit(ENGINE, "for node in reversed(topo):", "for node in topo:")),
+    Student("edsger", "bug", "power rule off by one (n * x**n)",
+            edit(ENGINE, "other * self.data**(other - 1) * out.grad", "other * self.data**other * out.grad")),
+    Student("frances", "bug", "relu passes the gradient through even where the output is 0",
+            edit(ENGINE, "self.grad += (out.data > 0) * out.grad", "self.grad += out.grad")),
+    Student("hedy", "bug", "zero_grad does nothing, gradients pile up across steps",
+            edit(NN, "for p in self.parameters():\n            p.grad = 0.0",
+                 "for p in self.parameters():\n            pass")),
+    Student("john", "bug", "Neuron.parameters() forgets the bias",
+            edit(NN, "return self.w + [self.b]", "return self.w")),
+    Student("ken", "bug", "a SyntaxError in engine.py",
+            edit(ENGINE, "    def __add__(self, other):", "    def __add__(self, other)")),
+    Student("lovelace", "unstarted", "handed in the template untouched", start=template),
+    Student("margaret", "unstarted", "handed in engine.py only (nn.py missing)", omit=(NN,)),
+    Student("mallory", "hostile", "sys.exit(3) at import", prepend(ENGINE, "import sys\nsys.exit(3)\n")),
+    Student("loop", "hostile", "an infinite loop in tanh's _backward",
+            edit(ENGINE, "self.grad += (1 - t**2) * out.grad", "while True:\n                pass")),
+    Student("snoop", "hostile", "reads /etc/passwd, /root, /work and the environment at import",
+            prepend(ENGINE, SNOOP)),
+    Student("torchy", "hostile", "imports torch (forbidden) to get gradients for free",
+            prepend(ENGINE, "import torch  # noqa: F401\n")),
+    Student("forger", "hostile", "writes a fake reply into the grader's reply channel", prepend(ENGINE, FORGE)),
+)
+
+
+def student_files(student: Student) -> Files:
+    files = student.start()
+    if student.make is not None:
+        files = student.make(files)
+    return {f: text for f, text in files.items() if f not in student.omit}
+
+
+def write_student(student: Student, directory: Path, name: str | None = None) -> Path:
+    folder = directory / (name or student.name)
+    for relative, text in student_files(student).items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text, encoding="utf-8")
+    (folder / "micrograd").mkdir(parents=True, exist_ok=True)
+    (folder / "micrograd" / "__init__.py").write_text("", encoding="utf-8")
+    return folder
+
+
+def generate_class(directory: Path, count: int | None = None, kinds: tuple[str, ...] = ()) -> list[Path]:
+    """Write the demo students (or `count` of them, cycling, named s0001-ada ...) into directory."""
+    students = [s for s in STUDENTS if not kinds or s.kind in kinds]
+    if count is None:
+        return [write_student(s, directory) for s in students]
+    return [write_student(students[i % len(students)], directory, f"s{i + 1:04d}-{students[i % len(students)].name}")
+            for i in range(count)]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "demo_out", help="output folder (default demo_out/)")
+    parser.add_argument("--jobs", "-j", type=int, help="grading processes (default: the cores)")
+    parser.add_argument("--force", action="store_true", help="regrade students graded by an earlier run")
+    parser.add_argument("--sandbox", choices=("bwrap", "process"), help="default: bwrap where installed")
+
+
+def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: str | None = None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from autograder import batch, gradebook
+
+    console = Console()
+    course = config.load()
+    assignment_name, _ = course.assignment(None)
+    submissions = out / "class"
+    shutil.rmtree(submissions, ignore_errors=True)
+    generate_class(submissions)
+    console.print(f"[bold]demo class[/]: {len(STUDENTS)} students generated from solutions/ in {submissions}")
+    results_dir, database, scores, report = out / "results", out / "gradebook.db", out / "scores.csv", out / "report"
+    code = batch.main(inputs=[submissions], out=results_dir, jobs=jobs, force=force, sandbox=sandbox,
+                      gradebook=str(database), csv=scores, report=report)
+    if code not in (0, 1):
+        return code
+    results = [r for r in batch.load_results(results_dir) if r.submission in {s.name for s in STUDENTS}]
+    stories = Table(title="who is who")
+    for column in ("student", "kind", "what they handed in"):
+        stories.add_column(column)
+    for student in STUDENTS:
+        stories.add_row(student.name, student.kind, student.story)
+    console.print(stories)
+    console.print(gradebook.table(results, course, assignment_name))
+    console.print(f"gradebook (nbgrader): {database}\nscores: {scores}\nclass report: {report / 'index.html'}")
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return main(out=args.out, jobs=args.jobs, force=args.force, sandbox=args.sandbox)
+    except DemoError as exc:
+        print(exc, file=sys.stderr)
+        return 2

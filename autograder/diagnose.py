@@ -1,0 +1,405 @@
+"""Pitfall identification by checks: which known student mistake explains an observation?
+
+Runs in the trusted process. `Engine` is a small float64 model of the micrograd engine that
+can be switched into one known mistake at a time ("overwrite-grad:mul", "no-seed", ...).
+Given a graph (the JSON description the probes build, see autograder/worker/probes.py) and
+what the student's engine produced on it, `explain_graph` replays the same steps, in the
+student's own order of _backward calls, under every candidate mistake and names the one
+that reproduces the observation. `order_pitfall` reads the call order itself (visited
+set, reversal, post-order). `PITFALLS` holds the student-facing wording of each mistake;
+it never contains an expected value: tests add the student's own values to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# Operations whose _backward a student writes, and the ones built from them in the lecture.
+LOCAL_OPS = ("add", "mul", "pow", "tanh", "relu", "exp")
+COMPOSITES = {"sub": ("add", "mul"), "neg": ("mul",), "truediv": ("mul", "pow")}
+EXAMPLE = {"add": "b = a + a", "mul": "b = a * a", "pow": "y = x**2 + x", "tanh": "y = x.tanh() + x",
+           "relu": "y = x.relu() + x", "exp": "y = x.exp() + x"}
+DERIVATIVE = {"add": "1 for both inputs", "mul": "the other input's data", "pow": "n * x**(n-1)",
+              "tanh": "1 - t**2 with t = out.data", "relu": "1 where out.data > 0, else 0",
+              "exp": "out.data"}
+
+PITFALLS: dict[str, str] = {
+    **{f"overwrite-grad:{op}": (f"gradient overwritten instead of accumulated in {op}'s _backward: when a node "
+                                f"is used twice (as in {EXAMPLE[op]}) its .grad must count both uses, so add "
+                                "into it with += instead of assigning with =") for op in LOCAL_OPS},
+    **{f"no-upstream-grad:{op}": (f"missing `* out.grad` in {op}'s _backward: the chain rule multiplies the "
+                                  f"local derivative ({DERIVATIVE[op]}) by the gradient arriving at the output")
+       for op in LOCAL_OPS},
+    **{f"forward:{op}": f"wrong forward value of {op}" for op in (*LOCAL_OPS, *COMPOSITES)},
+    **{f"wrong-derivative:{op}": (f"wrong local derivative in {op}'s _backward (a finite difference of your own "
+                                  "forward disagrees with your gradient)") for op in (*LOCAL_OPS, *COMPOSITES)},
+    "mul-derivative-swapped": ("mul's _backward uses each input's own data: d(a*b)/da is b (other.data), "
+                               "d(a*b)/db is a (self.data)"),
+    "tanh-derivative-from-input": ("tanh's derivative computed from the input: it is 1 - t**2 where t is the "
+                                   "OUTPUT tanh(x), not 1 - x**2"),
+    "exp-derivative-from-input": "exp's derivative computed from the input: d exp(x)/dx is exp(x) (out.data), not x",
+    "pow-rule-off-by-one": "power rule off by one: d(x**n)/dx is n * x**(n-1), not n * x**n",
+    "pow-rule-missing-factor": "power rule without its factor n: d(x**n)/dx is n * x**(n-1), not x**(n-1)",
+    "relu-gradient-at-zero": ("ReLU passes gradient at exactly 0: like torch, use gradient 0 where the output is "
+                              "not positive (x > 0, not x >= 0)"),
+    "relu-mask-always-open": ("ReLU's mask lets gradient through for negative inputs: out.data >= 0 is always "
+                              "true; use out.data > 0"),
+    "sub-derivative-sign": "subtraction's derivative for the right operand must be -1 (a - b decreases as b grows)",
+    "div-derivative-sign": "division's derivative for the divisor is -a / b**2 (note the minus sign)",
+    "reflected-operand-order:rsub": "`number - value` computes value - number: __rsub__ must return other - self",
+    "reflected-operand-order:rtruediv": "`number / value` computes value / number: __rtruediv__ must return "
+                                       "other * self**-1",
+    "tanh-overflow": ("tanh fails or loses precision for large inputs: the exp formula overflows near |x| = 355; "
+                      "use math.tanh or a form that only takes exp of a negative number"),
+    "no-seed": "backward() never seeds the output: set self.grad = 1 before walking the graph",
+    "backward-resets-leaf-grads": ("backward() resets the gradients of leaves (parameters): gradients must add up "
+                                   "across backward() calls until zero_grad() clears them"),
+    "topo-no-visited": ("the topological sort has no visited set: a node reached along two paths is added and "
+                        "back-propagated twice (and deep diamonds take exponential time)"),
+    "topo-not-reversed": ("nodes visited before their parents: reverse the topological order so the output's "
+                          "_backward runs first"),
+    "topo-pre-order": ("a node's _backward ran before every node using it had passed its gradient on: build_topo "
+                       "must append a node AFTER its children (post-order), then walk the list in reverse"),
+    "topo-incomplete": "backward() did not reach every node of the graph: build_topo must recurse into _prev",
+    "wrong-gradient": "wrong gradients",
+    "forward-wrong-nearby": ("your forward pass is wrong near these inputs: central differences of your own forward "
+                             "disagree with the true derivative, so fix the forward computation first"),
+    "gradient-disagrees-with-forward": ("your gradients disagree with central differences of your own forward pass "
+                                        "(which is right): the mistake is in a _backward"),
+    **{f"missing-operator:{name}": (f"Value has no {name}: Python calls it for `{example}`, so that expression "
+                                    "fails") for name, example in (
+        ("__radd__", "2 + x"), ("__rmul__", "2 * x"), ("__rsub__", "2 - x"), ("__rtruediv__", "2 / x"),
+        ("__neg__", "-x"), ("__sub__", "x - y"), ("__truediv__", "x / y"), ("__pow__", "x ** 2"))},
+    **{f"number-not-wrapped:{op}": (f"a plain number is not wrapped in {op}: start with `other = other if "
+                                    "isinstance(other, Value) else Value(other)`") for op in ("add", "mul")},
+    "pow-float-exponent": "Value ** float fails: __pow__ must accept int and float exponents (e.g. x ** 0.5)",
+    # nn
+    "parameters-missing-bias": "parameters() leaves out the biases: a Neuron's parameters are its weights AND its bias",
+    "parameters-skip-layer": "MLP.parameters() skips a layer: collect the parameters of every layer",
+    "mlp-layer-sizes": ("MLP builds its layers with the wrong input sizes: layer i takes sz[i] inputs and has "
+                        "sz[i+1] neurons, with sz = [nin] + nouts"),
+    "parameter-count": "parameters() returns the wrong number of parameters",
+    "parameters-order": ("parameters() is in the wrong order: list each neuron's weights first, then its bias, "
+                         "neuron by neuron and layer by layer"),
+    "activation-missing": "the neuron's output is not passed through tanh: return act.tanh() when nonlin",
+    "bias-not-in-forward": "the bias is missing from the neuron's forward pass: act = sum of w_i * x_i, plus b",
+    "layer-single-output-list": ("a Layer with a single neuron must return that neuron's Value itself, not a list "
+                                 "of one Value"),
+    "nn-forward-wrong": "the network's output is wrong",
+    "nn-gradient": ("the parameters' gradients after loss.backward() are wrong (if tests of operations or "
+                    "backward() fail too, fix those first)"),
+    # training
+    "zero-grad-noop": ("zero_grad() does not reset the gradients: they pile up across training steps, exactly like a "
+                       "training loop that forgets zero_grad(); assign p.grad = 0 for every parameter"),
+    "zero-grad-weights-only": "zero_grad leaves biases untouched: it must reset every parameter, biases included",
+    "zero-grad-zeroes-data": "zero_grad() sets the parameters' data to 0: it must reset p.grad, not p.data",
+    "zero-grad-incomplete": "zero_grad() leaves some parameters' gradients non-zero",
+    "training-trajectory": "the training loop's losses or parameters go wrong",
+}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel: float
+    abs: float
+    finite_difference: float = 1e-5  # CS231n relative error allowed for a central difference
+
+    def close(self, observed: float, expected: float) -> bool:
+        return not math.isnan(observed) and math.isclose(observed, expected, rel_tol=self.rel, abs_tol=self.abs)
+
+
+def size(graph: dict) -> int:
+    return len(graph["leaves"]) + len(graph["ops"])
+
+
+def inputs(graph: dict, node: int) -> list[int]:
+    """The node indices an op node reads (plain numbers are not nodes)."""
+    n_leaves = len(graph["leaves"])
+    if node < n_leaves:
+        return []
+    op, *refs = graph["ops"][node - n_leaves]
+    refs = refs[:1] if op in ("pow", "tanh", "relu", "exp", "neg") else refs
+    return [r for r in refs if not isinstance(r, dict)]
+
+
+def reachable(graph: dict, root: int) -> set[int]:
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(inputs(graph, node))
+    return seen
+
+
+def ops_in(graph: dict) -> set[str]:
+    """The student-written operations a graph exercises (composites count as what they are built from)."""
+    used = set()
+    for op, *_ in graph["ops"]:
+        used.update(COMPOSITES.get(op, (op,)))
+    return used
+
+
+class Engine:
+    """A float64 model of micrograd's Value graph with at most one known mistake switched on."""
+
+    def __init__(self, graph: dict, bug: str | None = None):
+        self.graph, self.bug = graph, bug
+        self.n_leaves = len(graph["leaves"])
+        self.data = [float(x) for x in graph["leaves"]]
+        for op, *refs in graph["ops"]:
+            self.data.append(self._forward(op, refs))
+        self.grad = [0.0] * len(self.data)
+
+    def _value(self, ref) -> float:
+        return float(ref["c"]) if isinstance(ref, dict) else self.data[ref]
+
+    def _forward(self, op: str, refs: list) -> float:
+        a = self._value(refs[0])
+        if op == "pow":
+            return a ** refs[1]
+        if op == "tanh":
+            return math.tanh(a)
+        if op == "relu":
+            return max(a, 0.0)
+        if op == "exp":
+            return math.exp(a)
+        if op == "neg":
+            return -a
+        b = self._value(refs[1])
+        if op == "truediv":
+            return a / b
+        return {"add": a + b, "sub": a - b, "mul": a * b}[op]
+
+    # -- local derivatives ------------------------------------------------------------------
+    def _accumulate(self, ref, local: float, upstream: float, op: str) -> None:
+        """What `ref.grad += local * out.grad` does in op's _backward, with the mistake if any."""
+        if isinstance(ref, dict):
+            return
+        value = local * (1.0 if self.bug == f"no-upstream-grad:{op}" else upstream)
+        if self.bug == f"overwrite-grad:{op}":
+            self.grad[ref] = value
+        else:
+            self.grad[ref] += value
+
+    def _product(self, left: tuple, right: tuple, g: float) -> tuple[float, float]:
+        """`left * right` as mul's _backward sees it. Each side is (ref, data) with ref a node index,
+        a plain number ({"c": ...}) or None for a Value made inside sub or truediv; returns the
+        gradient each side is sent (what such an intermediate Value receives)."""
+        (left_ref, left_data), (right_ref, right_data) = left, right
+        d_left, d_right = (left_data, right_data) if self.bug == "mul-derivative-swapped" else (right_data, left_data)
+        upstream = 1.0 if self.bug == "no-upstream-grad:mul" else g
+        for ref, local in ((left_ref, d_left), (right_ref, d_right)):
+            if ref is not None:
+                self._accumulate(ref, local, g, "mul")
+        return d_left * upstream, d_right * upstream
+
+    def _pow(self, a, n: float, g: float) -> None:
+        x = self._value(a)
+        local = {"pow-rule-off-by-one": n * x ** n, "pow-rule-missing-factor": x ** (n - 1)}.get(
+            self.bug, n * x ** (n - 1))
+        self._accumulate(a, local, g, "pow")
+
+    def local_backward(self, node: int) -> None:
+        if node < self.n_leaves:
+            return
+        op, *refs = self.graph["ops"][node - self.n_leaves]
+        g, t = self.grad[node], self.data[node]
+        a = refs[0]
+        x = self._value(a)
+        if op == "add":
+            self._accumulate(a, 1.0, g, "add")
+            self._accumulate(refs[1], 1.0, g, "add")
+        elif op == "mul":
+            self._product((a, x), (refs[1], self._value(refs[1])), g)
+        elif op == "pow":
+            self._pow(a, refs[1], g)
+        elif op == "tanh":
+            self._accumulate(a, 1 - (x * x if self.bug == "tanh-derivative-from-input" else t * t), g, "tanh")
+        elif op == "relu":
+            open_ = {"relu-gradient-at-zero": x >= 0, "relu-mask-always-open": True}.get(self.bug, t > 0)
+            self._accumulate(a, float(open_), g, "relu")
+        elif op == "exp":
+            self._accumulate(a, x if self.bug == "exp-derivative-from-input" else t, g, "exp")
+        elif op == "neg":  # self * -1
+            self._product((a, x), (None, -1.0), g)
+        elif op == "sub":  # self + (-other); other + (-self) when a plain number is on the left
+            b = refs[1]
+            self._accumulate(a, 1.0, g, "add")
+            if self.bug == "sub-derivative-sign" and not isinstance(a, dict):  # its own __sub__
+                self._accumulate(b, 1.0, g, "sub")
+            else:
+                negated = 1.0 if self.bug == "no-upstream-grad:add" else g  # -other, made inside
+                self._product((b, self._value(b)), (None, -1.0), negated)
+        elif op == "truediv":  # self * other**-1; other * self**-1 when a plain number is on the left
+            b = refs[1]
+            y = self._value(b)
+            if self.bug == "div-derivative-sign" and not isinstance(a, dict):  # its own __truediv__
+                self._accumulate(a, 1 / y, g, "div")
+                self._accumulate(b, x / y ** 2, g, "div")
+            elif isinstance(b, dict):  # other**-1 is a plain number
+                self._product((a, x), (b, 1 / y), g)
+            elif isinstance(a, dict):  # number * self**-1 runs as (self**-1).__rmul__(number)
+                inverse_grad, _ = self._product((None, 1 / y), (a, x), g)
+                self._pow(b, -1.0, inverse_grad)
+            else:
+                _, inverse_grad = self._product((a, x), (None, 1 / y), g)
+                self._pow(b, -1.0, inverse_grad)
+
+    # -- backward ----------------------------------------------------------------------------
+    def topological(self, root: int) -> list[int]:
+        """Children before parents (iterative: graphs may be thousands of nodes deep)."""
+        order, visited, stack = [], set(), [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                order.append(node)
+            elif node not in visited:
+                visited.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in inputs(self.graph, node))
+        return order
+
+    def backward(self, root: int, calls: Sequence[int] | None = None) -> None:
+        topo = self.topological(root)
+        for node in topo:  # like torch (and the reference), only leaves keep earlier gradients
+            if node >= self.n_leaves or self.bug == "backward-resets-leaf-grads":
+                self.grad[node] = 0.0
+        if self.bug != "no-seed":
+            self.grad[root] += 1.0
+        for node in calls if calls is not None else reversed(topo):
+            self.local_backward(node)
+
+    def run(self, steps: Iterable, calls: Sequence[Sequence[int]] | None = None) -> Engine:
+        """Apply probe steps (see probes.graph); calls[k] replays the student's order for the k-th backward."""
+        k = 0
+        for kind, *args in steps:
+            if kind == "backward":
+                self.backward(args[0], calls[k] if calls is not None and k < len(calls) else None)
+                k += 1
+            elif kind == "local_backward":
+                self.local_backward(args[0])
+                k += 1
+            elif kind == "set_grad":
+                self.grad[args[0]] = float(args[1])
+            elif kind == "zero_grad":
+                self.grad = [0.0] * len(self.grad)
+        return self
+
+
+def default_steps(graph: dict) -> list:
+    return [["backward", size(graph) - 1]]
+
+
+def candidates_for(graph: dict) -> list[str]:
+    """The engine mistakes that could show on this graph."""
+    used = ops_in(graph)
+    ops = {op for op, *_ in graph["ops"]}
+    found = [f"{kind}:{op}" for op in LOCAL_OPS if op in used for kind in ("no-upstream-grad", "overwrite-grad")]
+    specific = {"mul-derivative-swapped": "mul", "pow-rule-off-by-one": "pow", "pow-rule-missing-factor": "pow",
+                "tanh-derivative-from-input": "tanh", "exp-derivative-from-input": "exp",
+                "relu-gradient-at-zero": "relu", "relu-mask-always-open": "relu"}
+    found += [bug for bug, op in specific.items() if op in used]
+    found += [bug for bug, op in (("sub-derivative-sign", "sub"), ("div-derivative-sign", "truediv")) if op in ops]
+    return [*found, "no-seed", "backward-resets-leaf-grads"]
+
+
+def order_pitfall(graph: dict, steps: Sequence, calls: Sequence[Sequence[int]]) -> str | None:
+    """Check the order of the student's _backward calls in each backward() step."""
+    for (kind, *args), step_calls in zip(
+            [s for s in steps if s[0] in ("backward", "local_backward")], calls, strict=False):
+        if kind != "backward":
+            continue
+        nodes = reachable(graph, args[0])
+        if len(step_calls) != len(set(step_calls)):
+            return "topo-no-visited"
+        if not nodes <= set(step_calls):
+            return "topo-incomplete"
+        position = {node: i for i, node in enumerate(step_calls)}
+        edges = [(user, node) for user in nodes for node in inputs(graph, user)]
+        wrong = sum(position[user] > position[node] for user, node in edges)
+        if wrong and wrong == len(edges):
+            return "topo-not-reversed"
+        if wrong:
+            return "topo-pre-order"
+    return None
+
+
+ORDER_PRIORITY = ("topo-no-visited", "topo-incomplete", "topo-pre-order", "topo-not-reversed")
+
+
+def order_pitfall_of_batch(graphs: Sequence[dict], steps: Sequence[Sequence], calls: Sequence) -> str | None:
+    """The call-order pitfall seen on any graph; a pre-order sort looks reversed on trees, so it wins."""
+    found = {order_pitfall(g, s, c) for g, s, c in zip(graphs, steps, calls, strict=True) if c is not None}
+    return next((pitfall for pitfall in ORDER_PRIORITY if pitfall in found), None)
+
+
+def matches(engine: Engine, data: Sequence[float], grad: Sequence[float], tolerance: Tolerance,
+            nodes: Iterable[int]) -> bool:
+    return all(tolerance.close(data[i], engine.data[i]) and tolerance.close(grad[i], engine.grad[i]) for i in nodes)
+
+
+def reproduces(bug: str, graph: dict, steps: Sequence, data: Sequence[float], grad: Sequence[float],
+               calls: Sequence[Sequence[int]] | None, tolerance: Tolerance, leaves_only: bool) -> bool:
+    try:
+        engine = Engine(graph, bug).run(steps, calls)
+    except (ArithmeticError, ValueError):
+        return False
+    return matches(engine, data, grad, tolerance, range(len(graph["leaves"]) if leaves_only else size(graph)))
+
+
+def explain_graph(graph: dict, steps: Sequence | None, data: Sequence[float], grad: Sequence[float],
+                  calls: Sequence[Sequence[int]] | None, tolerance: Tolerance, *,
+                  candidates: Sequence[str] | None = None, leaves_only: bool = False) -> str | None:
+    """The known mistake that reproduces the student's data and gradients on this graph, if any."""
+    return explain_batch([graph], [steps], [(data, grad, calls)], tolerance, candidates=candidates,
+                         leaves_only=leaves_only)
+
+
+def explain_batch(graphs: Sequence[dict], steps: Sequence[Sequence | None], observations: Sequence[tuple],
+                  tolerance: Tolerance, *, candidates: Sequence[str] | None = None,
+                  leaves_only: bool = False) -> str | None:
+    """The known mistake that reproduces the student's observations on ALL these graphs at once.
+
+    observations[i] is (data, grad, calls) for graphs[i]; calls (per backward step, or None) first
+    decide on the sort order, then each candidate mistake is replayed in the student's own order."""
+    steps = [default_steps(g) if s is None else s for g, s in zip(graphs, steps, strict=True)]
+    order = order_pitfall_of_batch(graphs, steps, [calls for _, _, calls in observations])
+    if order:
+        return order
+    if candidates is None:
+        candidates = list(dict.fromkeys(bug for g in graphs for bug in candidates_for(g)))
+    for bug in candidates:
+        if all(reproduces(bug, g, s, data, grad, calls, tolerance, leaves_only)
+               for g, s, (data, grad, calls) in zip(graphs, steps, observations, strict=True)):
+            return bug
+    return None
+
+
+def relative_error(a: float, b: float) -> float:
+    """CS231n's relative error |a - b| / max(|a|, |b|) (0 when both are 0)."""
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale == 0 else abs(a - b) / scale
+
+
+def finite_difference_agrees(difference: float, gradient: float, limit: float, floor: float = 1e-7) -> bool:
+    """A central difference agrees with a gradient: small relative error, or both are (numerically) zero."""
+    return abs(difference - gradient) < floor or relative_error(difference, gradient) < limit
+
+
+def perturbed(graph: dict, leaf: int, h: float) -> dict:
+    leaves = list(graph["leaves"])
+    leaves[leaf] += h
+    return {"leaves": leaves, "ops": graph["ops"]}
+
+
+def central_differences(graph: dict, h: float = 1e-5) -> list[dict]:
+    """The graphs whose outputs give a central difference for every leaf: [x0+h, x0-h, x1+h, ...]."""
+    return [perturbed(graph, leaf, sign * h) for leaf in range(len(graph["leaves"])) for sign in (1, -1)]
+
+
+def finite_difference_gradient(outputs: Sequence[float], h: float = 1e-5) -> list[float]:
+    """Gradient per leaf from the outputs of central_differences()' graphs."""
+    return [(outputs[2 * i] - outputs[2 * i + 1]) / (2 * h) for i in range(len(outputs) // 2)]

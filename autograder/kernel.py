@@ -1,0 +1,217 @@
+"""nbgrader autograde, made safe: the student's kernel runs in a sandbox and scores come from the grader.
+
+nbgrader executes a submitted notebook as the instructor, so student code could read the gradebook
+(hidden tests in plain text), the source notebooks and the hidden suites, overwrite files, or
+print whatever output a test cell is scored by (nbgrader#483). assignments/nbgrader_config.py
+puts two things into nbgrader's autograde pipeline instead:
+
+- `SandboxedExecute` runs the kernel under bubblewrap (`SandboxedKernelManager`): no network
+  (ZeroMQ over unix sockets in a private folder), its own PID namespace, as `nobody` when root,
+  seeing only the system, the Python installation (read-only) and the notebook's own autograded
+  folder (read-only, so it cannot plant a symlink nbgrader would later write through); /tmp is
+  private and discarded. A cell that exceeds the timeout, or a kernel that dies, ends the
+  execution for this notebook only; nothing else is affected.
+- `TrustedScores`, in nbgrader's own process after execution, extracts the student's code from
+  the notebook (autograder.notebooks), grades it through `autograder.grade.grade` exactly like
+  `course grade` does, and overwrites every graded test cell's outputs with the part's score and
+  feedback. Whatever the kernel printed there is discarded; output other than the honest
+  placeholder is logged as possible tampering.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader import utils as nbgrader_utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Int
+
+from autograder import config, notebooks
+
+NOBODY = 65534
+# /etc files the kernel's libraries read: shared-library cache, fonts for Graphviz, time zone.
+_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime")
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if p != Path("/")]
+
+
+def bwrap_command(*, workdir: Path, runtime: Path, as_nobody: bool, memory_mb: int) -> list[str]:
+    """The bubblewrap prefix that runs a kernel: what it sees is listed here, nothing else."""
+    prefix = Path(sys.base_prefix).resolve()
+    venv = Path(sys.prefix).resolve()
+    cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--clearenv",
+           "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", str(runtime / "matplotlib"),
+           "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+           "--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/", top)
+        if target.is_symlink():
+            cmd += ["--symlink", os.readlink(target), str(target)]
+        elif target.exists():
+            cmd += ["--ro-bind", str(target), str(target)]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/etc"]
+    cmd += [arg for etc in _ETC if os.path.exists(etc) for arg in ("--ro-bind", etc, etc)]
+    visible = sorted({prefix, venv, Path(sysconfig.get_paths()["purelib"]).resolve()})
+    # bwrap would create the parents of a bind as 0700 root dirs, which `nobody` cannot cross.
+    parents = {p for path in [*visible, workdir, runtime] for p in _ancestors(path) if not str(p).startswith("/usr")}
+    for parent in sorted(parents, key=lambda p: len(p.parts)):
+        cmd += ["--perms", "0755", "--dir", str(parent)]
+    for path in visible:
+        if not str(path).startswith("/usr"):
+            cmd += ["--ro-bind", str(path), str(path)]
+    cmd += ["--ro-bind", str(workdir), str(workdir), "--bind", str(runtime), str(runtime), "--chdir", str(workdir)]
+    limit = ["prlimit", f"--as={memory_mb << 20}", "--core=0"]
+    if as_nobody:
+        return cmd + ["--", "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", *limit]
+    return cmd + ["--cap-drop", "ALL", "--", *limit]
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """An ipykernel inside bwrap, talking to nbgrader over unix sockets in a private folder."""
+
+    memory_limit_mb = Int(2048, config=True, help="address-space limit of the kernel (MB)")
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        # Fixed, whatever the notebook's metadata asks for; interrupts go as messages because a
+        # signal to bwrap does not reach the kernel in its own PID namespace.
+        self._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                       display_name="micrograd course (sandboxed)", language="python",
+                                       interrupt_mode="message")
+        self._runtime: Path | None = None
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if shutil.which("bwrap") is None:
+            raise RuntimeError("the sandboxed kernel needs bubblewrap (`apt-get install bubblewrap`)")
+        as_nobody = os.geteuid() == 0
+        self._runtime = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        os.chmod(self._runtime, 0o700)
+        if as_nobody:
+            os.chown(self._runtime, NOBODY, NOBODY)
+        self.transport = "ipc"
+        self.ip = str(self._runtime / "ipc")
+        self.connection_file = str(self._runtime / "connection.json")
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        matplotlib = self._runtime / "matplotlib"
+        matplotlib.mkdir()
+        for cache in Path.home().glob(".cache/matplotlib/fontlist-*.json"):  # saves rebuilding it per kernel
+            shutil.copy(cache, matplotlib)
+        if as_nobody:
+            for path in (self.connection_file, matplotlib, *matplotlib.iterdir()):
+                os.chown(path, NOBODY, NOBODY)
+        workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
+        kw["env"] = {}
+        return bwrap_command(workdir=workdir, runtime=self._runtime, as_nobody=as_nobody,
+                             memory_mb=self.memory_limit_mb) + cmd, kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._runtime is not None and not restart:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+class _StopExecution(Exception):
+    pass
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with the sandboxed kernel; a timeout or a dead kernel stops this notebook only."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(**kwargs)
+
+    async def _async_handle_timeout(self, timeout: int, cell: nbformat.NotebookNode | None = None) -> None:
+        # A student's loop may swallow KeyboardInterrupt, so an interrupt is not enough: stop here.
+        self.log.warning("a cell ran longer than %s s; the kernel is stopped and the rest of the notebook "
+                         "is not run (the trusted grader still scores every part)", timeout)
+        await self._async_stop_kernel()
+        raise _StopExecution(f"a cell ran longer than {timeout} s")
+
+    async def _async_stop_kernel(self) -> None:
+        if self.km is not None:
+            try:
+                await self.km._async_shutdown_kernel(now=True)
+            except Exception:  # the kernel is already gone
+                pass
+
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict, km: Any = None):
+        try:
+            return super().preprocess(nb, resources, km)
+        except (_StopExecution, DeadKernelError, CellTimeoutError) as exc:
+            self.log.warning("execution of %s stopped early: %s", resources.get("unique_key", "the notebook"), exc)
+            return nb, resources
+
+
+def _feedback(results: Any, part: str) -> str:
+    lines = [f"{t.name.split('::')[-1]}: {t.output}" for t in results.tests if t.part == part and t.status != "passed"]
+    return "\n".join(lines)
+
+
+class TrustedScores(NbGraderPreprocessor):
+    """Replaces the output of every graded test cell with the trusted grader's score for its part."""
+
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict):
+        from autograder import grade  # imported here: nbgrader imports this module for every command
+
+        assignment = resources["nbgrader"]["assignment"]
+        student = resources["nbgrader"]["student"]
+        course = config.load()
+        if assignment not in notebooks.notebook_assignments(course):
+            raise RuntimeError(f"nbgrader assignment {assignment!r} is not a `kind: notebook` assignment in course.yml")
+        recipe = notebooks.load_recipe(assignment)
+        workspace = Path(tempfile.mkdtemp(prefix="course-autograde-"))
+        try:
+            staged = notebooks.write_submission(notebooks.extract(nb, recipe), workspace / student)
+            results = grade.grade([staged], assignment_name=assignment, course=course)[0]
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+        scores = {part.name: part.score for part in results.parts}
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not nbgrader_utils.is_grade(cell):
+                continue
+            grade_id = cell.metadata["nbgrader"].get("grade_id", "")
+            part = grade_id.removeprefix("test_")
+            if self._tampered(cell):
+                self.log.warning("possible tampering: %s's cell %s printed something other than the honest "
+                                 "placeholder; its output is replaced by the trusted score", student, grade_id)
+            score = scores.get(part, 0.0)
+            if part not in scores:
+                self.log.warning("graded cell %s is no part of %s in course.yml; it scores 0", grade_id, assignment)
+            outputs = []
+            feedback = _feedback(results, part)
+            if feedback:
+                outputs.append(nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"))
+            outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
+                                                  execution_count=cell.get("execution_count")))
+            cell.outputs = outputs
+        resources.setdefault("course", {})["results"] = results
+        return nb, resources
+
+    @staticmethod
+    def _tampered(cell: nbformat.NotebookNode) -> bool:
+        """A result an honest kernel never shows: the hidden call answers the placeholder, and a
+        failing visible assert or a kernel that never got there shows an error or nothing."""
+        for output in cell.outputs:
+            if output.get("output_type") == "display_data":
+                return True
+            if output.get("output_type") == "execute_result" \
+                    and output.get("data", {}).get("text/plain") != notebooks.HONEST_PLACEHOLDER:
+                return True
+        return False

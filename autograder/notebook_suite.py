@@ -1,0 +1,47 @@
+"""What the hidden suites of the notebook assignments use to question a submission (trusted side).
+
+Their probes live in autograder/worker/notebook_probes.py; answers are plain JSON, coerced here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from autograder.suite import Mistake, Submission, describe_failure
+
+
+def ask(submission: Submission, doing: str, probe: str, **args: Any) -> dict:
+    """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
+    reply = submission.worker.call(probe, **args)
+    if not reply.ok:
+        raise describe_failure(reply, doing)
+    if not isinstance(reply.value, dict):
+        raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
+    return reply.value
+
+
+def number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise Mistake("malformed", f"{what}: the worker sent something that is not a number", ("tamper",))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise Mistake("malformed", f"{what}: the worker sent something that is not a number", ("tamper",)) from None
+
+
+def numbers(values: Any, what: str, length: int | None = None) -> list[float]:
+    if not isinstance(values, list) or (length is not None and len(values) != length):
+        raise Mistake("malformed", f"{what}: the worker's answer has the wrong shape", ("tamper",))
+    return [number(v, what) for v in values]
+
+
+def call(submission: Submission, module: str, function: str, *args: Any) -> float | list[float]:
+    """module.function(*args) in the sandbox; {"poly": [...]} arguments stand for polynomials."""
+    value = ask(submission, f"calling {function}", "nb_call", module=module, function=function,
+                args=list(args)).get("value")
+    return numbers(value, f"{function}(...)") if isinstance(value, list) else number(value, f"{function}(...)")
+
+
+def close(observed: float, expected: float, *, rel: float = 1e-9, abs: float = 1e-9) -> bool:
+    return not math.isnan(observed) and math.isclose(observed, expected, rel_tol=rel, abs_tol=abs)

@@ -1,0 +1,198 @@
+"""`course validate`: prove the hidden suite on the reference, the template, correct variants and a bug catalog.
+
+The catalog (grading_tests/catalog/catalog.py, hidden from students) describes every variant and
+bug as text replacements on the reference (solutions/micrograd/*.py with the solution markers
+stripped), so there is one source of truth. All of them are graded in ONE run of the grader
+(one pytest session), then checked:
+- the reference scores full marks, the template scores 0 without an internal error;
+- every correct variant scores full marks;
+- every bug loses points in its part, and every failing test of that part names its pitfall.
+Exit 0 when all hold, 1 when any does not, 2 when the catalog itself cannot be applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import REPO_ROOT, config
+from autograder.grade import grade
+from autograder.markers import strip_markers
+from autograder.results import Results
+
+DEFAULT_CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
+REFERENCE = REPO_ROOT / "solutions"
+TEMPLATE = REPO_ROOT / "student_template"
+PACKAGE = "micrograd"
+
+
+class CatalogError(Exception):
+    """A catalog entry cannot be applied to the reference."""
+
+
+@dataclass
+class Check:
+    """The verdict on one graded directory."""
+
+    name: str
+    kind: str  # reference | template | correct | bug
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    def fail(self, problem: str) -> None:
+        self.ok = False
+        self.problems.append(problem)
+
+
+def load_catalog(path: Path) -> tuple[list[Any], list[Any]]:
+    namespace = runpy.run_path(str(path))
+    return list(namespace["CORRECT"]), list(namespace["BUGS"])
+
+
+def patched_sources(patches: tuple[tuple[str, str, str], ...], entry: str) -> dict[str, str]:
+    """The reference's files (markers stripped) with the entry's replacements applied."""
+    sources = {p.name: strip_markers(p.read_text(encoding="utf-8")) for p in sorted((REFERENCE / PACKAGE).glob("*.py"))}
+    for file, old, new in patches:
+        if file not in sources:
+            raise CatalogError(f"{entry}: no file {file} in {REFERENCE / PACKAGE}")
+        found = sources[file].count(old)
+        if found != 1:
+            raise CatalogError(f"{entry}: the text to replace occurs {found} times in {file} (must be once):\n{old}")
+        sources[file] = sources[file].replace(old, new)
+    return sources
+
+
+def write_submission(directory: Path, sources: dict[str, str]) -> Path:
+    (directory / PACKAGE).mkdir(parents=True)
+    for name, text in sources.items():
+        (directory / PACKAGE / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def _failing(results: Results, part: str | None = None) -> list:
+    return [t for t in results.tests if t.status == "failed" and (part is None or t.part == part)]
+
+
+def _internal_errors(results: Results) -> list[str]:
+    return [t.name for t in results.tests if t.pitfall == "internal-error"]
+
+
+def check_full_marks(results: Results, check: Check) -> None:
+    check.summary = f"{results.score:g}/{results.max_score:g}"
+    if results.score < results.max_score - 1e-6:
+        for test in _failing(results):
+            check.fail(f"{test.name} failed ({test.pitfall}): {test.output.splitlines()[0] if test.output else ''}")
+
+
+def check_template(results: Results, check: Check) -> None:
+    check.summary = f"{results.score:g}/{results.max_score:g}"
+    if results.score != 0:
+        check.fail(f"the template scores {results.score:g}, not 0")
+    for name in _internal_errors(results):
+        check.fail(f"{name}: internal error (the grader crashed on the template)")
+
+
+def check_bug(results: Results, entry: Any, check: Check) -> None:
+    part_max = next(p.max_score for p in results.parts if p.name == entry.part)
+    part_score = next(p.score for p in results.parts if p.name == entry.part)
+    lost_total, lost_part = results.max_score - results.score, part_max - part_score
+    in_part = _failing(results, entry.part)
+    diagnoses = sorted({t.pitfall or "none" for t in in_part})
+    elsewhere = sorted({f"{t.part}:{t.pitfall}" for t in _failing(results) if t.part != entry.part})
+    check.summary = (f"lost {lost_total:g} ({lost_part:g} in {entry.part}); diagnosis {', '.join(diagnoses) or '-'}"
+                     + (f"; elsewhere {', '.join(elsewhere)}" if elsewhere else ""))
+    if lost_total <= 1e-9:
+        check.fail("scores full marks")
+    elif lost_part <= 1e-9:
+        check.fail(f"loses no points in {entry.part}")
+    wrong = [t for t in in_part if t.pitfall != entry.pitfall]
+    for test in wrong:
+        check.fail(f"{test.name.split('::')[-1]} diagnosed {test.pitfall}, expected {entry.pitfall}")
+    for name in _internal_errors(results):
+        check.fail(f"{name}: internal error")
+
+
+def validate(catalog: Path, *, only: list[str] | None = None, out=sys.stdout) -> tuple[list[Check], float]:
+    correct, bugs = load_catalog(catalog)
+    if only:
+        correct = [e for e in correct if e.id in only]
+        bugs = [e for e in bugs if e.id in only]
+    workspace = Path(tempfile.mkdtemp(prefix="course-validate-"))
+    try:
+        dirs: dict[str, Path] = {"reference": write_submission(workspace / "reference", patched_sources((), "reference"))}
+        for entry in [*correct, *bugs]:
+            dirs[entry.id] = write_submission(workspace / entry.id, patched_sources(entry.patches, entry.id))
+        sources = [dirs["reference"], *(dirs[e.id] for e in [*correct, *bugs])]
+        if TEMPLATE.is_dir():
+            sources.insert(1, TEMPLATE)
+        started = time.monotonic()
+        graded = {r.submission: r for r in grade(sources)}
+        seconds = time.monotonic() - started
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    checks = []
+    reference = Check("reference", "reference")
+    check_full_marks(graded["reference"], reference)
+    checks.append(reference)
+    if TEMPLATE.is_dir():
+        template = Check(TEMPLATE.name, "template")
+        check_template(graded[TEMPLATE.name], template)
+        checks.append(template)
+    for entry in correct:
+        check = Check(entry.id, "correct")
+        check_full_marks(graded[entry.id], check)
+        checks.append(check)
+    for entry in bugs:
+        check = Check(entry.id, "bug")
+        check_bug(graded[entry.id], entry, check)
+        checks.append(check)
+    return checks, seconds
+
+
+def report(checks: list[Check], seconds: float, out=sys.stdout) -> None:
+    width = max(len(c.name) for c in checks)
+    for kind, title in (("reference", "Reference"), ("template", "Template"), ("correct", "Correct variants"),
+                        ("bug", "Bug catalog")):
+        chosen = [c for c in checks if c.kind == kind]
+        if not chosen:
+            continue
+        print(f"{title}:", file=out)
+        for check in chosen:
+            print(f"  {'ok  ' if check.ok else 'FAIL'} {check.name:<{width}}  {check.summary}", file=out)
+            for problem in check.problems:
+                print(f"         {problem}", file=out)
+    failed = [c for c in checks if not c.ok]
+    bugs = [c for c in checks if c.kind == "bug"]
+    print(f"{len(checks)} submissions graded in one run in {seconds:.1f} s; {len(bugs)} catalog bugs; "
+          f"{len(failed)} problem(s).", file=out)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="bug catalog (a Python file)")
+    parser.add_argument("--only", nargs="+", metavar="ID", help="validate only these catalog entries")
+
+
+def main(*, catalog: Path = DEFAULT_CATALOG, only: list[str] | None = None) -> int:
+    config.load()  # a broken course.yml is reported by the cli, before any grading
+    if not catalog.is_file():
+        print(f"course validate: no catalog at {catalog}", file=sys.stderr)
+        return 2
+    try:
+        checks, seconds = validate(catalog, only=only)
+    except CatalogError as exc:
+        print(f"course validate: the catalog cannot be applied: {exc}", file=sys.stderr)
+        return 2
+    report(checks, seconds)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    return main(catalog=args.catalog, only=args.only)

@@ -1,0 +1,210 @@
+"""Checks shared by the hidden tests: compare a submission's observations with torch and, on a
+mismatch, raise a Mistake whose pitfall comes from autograder.diagnose (a check, not a guess).
+
+Feedback shows the graph (inputs chosen by the test) and the student's own values, never an
+expected value.
+"""
+
+import expected
+
+from autograder import diagnose
+from autograder.diagnose import PITFALLS, Tolerance
+from autograder.suite import GraphObservation, Mistake, Submission
+
+OP_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
+H = 1e-5  # central-difference step
+MAX_SHOWN = 10  # nodes of a graph shown in feedback
+
+
+def name(graph: dict, ref) -> str:
+    if isinstance(ref, dict):
+        return repr(ref["c"])
+    return f"x{ref}" if ref < len(graph["leaves"]) else f"v{ref}"
+
+
+def render(graph: dict) -> str:
+    """The graph as the student would write it: 'x0 = 2.0, x1 = -3.0; v2 = x0 * x1; v3 = v2.tanh()'."""
+    parts = [", ".join(f"x{i} = {x!r}" for i, x in enumerate(graph["leaves"]))]
+    for i, (op, *refs) in enumerate(graph["ops"], start=len(graph["leaves"])):
+        if i - len(graph["leaves"]) == MAX_SHOWN:
+            parts.append(f"... ({len(graph['ops']) - MAX_SHOWN} more nodes, each built the same way)")
+            break
+        a = name(graph, refs[0])
+        if op in OP_SYMBOL:
+            expr = f"{a} {OP_SYMBOL[op]} {name(graph, refs[1])}"
+        elif op == "pow":
+            expr = f"{a} ** {refs[1]!r}"
+        elif op == "neg":
+            expr = f"-{a}"
+        else:
+            expr = f"{a}.{op}()"
+        parts.append(f"v{i} = {expr}")
+    return "; ".join(parts)
+
+
+def describe_steps(graph: dict, steps: list | None) -> str:
+    if steps is None:
+        return f"after v{diagnose.size(graph) - 1}.backward()"
+    words = []
+    for kind, *args in steps:
+        if kind == "backward":
+            words.append(f"{name(graph, args[0])}.backward()")
+        elif kind == "set_grad":
+            words.append(f"{name(graph, args[0])}.grad = {args[1]!r}")
+        elif kind == "local_backward":
+            words.append(f"{name(graph, args[0])}._backward()")
+    return "after " + ", ".join(words)
+
+
+def yours(graph: dict, values, indices, attribute: str) -> str:
+    return ", ".join(f"{name(graph, i)}.{attribute} = {values[i]:.6g}" for i in indices)
+
+
+def feedback(pitfall: str, graph: dict, steps: list | None, observation: GraphObservation, nodes) -> str:
+    text = PITFALLS.get(pitfall, pitfall)
+    return (f"{text}.\nIn {render(graph)}, {describe_steps(graph, steps)}: your "
+            f"{yours(graph, observation.grad, nodes, 'grad')}.")
+
+
+def op_of(graph: dict, node: int) -> str:
+    return graph["ops"][node - len(graph["leaves"])][0]
+
+
+def check_forward(graph: dict, observation: GraphObservation, tolerance: Tolerance) -> None:
+    data, _ = expected.graph(graph)
+    for i, (mine, theirs) in enumerate(zip(observation.data, data, strict=True)):
+        if not tolerance.close(mine, theirs):
+            op, *refs = graph["ops"][i - len(graph["leaves"])]
+            pitfall = f"forward:{op}"
+            if isinstance(refs[0], dict) and op in ("sub", "truediv"):
+                # `number - value`: check whether the operands were swapped (value - number).
+                b = observation.data[refs[1]]
+                swapped = b - refs[0]["c"] if op == "sub" else b / refs[0]["c"]
+                if tolerance.close(mine, swapped):
+                    pitfall = f"reflected-operand-order:r{op}"
+            raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {render(graph)}: your v{i}.data = {mine:.6g}.")
+
+
+def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Tolerance, *, upstream: float = 1.0,
+                    times: int = 1, leaves_only: bool = False) -> list[int]:
+    _, grads = expected.graph(graph, upstream=upstream, times=times)
+    nodes = range(len(graph["leaves"]) if leaves_only else diagnose.size(graph))
+    return [i for i in nodes if not tolerance.close(observation.grad[i], grads[i])]
+
+
+def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
+                     tolerance: Tolerance, wrong: list[int], pitfall: str | None) -> Mistake:
+    """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward."""
+    if pitfall is None and submission is not None:
+        pitfall = finite_difference_pitfall(submission, graph, observation, tolerance)
+    ops = {op for op, *_ in graph["ops"]}
+    if pitfall in (None, "gradient-disagrees-with-forward") and len(ops) == 1:
+        pitfall = f"wrong-derivative:{ops.pop()}"
+    pitfall = pitfall or "wrong-gradient"
+    shown = sorted(set(range(len(graph["leaves"]))) | set(wrong[:3]))
+    return Mistake(pitfall, feedback(pitfall, graph, steps, observation, shown))
+
+
+def check_gradients(graph: dict, steps: list | None, observation: GraphObservation, tolerance: Tolerance, *,
+                    upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
+                    submission: Submission | None = None) -> None:
+    """Compare every gradient with torch; name the pitfall that reproduces the student's gradients."""
+    wrong = wrong_gradients(graph, observation, tolerance, upstream=upstream, times=times, leaves_only=leaves_only)
+    if wrong:
+        pitfall = diagnose.explain_graph(graph, steps, observation.data, observation.grad, observation.calls,
+                                         tolerance, leaves_only=leaves_only)
+        raise gradient_mistake(submission, graph, steps, observation, tolerance, wrong, pitfall)
+
+
+def finite_difference_pitfall(submission: Submission, graph: dict, observation: GraphObservation,
+                              tolerance: Tolerance) -> str | None:
+    """Tell a wrong forward from a wrong backward with central differences of the student's own forward."""
+    outputs = [o.data[-1] for o in submission.graphs(diagnose.central_differences(graph, H), [[]] * (
+        2 * len(graph["leaves"])), doing="evaluating your forward pass near the inputs")]
+    fd = diagnose.finite_difference_gradient(outputs, H)
+    _, grads = expected.graph(graph)
+    limit = tolerance.finite_difference
+    forward_right = all(diagnose.finite_difference_agrees(d, g, limit) for d, g in zip(fd, grads, strict=False))
+    backward_consistent = all(diagnose.finite_difference_agrees(d, g, limit)
+                              for d, g in zip(fd, observation.grad, strict=False))
+    if not forward_right:
+        return "forward-wrong-nearby"
+    if not backward_consistent:
+        return "gradient-disagrees-with-forward"
+    return None
+
+
+# Expressions that each need one thing to work, with the pitfall when building them raises.
+NUMBER_GRAPHS = [
+    ({"leaves": [1.5], "ops": [["add", 0, {"c": 2.0}]]}, "number-not-wrapped:add"),
+    ({"leaves": [1.5], "ops": [["mul", 0, {"c": 3.0}]]}, "number-not-wrapped:mul"),
+    ({"leaves": [1.5], "ops": [["add", {"c": 2.0}, 0]]}, "number-not-wrapped:add"),
+    ({"leaves": [1.5], "ops": [["mul", {"c": 3.0}, 0]]}, "number-not-wrapped:mul"),
+    ({"leaves": [1.5], "ops": [["sub", 0, {"c": 2.0}]]}, "number-not-wrapped:add"),
+    ({"leaves": [1.5], "ops": [["sub", {"c": 2.0}, 0]]}, "number-not-wrapped:add"),
+    ({"leaves": [1.5], "ops": [["truediv", 0, {"c": 4.0}]]}, "number-not-wrapped:mul"),
+    ({"leaves": [1.5], "ops": [["truediv", {"c": 4.0}, 0]]}, "number-not-wrapped:mul"),
+    ({"leaves": [1.5], "ops": [["neg", 0]]}, "number-not-wrapped:mul"),
+    ({"leaves": [1.5], "ops": [["pow", 0, 2.5]]}, "pow-float-exponent"),
+    ({"leaves": [0.8, -1.5], "ops": [["mul", 0, {"c": 2.0}], ["sub", {"c": 1.0}, 2], ["truediv", 3, 1],
+                                     ["add", {"c": 0.5}, 4]]}, "number-not-wrapped:mul"),
+]
+OPERATORS = ["__radd__", "__rmul__", "__rsub__", "__rtruediv__", "__neg__", "__sub__", "__truediv__", "__pow__"]
+
+
+def check_operators(submission: Submission) -> None:
+    present = submission.api(OPERATORS)
+    for operator in OPERATORS:
+        if not present[operator]:
+            pitfall = f"missing-operator:{operator}"
+            raise Mistake(pitfall, f"{PITFALLS[pitfall]}.")
+
+
+def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
+    """An expression that raised: is an operator missing, or a plain number not wrapped? Else the error itself."""
+    if mistake.pitfall != "error":
+        return mistake
+    try:
+        check_operators(submission)
+        for graph, pitfall in NUMBER_GRAPHS:
+            try:
+                submission.graph(graph, doing=f"computing {render(graph)}")
+            except Mistake as failure:
+                if failure.pitfall == "error":
+                    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\n{failure.feedback}")
+                return failure
+    except Mistake as found:
+        return found
+    return mistake
+
+
+def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
+                 doing: str, upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
+                 candidates: list[str] | None = None) -> list[GraphObservation]:
+    """One worker call for all graphs; on a wrong one, one more call records the order of the _backward
+    calls, and the mistake that reproduces the student's observations on ALL the graphs is named."""
+    steps = steps or [None] * len(graphs)
+    try:
+        observations = submission.graphs(graphs, steps, doing=doing)
+    except Mistake as mistake:
+        raise explain_error(submission, mistake) from None
+    options = {"upstream": upstream, "times": times, "leaves_only": leaves_only}
+    for graph, observation in zip(graphs, observations, strict=True):
+        check_forward(graph, observation, tolerance)
+    if not any(wrong_gradients(g, o, tolerance, **options) for g, o in zip(graphs, observations, strict=True)):
+        return observations
+    recorded = submission.graphs(graphs, steps, doing=doing, record_calls=True)
+    if not any(wrong_gradients(g, o, tolerance, **options) for g, o in zip(graphs, recorded, strict=True)):
+        # Right this time: the gradients depend on the order of a set. Explain the first run without its order.
+        recorded = [GraphObservation(o.data, o.grad, o.prev, None) for o in observations]
+    pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance,
+                                     candidates=candidates, leaves_only=leaves_only)
+    for graph, step, observation in zip(graphs, steps, recorded, strict=True):
+        check_forward(graph, observation, tolerance)
+        wrong = wrong_gradients(graph, observation, tolerance, **options)
+        if wrong:
+            if pitfall is None:  # no one mistake explains them all: explain this graph alone
+                pitfall = diagnose.explain_graph(graph, step, observation.data, observation.grad, observation.calls,
+                                                 tolerance, candidates=candidates, leaves_only=leaves_only)
+            raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall)
+    return observations

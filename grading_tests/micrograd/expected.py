@@ -1,0 +1,154 @@
+"""Expected values, computed only here in the trusted process with torch float64, and cached.
+
+Graphs and models are described by the same JSON the probes take; results are cached by that
+description, so a batch of submissions computes each expectation once. Nothing here is ever
+sent to a worker or shown to a student.
+"""
+
+import functools
+import json
+
+import torch
+
+DTYPE = torch.float64
+LECTURE_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+LECTURE_YS = [1.0, -1.0, -1.0, 1.0]
+
+
+def _key(*parts) -> str:
+    return json.dumps(parts, sort_keys=True)
+
+
+def _torch_op(op, a, b):
+    if op == "pow":
+        return a ** b
+    if op in ("tanh", "relu", "exp"):
+        return getattr(torch, op)(a)
+    if op == "neg":
+        return -a
+    return {"add": a + b, "sub": a - b, "mul": a * b, "truediv": a / b}[op]
+
+
+@functools.cache
+def _graph(key: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    graph, upstream, times = json.loads(key)
+    nodes = [torch.tensor(x, dtype=DTYPE, requires_grad=True) for x in graph["leaves"]]
+    for op, *refs in graph["ops"]:
+        operands = [r["c"] if isinstance(r, dict) else nodes[r] for r in refs[:1 if op == "pow" else 2]]
+        operands += refs[1:] if op == "pow" else []
+        node = _torch_op(op, operands[0], operands[1] if len(operands) > 1 else None)
+        node.retain_grad()
+        nodes.append(node)
+    nodes[-1].backward(torch.tensor(upstream, dtype=DTYPE))
+    grads = [0.0 if n.grad is None else n.grad.item() for n in nodes]
+    n_leaves = len(graph["leaves"])
+    # Like torch (and the reference), leaves accumulate over `times` backward() calls.
+    grads = [g * times if i < n_leaves else g for i, g in enumerate(grads)]
+    return tuple(n.item() for n in nodes), tuple(grads)
+
+
+_BY_OBJECT: dict[tuple[int, float, int], tuple[dict, tuple]] = {}
+
+
+def graph(graph: dict, *, upstream: float = 1.0, times: int = 1) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(data, grad) of every node after `times` backward passes from the last node seeded with upstream."""
+    # The suites reuse the same graph objects for every submission: skip re-serialising big ones.
+    memo = _BY_OBJECT.get((id(graph), upstream, times))
+    if memo is None or memo[0] is not graph:
+        memo = _BY_OBJECT[id(graph), upstream, times] = (graph, _graph(_key(graph, upstream, times)))
+    return memo[1]
+
+
+# -- nn -----------------------------------------------------------------------------------------
+def layer_sizes(cls: str, args: list) -> list[tuple[int, int]]:
+    """(nin, nout) per layer of micrograd.nn.<cls>(*args)."""
+    if cls == "Neuron":
+        return [(args[0], 1)]
+    if cls == "Layer":
+        return [(args[0], args[1])]
+    sizes = [args[0], *args[1]]
+    return list(zip(sizes, sizes[1:], strict=False))
+
+
+def parameter_count(cls: str, args: list) -> int:
+    return sum(nout * (nin + 1) for nin, nout in layer_sizes(cls, args))
+
+
+def _layers(cls, args, params, bias_first=False):
+    """Weights (nout, nin) and biases (nout,) per layer from the flat parameters() list."""
+    layers, at = [], 0
+    for nin, nout in layer_sizes(cls, args):
+        block = params[at:at + nout * (nin + 1)].reshape(nout, nin + 1)
+        at += nout * (nin + 1)
+        layers.append((block[:, 1:], block[:, 0]) if bias_first else (block[:, :nin], block[:, nin]))
+    return layers
+
+
+def _forward(cls, args, params, x, variant):
+    nonlin = not (cls == "Neuron" and len(args) > 1 and args[1] is False)
+    act = torch.tensor(x, dtype=DTYPE)
+    for w, b in _layers(cls, args, params, bias_first=variant == "bias-first"):
+        act = w @ act + (0 if variant == "no-bias" else b)
+        if nonlin and variant != "no-activation":
+            act = torch.tanh(act)
+    return act
+
+
+@functools.cache
+def _forward_cached(key: str) -> tuple:
+    cls, args, params, xs, variant = json.loads(key)
+    p = torch.tensor(params, dtype=DTYPE)
+    return tuple(tuple(_forward(cls, args, p, x, variant).tolist()) for x in xs)
+
+
+def forward(cls: str, args: list, params: list[float], xs: list, variant: str = "correct") -> tuple:
+    """Each input's outputs (a tuple per input) with these parameters; variant models a known nn mistake."""
+    return _forward_cached(_key(cls, args, params, xs, variant))
+
+
+@functools.cache
+def _train(key: str) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    cls, args, params, xs, ys, lr, steps, zeroing = json.loads(key)
+    p = torch.tensor(params, dtype=DTYPE, requires_grad=True)
+    n_biases = [i for i, _ in enumerate(params) if _is_bias(cls, args, i)]
+    losses = []
+    for _ in range(steps):
+        loss = sum((_forward(cls, args, p, x, "correct")[0] - y) ** 2 for x, y in zip(xs, ys, strict=True))
+        if p.grad is not None:
+            if zeroing == "all":
+                p.grad.zero_()
+            elif zeroing == "weights":
+                keep = p.grad[n_biases].clone()
+                p.grad.zero_()
+                p.grad[n_biases] = keep
+        loss.backward()
+        with torch.no_grad():
+            p -= lr * p.grad
+        losses.append(loss.item())
+    return tuple(losses), tuple(p.detach().tolist()), tuple(p.grad.tolist())
+
+
+def train(cls: str, args: list, params: list[float], xs: list, ys: list, lr: float, steps: int,
+          zeroing: str = "all") -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    """(losses, final parameters, final gradients) of the probes' training loop (summed squared error, SGD);
+    zeroing: "all" (zero_grad), "none" (a loop that forgets it), "weights" (biases never cleared)."""
+    return _train(_key(cls, args, params, xs, ys, lr, steps, zeroing))
+
+
+def backward_loss(cls: str, args: list, params: list[float], xs: list, ys: list) -> tuple[float, tuple[float, ...]]:
+    """(loss, gradient of every parameter) after one backward() of the summed squared error."""
+    losses, _, grads = train(cls, args, params, xs, ys, 0.0, 1)
+    return losses[0], grads
+
+
+def _is_bias(cls: str, args: list, index: int) -> bool:
+    at = 0
+    for nin, nout in layer_sizes(cls, args):
+        if index < at + nout * (nin + 1):
+            return (index - at) % (nin + 1) == nin
+        at += nout * (nin + 1)
+    return False
+
+
+def bias_indices(cls: str, args: list) -> list[int]:
+    return [i for i in range(parameter_count(cls, args)) if _is_bias(cls, args, i)]

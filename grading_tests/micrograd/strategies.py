@@ -1,0 +1,90 @@
+"""The hidden suite's one module of hypothesis strategies: random expression graphs.
+
+A graph is the probes' JSON description (autograder/worker/probes.py). Values are tracked
+while the graph is drawn so that every operation stays in a safe domain: no overflow, no
+division by (nearly) zero, no ReLU input near its kink, powers of positive bases only.
+"""
+
+import functools
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+LEAF = st.floats(-2.0, 2.0, allow_nan=False).map(lambda x: round(x, 3))
+CONSTANT = st.sampled_from([-1.5, -0.5, 0.5, 2.0, 3.0])
+EXPONENT = st.sampled_from([2, 3, -1, 0.5, 1.5])
+OPS = ("add", "sub", "mul", "truediv", "neg", "pow", "tanh", "relu", "exp")
+LIMIT = 50.0  # every intermediate value stays below this in magnitude
+
+
+def _value(values, ref):
+    return ref["c"] if isinstance(ref, dict) else values[ref]
+
+
+def _forward(op, a, b):
+    return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "truediv": lambda: a / b,
+            "neg": lambda: -a, "pow": lambda: a ** b, "tanh": lambda: math.tanh(a),
+            "relu": lambda: max(a, 0.0), "exp": lambda: math.exp(a)}[op]()
+
+
+def _safe(op, a, b):
+    if op == "truediv" and abs(b) < 0.2:
+        return False
+    if op == "pow" and (a < 0.2 or (b < 0 and a < 0.2)):
+        return False
+    if op == "relu" and abs(a) < 1e-2:
+        return False
+    if op == "exp" and a > 3.0:
+        return False
+    return abs(_forward(op, a, b)) < LIMIT
+
+
+@st.composite
+def expression_graphs(draw, min_ops=3, max_ops=8):
+    """A random graph over every operation, with reuse of nodes and plain numbers on either side."""
+    leaves = draw(st.lists(LEAF.filter(lambda x: abs(x) > 0.05), min_size=1, max_size=3))
+    values, ops = list(leaves), []
+    for _ in range(draw(st.integers(min_ops, max_ops))):
+        op = draw(st.sampled_from(OPS))
+        # Prefer the newest node so graphs grow deep, but reuse any node too.
+        a = draw(st.one_of(st.just(len(values) - 1), st.integers(0, len(values) - 1)))
+        if op in ("neg", "tanh", "relu", "exp"):
+            refs, b = [a], None
+        elif op == "pow":
+            b = draw(EXPONENT)
+            refs = [a, b]
+        else:
+            other = draw(st.one_of(st.integers(0, len(values) - 1), CONSTANT.map(lambda c: {"c": c})))
+            refs = [a, other] if draw(st.booleans()) else [other, a]
+            a, b = _value(values, refs[0]), _value(values, refs[1])
+            if not _safe(op, a, b):
+                op, refs, b = "tanh", [len(values) - 1], None
+            values.append(_forward(op, _value(values, refs[0]), b))
+            ops.append([op, *refs])
+            continue
+        if not _safe(op, values[a], b):
+            op, refs, b = "tanh", [a], None
+        values.append(_forward(op, values[a], b))
+        ops.append([op, *refs])
+    return {"leaves": leaves, "ops": ops}
+
+
+def graph_batches(size=8):
+    """Several graphs at once: one worker call checks them all."""
+    return st.lists(expression_graphs(), min_size=size, max_size=size)
+
+
+@functools.cache
+def random_graphs(batches=5, size=8) -> tuple:
+    """The examples a derandomized hypothesis run draws, collected once per grading session so every
+    submission gets the same graphs in one batched worker call (and torch computes them once)."""
+    drawn = []
+
+    @settings(max_examples=batches)
+    @given(graph_batches(size))
+    def collect(graphs):
+        drawn.extend(graphs)
+
+    collect()
+    return tuple(drawn)

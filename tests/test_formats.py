@@ -1,0 +1,117 @@
+"""Results formats against their specs: Gradescope results.json, JUnit XML (read back with
+junitparser), Markdown (parsed as a GFM table by markdown-it-py)."""
+
+from __future__ import annotations
+
+import json
+
+import junitparser
+import pytest
+from markdown_it import MarkdownIt
+
+from autograder.formats import FORMATS, RENDER, SUFFIX, to_json, to_junit, to_markdown
+from autograder.results import PartResult, Results, TestResult
+
+GRADESCOPE_STATUSES = {"passed", "failed"}
+GRADESCOPE_VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
+TRICKY = 'a | pipe, <xml> & "quotes", a\nnewline, ünïcode, ``` fences and \x00\x1b[31m control characters'
+
+
+def sample() -> Results:
+    tests = (
+        TestResult("test_operations.py::test_add", "operations", 10.0, 10.0, "passed", "", "visible"),
+        TestResult("test_operations.py::test_mul", "operations", 0.0, 20.0, "failed",
+                   f"x0.grad is wrong: yours is 3\n{TRICKY}", "visible", "overwrite-grad"),
+        TestResult("test_nn.py::test_mlp", "nn", 0.0, 5.5, "failed", "MLP(3, [4, 1]) raised ValueError", "hidden"),
+        TestResult("test_nn.py::test_layer", "nn", 4.5, 4.5, "passed", "", "after_due_date"),
+    )
+    parts = (PartResult("operations", "Operations | local derivatives", 10.0, 30.0),
+             PartResult("nn", "Neuron, Layer, MLP", 4.5, 10.0))
+    return Results(submission="alice", assignment="micrograd", tests=tests, parts=parts,
+                   flags=("timeout",), messages=("SyntaxError in micrograd/engine.py line 57: a | pipe & <xml>",
+                                                  "micrograd/nn.py is missing from the submission"),
+                   output_excerpt="hello from the student\n===== 3 passed =====")
+
+
+def test_gradescope_fields_and_types():
+    data = json.loads(to_json(sample()))
+    assert isinstance(data["score"], float) and data["score"] == 14.5
+    assert isinstance(data["output"], str)
+    assert len(data["tests"]) == 4
+    for test in data["tests"]:
+        assert isinstance(test["name"], str) and test["name"]
+        assert isinstance(test["score"], float) and isinstance(test["max_score"], float)
+        assert 0 <= test["score"] <= test["max_score"]
+        assert test["status"] in GRADESCOPE_STATUSES
+        assert isinstance(test["output"], str)
+        assert test["visibility"] in GRADESCOPE_VISIBILITIES
+    assert data["score"] == sum(t["score"] for t in data["tests"])
+    assert "Your code printed:\nhello from the student" in data["output"]
+
+
+def test_gradescope_round_trips():
+    results = sample()
+    assert Results.from_gradescope(json.loads(to_json(results))) == results
+
+
+def test_json_is_deterministic():
+    assert to_json(sample()) == to_json(sample())
+
+
+def test_junit_is_read_by_junitparser():
+    xml = junitparser.JUnitXml.fromstring(to_junit(sample()))
+    suites = list(xml) if isinstance(xml, junitparser.JUnitXml) else [xml]
+    cases = [case for suite in suites for case in suite]
+    assert [case.name for case in cases] == [t.name for t in sample().tests]
+    failed = {case.name: case.result for case in cases if case.result}
+    assert set(failed) == {"test_operations.py::test_mul", "test_nn.py::test_mlp"}
+    mul = failed["test_operations.py::test_mul"][0]
+    assert isinstance(mul, junitparser.Failure)
+    assert mul.type == "overwrite-grad" and mul.message == "x0.grad is wrong: yours is 3"
+    assert TRICKY.replace("\x00", "\ufffd").replace("\x1b", "\ufffd") in mul.text
+    assert sum(suite.tests for suite in suites) == 4 and sum(suite.failures for suite in suites) == 2
+
+
+def _tables(markdown: str) -> list[list[list[str]]]:
+    """Each table as rows of cell texts (header first), as a GFM renderer sees it."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    tables, row = [], None
+    for token in tokens:
+        if token.type == "table_open":
+            tables.append([])
+        elif token.type == "tr_open":
+            row = []
+            tables[-1].append(row)
+        elif token.type == "inline" and row is not None and tables:
+            row.append(token.content)
+        elif token.type == "tr_close":
+            row = None
+    return tables
+
+
+def test_markdown_renders_as_tables():
+    text = to_markdown(sample())
+    parts, failed = _tables(text)
+    assert parts[0] == ["Part", "Points"]
+    assert parts[1:] == [["Operations | local derivatives", "10/30"], ["Neuron, Layer, MLP", "4.5/10"]]
+    assert failed[0] == ["Failed test", "Part", "What went wrong"]
+    assert len(failed) == 2  # the header and the visible failure; a hidden test's failure is not shown
+    assert failed[1][0] == "`test_mul`" and failed[1][1] == "operations"
+    assert "x0.grad is wrong: yours is 3" in failed[1][2]
+    assert "<xml>" not in text  # a student's text cannot inject HTML into a PR comment
+    assert text.startswith("### micrograd: 14.5/40")
+    assert "SyntaxError in micrograd/engine.py line 57" in text
+
+
+def test_markdown_says_when_everything_visible_passed():
+    results = sample()
+    passed = Results(results.submission, results.assignment, tuple(t for t in results.tests if t.status == "passed"),
+                     results.parts)
+    assert "All visible tests passed." in to_markdown(passed)
+    assert len(_tables(to_markdown(passed))) == 1
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_has_a_renderer_and_a_suffix(fmt: str):
+    assert RENDER[fmt](sample()).endswith("\n")
+    assert SUFFIX[fmt].startswith(".")

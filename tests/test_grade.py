@@ -1,0 +1,166 @@
+"""`course grade` end to end (real CLI, real sandbox, real hidden suite) and its pieces."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import REPO_ROOT, config
+from autograder.grade import stage, submission_names
+from autograder.results import Redactor
+
+COURSE = config.load()
+ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment()
+TEMPLATE = REPO_ROOT / "student_template"
+SOLUTIONS = REPO_ROOT / "solutions"
+
+
+def course_grade(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def graded_twice(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[subprocess.CompletedProcess]]:
+    first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    runs = [course_grade(SOLUTIONS, TEMPLATE, "--out", out) for out in (first, second)]
+    return first, second, runs
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks_and_template_zero(graded_twice):
+    first, _, runs = graded_twice
+    assert [run.returncode for run in runs] == [0, 0], runs[0].stderr
+    reference = json.loads((first / "solutions.json").read_text())
+    template = json.loads((first / "student_template.json").read_text())
+    assert reference["score"] == ASSIGNMENT.max_score
+    assert all(t["status"] == "passed" for t in reference["tests"])
+    assert {t["tags"][0] for t in reference["tests"]} == set(ASSIGNMENT.parts)
+    assert template["score"] == 0 and template["tests"]
+    assert all(t["status"] == "failed" and t["output"] for t in template["tests"])
+    assert "internal error" not in json.dumps(template)
+    assert template["extra_data"]["flags"] == []  # an unfinished template is not a crash
+
+
+@pytest.mark.slow
+def test_points_come_from_course_yml(graded_twice):
+    reference = json.loads((graded_twice[0] / "solutions.json").read_text())
+    by_part: dict[str, float] = {}
+    for test in reference["tests"]:
+        by_part[test["tags"][0]] = by_part.get(test["tags"][0], 0) + test["max_score"]
+    assert by_part == pytest.approx({name: part.points for name, part in ASSIGNMENT.parts.items()})
+
+
+@pytest.mark.slow
+def test_grading_twice_gives_byte_identical_results(graded_twice):
+    first, second, _ = graded_twice
+    names = sorted(p.name for p in first.iterdir() if not p.name.startswith("."))
+    assert names == sorted(p.name for p in second.iterdir() if not p.name.startswith("."))
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    root = tmp_path_factory.mktemp("twins")
+    for group in ("a", "b"):
+        shutil.copytree(TEMPLATE, root / group / "sub")
+    out = root / "out"
+    return course_grade(root / "a" / "sub", root / "b" / "sub", "--out", out), out
+
+
+@pytest.mark.slow
+def test_submissions_with_the_same_folder_name_do_not_overwrite_each_other(twins):
+    run, out = twins
+    assert run.returncode == 0, run.stderr
+    files = sorted(p.name for p in out.glob("*.json"))
+    assert files == ["a-sub.json", "b-sub.json"]
+    assert {json.loads((out / f).read_text())["extra_data"]["submission"] for f in files} == {"a-sub", "b-sub"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt, suffix, start", [("junit", ".xml", "<?xml"), ("markdown", ".md", "### ")])
+def test_results_file_in_each_format(tmp_path: Path, fmt: str, suffix: str, start: str):
+    target = tmp_path / f"results{suffix}"
+    run = course_grade(TEMPLATE, "--results", target, "--format", fmt)
+    assert run.returncode == 0, run.stderr
+    assert target.read_text().startswith(start)
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left over
+
+
+def test_missing_submission_folder_is_a_clear_error(tmp_path: Path):
+    run = course_grade(tmp_path / "nowhere", "--results", tmp_path / "r.json")
+    assert run.returncode == 2
+    assert "not a submission directory" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_several_submissions_need_an_output_folder(tmp_path: Path):
+    run = course_grade(TEMPLATE, SOLUTIONS, "--results", tmp_path / "r.json")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "--out" in run.stderr
+
+
+def test_broken_course_yml_is_a_clear_error(tmp_path: Path):
+    broken = tmp_path / "course.yml"
+    broken.write_text((REPO_ROOT / "course.yml").read_text().replace("time_limit_seconds", "time_limit_secs"))
+    run = course_grade(TEMPLATE, "--results", tmp_path / "r.json", "--config", broken)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "time_limit_secs" in run.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_missing_hidden_suite_is_a_clear_error(tmp_path: Path):
+    moved = tmp_path / "course.yml"
+    moved.write_text((REPO_ROOT / "course.yml").read_text().replace("suite: grading_tests/micrograd",
+                                                                    f"suite: {tmp_path / 'no-suite'}"))
+    run = course_grade(TEMPLATE, "--results", tmp_path / "r.json", "--config", moved)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "does not exist" in run.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the process sandbox's checks concern root")
+def test_process_sandbox_as_root_explains_why_it_cannot_run(tmp_path: Path):
+    from autograder.sandbox import reachable_by_others
+    if not reachable_by_others(REPO_ROOT / ASSIGNMENT.suite):
+        pytest.skip("the hidden suite is closed to other users here, so the process sandbox may run")
+    run = course_grade(TEMPLATE, "--results", tmp_path / "r.json", "--sandbox", "process")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "process" in run.stderr and "bwrap" in run.stderr
+
+
+def test_submission_names_are_distinct_and_stable(tmp_path: Path):
+    paths = [tmp_path / "x" / "alice", tmp_path / "y" / "alice", tmp_path / "bob", tmp_path / "bob"]
+    assert submission_names(paths) == ["x-alice", "y-alice", "bob", "bob-2"]
+    assert submission_names(paths) == submission_names(paths)
+    assert submission_names([Path("/")]) == ["root"]
+
+
+def test_staging_reports_what_is_wrong_without_running_anything(tmp_path: Path):
+    source = tmp_path / "source"
+    (source / "micrograd").mkdir(parents=True)
+    (source / "micrograd" / "engine.py").write_text("import math\nimport torch.nn\n\ndef f(:\n")
+    os.symlink("/etc/passwd", source / "micrograd" / "nn.py")
+    staging = stage(source, "s", tmp_path / "staged", ASSIGNMENT, COURSE.grading)
+    assert "syntax_error" in staging.flags and "missing_file" in staging.flags
+    assert any(m.startswith("SyntaxError in micrograd/engine.py line 4") for m in staging.messages)
+    assert any("micrograd/nn.py is missing" in m for m in staging.messages)  # a symlink is never followed
+    assert not (tmp_path / "staged" / "micrograd" / "nn.py").exists()
+
+    (source / "micrograd" / "engine.py").write_text("import math\nfrom torch import nn\n")
+    policy = stage(source, "s", tmp_path / "staged2", ASSIGNMENT, COURSE.grading)
+    assert "policy_violation" in policy.flags
+    assert "Policy violation: micrograd/engine.py line 2 imports torch" in policy.messages[0]
+
+
+def test_redactor_removes_lines_that_quote_hidden_tests():
+    hidden = "def test_secret():\n    expected = reference_gradient(x, y, z)  # the answer\n"
+    redact = Redactor([hidden])
+    leaked = "my output\n  expected   =   reference_gradient(x, y, z)  # the answer\nmore"
+    assert redact(leaked) == "my output\n[line removed: it quotes the hidden tests]\nmore"
+    assert redact("def test_secret():") == "def test_secret():"  # short lines are everyday code

@@ -1,0 +1,134 @@
+"""The whole nbgrader workflow with the real CLI, in a temporary course root.
+
+generate_assignment -> submitted/<student>/ -> autograde (sandboxed kernels, trusted scores) ->
+gradebook -> generate_feedback -> export CSV, for students who: hand in the reference, hand in
+the release untouched, have a catalog bug, deleted a test cell, kill their kernel, loop forever.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import nbformat
+import pytest
+from nbgrader_course import (cell_scores, filled, grade_id, insert_after, leaks, make_course, nbgrader, submit,
+                             timed_nbgrader)
+
+from autograder import config, grade, notebooks
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandboxed kernel needs bubblewrap")]
+
+FULL = {"test_slope": 4.0, "test_partials": 3.0, "test_central_difference": 3.0}
+ZERO = dict.fromkeys(FULL, 0.0)
+
+LOOP_FOREVER = """import time
+while True:  # and ignore the interrupt nbgrader sends
+    try:
+        time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass"""
+
+
+def _derivatives_bugs(gid: str, code: str) -> str:
+    # Catalog bugs: the rise without the run, and a one-sided "central" difference.
+    return (code.replace("return (f(x + h) - f(x)) / h", "return f(x + h) - f(x)")
+            .replace("return (f(x + h) - f(x - h)) / (2 * h)", "return (f(x + h) - f(x)) / h"))
+
+
+def _overwrite_grad(gid: str, code: str) -> str:
+    # The reused-node bug: __add__'s _backward sets the gradients instead of accumulating them.
+    return code.replace("self.grad += out.grad\n", "self.grad = out.grad\n", 1) \
+               .replace("other.grad += out.grad\n", "other.grad = out.grad\n", 1)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("course"), ["derivatives", "autograd"])
+    for assignment in ("derivatives", "autograd"):
+        result = nbgrader(root, "generate_assignment", assignment)
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def autograded(course):
+    def paths(assignment):
+        return (course / "release" / assignment / f"{assignment}.ipynb",
+                course / "source" / assignment / f"{assignment}.ipynb")
+
+    release, source = paths("derivatives")
+    submit(course, "reference", "derivatives", filled(release, source))
+    submit(course, "untouched", "derivatives", nbformat.read(release, 4))
+    submit(course, "buggy", "derivatives", filled(release, source, _derivatives_bugs))
+    deleted = filled(release, source)
+    deleted.cells = [c for c in deleted.cells if grade_id(c) != "test_partials"]
+    submit(course, "deleted", "derivatives", deleted)
+    # Kills its kernel from code the grader also runs (at import of the extracted module).
+    submit(course, "killer", "derivatives", filled(release, source, lambda gid, code: code + (
+        "\n\nimport os\nos.kill(os.getpid(), 9)" if gid == "partials" else "")))
+    submit(course, "looper", "derivatives", insert_after(filled(release, source), "slope", LOOP_FOREVER))
+    release, source = paths("autograd")
+    submit(course, "reference", "autograd", filled(release, source))
+    submit(course, "overwriter", "autograd", filled(release, source, _overwrite_grad))
+
+    timings = {}
+    for assignment, students in (("derivatives", 6), ("autograd", 2)):
+        result, seconds = timed_nbgrader(course, "autograde", assignment, timeout=400, cell_timeout=5)
+        assert result.returncode == 0, result.stdout + result.stderr
+        timings[assignment] = seconds / students
+    print(f"\nnbgrader autograde, seconds per student: {timings}")
+    return course
+
+
+def test_gradebook_scores(autograded):
+    scores = {student: cell_scores(autograded, "derivatives", student)
+              for student in ("reference", "untouched", "buggy", "deleted", "killer", "looper")}
+    print("\n" + "\n".join(f"derivatives {s:10} {v}" for s, v in scores.items()))
+    assert scores["reference"] == FULL
+    assert scores["untouched"] == ZERO
+    assert scores["buggy"] == {"test_slope": 0.0, "test_partials": 3.0, "test_central_difference": 0.0}
+    assert scores["deleted"] == FULL  # the deleted test cell came back (add_missing_cells) and counts
+    assert scores["killer"] == ZERO  # its code kills the grader's worker too: nothing can be verified
+    assert scores["looper"] == FULL  # its loop was stopped; the grader scores the code it handed in
+
+
+def test_catalog_bug_loses_points_in_the_right_cells(autograded):
+    reference = cell_scores(autograded, "autograd", "reference")
+    overwriter = cell_scores(autograded, "autograd", "overwriter")
+    print(f"\nautograd reference  {reference}\nautograd overwriter {overwriter}")
+    assert reference == {"test_local_backward": 4.0, "test_backward": 3.0, "test_reused_node": 2.0,
+                         "test_tanh_neuron": 1.0}
+    assert overwriter["test_local_backward"] == 0.0 and overwriter["test_reused_node"] == 0.0
+    assert overwriter["test_tanh_neuron"] == 1.0  # every node there is used once: no points lost
+
+
+def test_course_grade_of_the_same_notebook_agrees(autograded):
+    course = config.load()
+    for student in ("reference", "buggy", "killer"):
+        notebook = autograded / "submitted" / student / "derivatives" / "derivatives.ipynb"
+        staged, assignment, workspace = notebooks.stage_notebooks([notebook], None, course)
+        try:
+            results = grade.grade(staged, assignment_name=assignment, course=course)[0]
+        finally:
+            notebooks.cleanup(workspace)
+        assert {f"test_{p.name}": p.score for p in results.parts} == cell_scores(autograded, "derivatives", student)
+
+
+def test_feedback_and_export(autograded):
+    result = nbgrader(autograded, "generate_feedback", "derivatives")
+    assert result.returncode == 0, result.stderr
+    feedback = autograded / "feedback" / "buggy" / "derivatives"
+    html = (feedback / "derivatives.html").read_text()
+    assert "that is the rise" in html  # the grader's feedback for the planted bug reaches the student
+    assert leaks(autograded / "feedback", "derivatives") == []
+
+    exported = autograded / "grades.csv"
+    result = nbgrader(autograded, "export", "--to", str(exported))
+    assert result.returncode == 0, result.stderr
+    rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(exported.open())}
+    assert rows[("derivatives", "reference")] == 10.0
+    assert rows[("derivatives", "buggy")] == 3.0
+    assert rows[("derivatives", "untouched")] == 0.0
+    assert rows[("autograd", "reference")] == 10.0
