@@ -10,7 +10,7 @@ import os
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
 
-from autograder.kernel import SandboxedExecute, TrustedScores
+from autograder.kernel import NotebooksOnly, SandboxedExecute, TrustedScores
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
@@ -30,6 +30,7 @@ c.OverwriteCells.add_missing_cells = True
 
 c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "30"))
 c.Autograde.autograde_preprocessors = [
+    NotebooksOnly,  # nbgrader copied the submission's other files, symlinks followed: drop them
     SandboxedExecute,  # the student's kernel, in bwrap
     TrustedScores,  # test cells' outputs from the trusted grader, never from the kernel
     IgnorePattern,

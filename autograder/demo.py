@@ -52,10 +52,10 @@ def prepend(file: str, code: str) -> Callable[[Files], Files]:
 
 
 ENGINE, NN = FILES
-SNOOP = '''import os
+SNOOP = f'''import os
 
 # "Let's see what the grader has lying around."
-for _path in ("/etc/passwd", "/root", "/work", os.path.expanduser("~/.ssh"), "/proc/1/environ"):
+for _path in ("/etc/passwd", {str(REPO_ROOT / "grading_tests")!r}, os.path.expanduser("~/.ssh"), "/proc/1/environ"):
     try:
         print(_path, os.listdir(_path) if os.path.isdir(_path) else open(_path).read(80))
     except OSError as _error:
@@ -111,7 +111,7 @@ STUDENTS = (
     Student("mallory", "hostile", "sys.exit(3) at import", prepend(ENGINE, "import sys\nsys.exit(3)\n")),
     Student("loop", "hostile", "an infinite loop in tanh's _backward",
             edit(ENGINE, "self.grad += (1 - t**2) * out.grad", "while True:\n                pass")),
-    Student("snoop", "hostile", "reads /etc/passwd, /root, /work and the environment at import",
+    Student("snoop", "hostile", "reads /etc/passwd, the hidden tests' folder and the environment at import",
             prepend(ENGINE, SNOOP)),
     Student("torchy", "hostile", "imports torch (forbidden) to get gradients for free",
             prepend(ENGINE, "import torch  # noqa: F401\n")),
@@ -177,7 +177,9 @@ def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: st
     for student in STUDENTS:
         stories.add_row(student.name, student.kind, student.story)
     console.print(stories)
-    console.print(gradebook.table(results, course, assignment_name))
+    book = gradebook.read_gradebook(gradebook.database_url(database), assignment_name)
+    book = {name: row for name, row in book.items() if name in {s.name for s in STUDENTS}}
+    console.print(gradebook.table(book, course, assignment_name, {r.submission: r.flags for r in results}))
     console.print(f"gradebook (nbgrader): {database}\nscores: {scores}\nclass report: {report / 'index.html'}")
     return code
 

@@ -84,6 +84,8 @@ PITFALLS: dict[str, str] = {
     "parameters-order": ("parameters() is in the wrong order: list each neuron's weights first, then its bias, "
                          "neuron by neuron and layer by layer"),
     "activation-missing": "the neuron's output is not passed through tanh: return act.tanh() when nonlin",
+    "mlp-linear-last-layer": ("the MLP's last layer has no tanh: in this course every layer of the MLP applies "
+                              "tanh (Layer(sz[i], sz[i + 1]) with the default nonlin=True)"),
     "bias-not-in-forward": "the bias is missing from the neuron's forward pass: act = sum of w_i * x_i, plus b",
     "layer-single-output-list": ("a Layer with a single neuron must return that neuron's Value itself, not a list "
                                  "of one Value"),
@@ -96,7 +98,8 @@ PITFALLS: dict[str, str] = {
     "zero-grad-weights-only": "zero_grad leaves biases untouched: it must reset every parameter, biases included",
     "zero-grad-zeroes-data": "zero_grad() sets the parameters' data to 0: it must reset p.grad, not p.data",
     "zero-grad-incomplete": "zero_grad() leaves some parameters' gradients non-zero",
-    "training-trajectory": "the training loop's losses or parameters go wrong",
+    "training-trajectory": ("the training loop's losses or parameters go wrong (if tests of operations or "
+                            "backward() fail too, fix those first)"),
 }
 
 
@@ -345,7 +348,7 @@ def reproduces(bug: str, graph: dict, steps: Sequence, data: Sequence[float], gr
                calls: Sequence[Sequence[int]] | None, tolerance: Tolerance, leaves_only: bool) -> bool:
     try:
         engine = Engine(graph, bug).run(steps, calls)
-    except (ArithmeticError, ValueError):
+    except (ArithmeticError, ValueError, IndexError, TypeError):  # calls come from the untrusted worker
         return False
     return matches(engine, data, grad, tolerance, range(len(graph["leaves"]) if leaves_only else size(graph)))
 

@@ -224,7 +224,8 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
     if batch.wanted(submissions, out, batch_options):
         return batch.main(inputs=submissions, out=out, format=format, assignment=assignment,
                           config_path=config_path, sandbox=sandbox, **batch_options)
-    submissions, assignment = _stage_notebooks(submissions, assignment, config_path)
+    if any(s.suffix == ".ipynb" for s in submissions):  # nbformat costs seconds to import: only when needed
+        submissions, assignment = _stage_notebooks(submissions, assignment, config_path)
     missing = [s for s in submissions if not s.is_dir()]
     if missing:
         print(f"course grade: not a submission directory: {', '.join(map(str, missing))}", file=sys.stderr)

@@ -110,17 +110,22 @@ def write_csv(results: list[Results], path: Path, course: config.Course, assignm
     os.replace(temporary, path)
 
 
-def table(results: list[Results], course: config.Course, assignment_name: str) -> Table:
-    """The gradebook as a rich table: one row per submission, one column per part."""
+def _short(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def table(book: dict[str, dict[str, float]], course: config.Course, assignment_name: str,
+          flags: dict[str, tuple[str, ...]] | None = None) -> Table:
+    """A gradebook (read_gradebook) as a rich table: one row per student, one column per part."""
     _, assignment = course.assignment(assignment_name)
-    grid = Table(title=f"{assignment_name}: {len(results)} submissions")
-    grid.add_column("submission")
+    flags = flags or {}
+    grid = Table(title=f"nbgrader gradebook: {assignment_name}, {len(book)} submissions")
+    grid.add_column("student")
     for name, part in assignment.parts.items():
-        grid.add_column(f"{name}\n/{points(part.points)}", justify="right")
-    grid.add_column(f"total\n/{points(assignment.max_score)}", justify="right", style="bold")
+        grid.add_column(f"{name}\n/{_short(part.points)}", justify="right")
+    grid.add_column(f"total\n/{_short(assignment.max_score)}", justify="right", style="bold")
     grid.add_column("flags", style="red")
-    for result in sorted(results, key=lambda r: r.submission):
-        scores = {part.name: part.score for part in result.parts}
-        grid.add_row(result.submission, *(points(scores.get(name, 0.0)) for name in assignment.parts),
-                     points(result.score), ", ".join(result.flags))
+    for student, row in sorted(book.items()):
+        grid.add_row(student, *(_short(row.get(name, 0.0)) for name in assignment.parts), _short(row["total"]),
+                     ", ".join(flags.get(student, ())))
     return grid

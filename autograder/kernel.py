@@ -3,13 +3,17 @@
 nbgrader executes a submitted notebook as the instructor, so student code could read the gradebook
 (hidden tests in plain text), the source notebooks and the hidden suites, overwrite files, or
 print whatever output a test cell is scored by (nbgrader#483). assignments/nbgrader_config.py
-puts two things into nbgrader's autograde pipeline instead:
+puts these into nbgrader's autograde pipeline instead:
+
+- `NotebooksOnly` removes every other file nbgrader copied into the autograded folder.
 
 - `SandboxedExecute` runs the kernel under bubblewrap (`SandboxedKernelManager`): no network
   (ZeroMQ over unix sockets in a private folder), its own PID namespace, as `nobody` when root,
-  seeing only the system, the Python installation (read-only) and the notebook's own autograded
-  folder (read-only, so it cannot plant a symlink nbgrader would later write through); /tmp is
-  private and discarded. A cell that exceeds the timeout, or a kernel that dies, ends the
+  seeing only the system and the Python installation (read-only), and working in a private
+  folder and /tmp that are discarded afterwards. It does not see the autograded folder: nbgrader
+  copies a submission's symlinks as the files they point to (it could hold a copy of the
+  gradebook), and a writable folder would let the kernel plant a symlink nbgrader later writes
+  the graded notebook through. A cell that exceeds the timeout, or a kernel that dies, ends the
   execution for this notebook only; nothing else is affected.
 - `TrustedScores`, in nbgrader's own process after execution, extracts the student's code from
   the notebook (autograder.notebooks), grades it through `autograder.grade.grade` exactly like
@@ -39,6 +43,7 @@ from traitlets import Int
 from autograder import config, notebooks
 
 NOBODY = 65534
+TMP_BYTES = 256 << 20  # the kernel's private /tmp lives in memory
 # /etc files the kernel's libraries read: shared-library cache, fonts for Graphviz, time zone.
 _ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime")
 
@@ -47,7 +52,7 @@ def _ancestors(path: Path) -> list[Path]:
     return [p for p in reversed(path.parents) if p != Path("/")]
 
 
-def bwrap_command(*, workdir: Path, runtime: Path, as_nobody: bool, memory_mb: int) -> list[str]:
+def bwrap_command(*, runtime: Path, as_nobody: bool, memory_mb: int) -> list[str]:
     """The bubblewrap prefix that runs a kernel: what it sees is listed here, nothing else."""
     prefix = Path(sys.base_prefix).resolve()
     venv = Path(sys.prefix).resolve()
@@ -62,17 +67,18 @@ def bwrap_command(*, workdir: Path, runtime: Path, as_nobody: bool, memory_mb: i
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.exists():
             cmd += ["--ro-bind", str(target), str(target)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/etc"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/etc"]
     cmd += [arg for etc in _ETC if os.path.exists(etc) for arg in ("--ro-bind", etc, etc)]
     visible = sorted({prefix, venv, Path(sysconfig.get_paths()["purelib"]).resolve()})
     # bwrap would create the parents of a bind as 0700 root dirs, which `nobody` cannot cross.
-    parents = {p for path in [*visible, workdir, runtime] for p in _ancestors(path) if not str(p).startswith("/usr")}
+    parents = {p for path in [*visible, runtime] for p in _ancestors(path) if not str(p).startswith("/usr")}
     for parent in sorted(parents, key=lambda p: len(p.parts)):
         cmd += ["--perms", "0755", "--dir", str(parent)]
     for path in visible:
         if not str(path).startswith("/usr"):
             cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--ro-bind", str(workdir), str(workdir), "--bind", str(runtime), str(runtime), "--chdir", str(workdir)]
+    cmd += ["--bind", str(runtime), str(runtime), "--chdir", str(runtime / "work")]
     limit = ["prlimit", f"--as={memory_mb << 20}", "--core=0"]
     if as_nobody:
         return cmd + ["--", "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
@@ -106,17 +112,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(self._runtime / "ipc")
         self.connection_file = str(self._runtime / "connection.json")
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        matplotlib = self._runtime / "matplotlib"
+        matplotlib, work = self._runtime / "matplotlib", self._runtime / "work"
         matplotlib.mkdir()
+        work.mkdir()
         for cache in Path.home().glob(".cache/matplotlib/fontlist-*.json"):  # saves rebuilding it per kernel
             shutil.copy(cache, matplotlib)
         if as_nobody:
-            for path in (self.connection_file, matplotlib, *matplotlib.iterdir()):
+            for path in (self.connection_file, matplotlib, work, *matplotlib.iterdir()):
                 os.chown(path, NOBODY, NOBODY)
-        workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
         kw["env"] = {}
-        return bwrap_command(workdir=workdir, runtime=self._runtime, as_nobody=as_nobody,
-                             memory_mb=self.memory_limit_mb) + cmd, kw
+        return bwrap_command(runtime=self._runtime, as_nobody=as_nobody, memory_mb=self.memory_limit_mb) + cmd, kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -155,13 +160,32 @@ class SandboxedExecute(Execute):
         try:
             return super().preprocess(nb, resources, km)
         except (_StopExecution, DeadKernelError, CellTimeoutError) as exc:
-            self.log.warning("execution of %s stopped early: %s", resources.get("unique_key", "the notebook"), exc)
+            where = resources.get("nbgrader", {})
+            self.log.warning("execution of %s's %s stopped early: %s", where.get("student", "a student"),
+                             where.get("notebook", "notebook"), exc)
             return nb, resources
 
 
 def _feedback(results: Any, part: str) -> str:
     lines = [f"{t.name.split('::')[-1]}: {t.output}" for t in results.tests if t.part == part and t.status != "passed"]
     return "\n".join(lines)
+
+
+class NotebooksOnly(NbGraderPreprocessor):
+    """Removes every file but notebooks from the autograded folder before anything runs.
+
+    nbgrader copies a submission's other files with shutil.copy, which follows symlinks: a
+    `leak.txt -> ../../../gradebook.db` handed in arrives as a copy of the gradebook, and
+    generate_feedback would pass it back to the student. These assignments are notebooks only.
+    """
+
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict):
+        folder = Path(resources["metadata"]["path"])
+        for path in sorted(folder.rglob("*"), reverse=True):
+            if path.is_symlink() or (path.is_file() and path.suffix != ".ipynb"):
+                self.log.warning("removed %s from the autograded folder: only notebooks are graded", path.name)
+                path.unlink()
+        return nb, resources
 
 
 class TrustedScores(NbGraderPreprocessor):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ SOURCE = COURSE_ROOT / "source"
 SOLUTIONS = REPO_ROOT / "solutions"
 
 # What a hidden test cell calls: honest kernels answer 0.0; the trusted preprocessor
-# (autograder.nbgrader_hooks) then replaces the output with the grader's score.
+# (autograder.kernel.TrustedScores) then replaces the output with the grader's score.
 PART_SCORE = "course_part_score"
 HONEST_PLACEHOLDER = "0.0"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -285,11 +286,16 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 def cell_sources(nb: nbformat.NotebookNode) -> dict[str, str]:
     """grade_id -> source for the notebook's nbgrader cells (the first cell wins on duplicates)."""
     found: dict[str, str] = {}
-    for cell in nb.get("cells", []):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.get("cell_type") == "code" and isinstance(grade_id, str):
+    cells = nb.get("cells")
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        metadata = cell.get("metadata")
+        nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+        grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+        if isinstance(grade_id, str):
             source = cell.get("source", "")
-            found.setdefault(grade_id, "".join(source) if isinstance(source, list) else str(source))
+            found.setdefault(grade_id, "".join(map(str, source)) if isinstance(source, list) else str(source))
     return found
 
 
@@ -348,10 +354,16 @@ def stage_notebooks(submissions: Iterable[Path], assignment: str | None,
             directory = (workspace / str(index) / submission_name(path, assignment)).resolve()
             directory.mkdir(parents=True)
             try:
-                files = extract(read_notebook(path), recipe)
-            except (ValueError, UnicodeDecodeError) as exc:
-                print(f"course grade: {path} is not a readable notebook ({exc}); it is graded as empty")
-                files = {}
+                nb = read_notebook(path)
+            except Exception as exc:  # a student's file: whatever is wrong with it, it grades as empty
+                print(f"course grade: {path} is not a readable notebook ({exc}); it is graded as empty",
+                      file=sys.stderr)
+                nb = nbformat.v4.new_notebook()
+            missing = missing_cells(nb, recipe)
+            if missing:
+                print(f"course grade: {path} lacks the answer cells {', '.join(missing)}; "
+                      "the tests that need them fail", file=sys.stderr)
+            files = extract(nb, recipe)
             staged.append(write_submission(files, directory))
         else:
             staged.append(path)

@@ -176,7 +176,7 @@ def write_report(results: list[Results], out: Path, *, course: config.Course, as
 
     totals = stats.totals or [0.0]
     summary = _table(["Submissions", "Mean", "Median", "Min", "Max", "Full marks", "Flagged"], [[
-        str(len(stats.results)), points(statistics.fmean(totals)), points(statistics.median(totals)),
+        str(len(stats.results)), f"{statistics.fmean(totals):.1f}", f"{statistics.median(totals):.1f}",
         points(min(totals)), points(max(totals)),
         str(sum(r.score >= assignment.max_score - 1e-9 for r in stats.results)), str(len(stats.flagged))]],
         set(range(7)))

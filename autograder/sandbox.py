@@ -110,8 +110,7 @@ def reachable_by_others(path: Path) -> bool:
 
 def _executable_by_others(path: Path) -> bool:
     path = Path(path).resolve()
-    return reachable_by_others(path.parent) and bool(path.parent.stat().st_mode & stat.S_IXOTH) \
-        and bool(path.stat().st_mode & stat.S_IXOTH)
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [*_ancestors(path), path])
 
 
 def worker_python(sandbox: str, as_root: bool) -> str:
@@ -175,9 +174,12 @@ def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]
             cmd += ["--perms", "0755", "--dir", str(parent)]
     if not str(prefix).startswith("/usr"):
         cmd += ["--ro-bind", str(prefix), str(prefix)]
-    for site in sorted({Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}):
-        if site.exists():
-            cmd += ["--tmpfs", str(site)]  # hide installed packages (torch among them)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    sites = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+    sites |= {Path("/usr/lib/python3/dist-packages"), Path(f"/usr/local/lib/{version}/dist-packages")}
+    for site in sorted(sites):
+        if site.is_dir():
+            cmd += ["--tmpfs", str(site)]  # hide installed packages (torch among them), the system's too
     # /tmp and /dev/shm are root's 0755 tmpfs: the worker cannot write there, only in /scratch.
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--perms", "01777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/scratch",

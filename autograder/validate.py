@@ -120,14 +120,15 @@ def check_bug(results: Results, entry: Any, check: Check) -> None:
         check.fail(f"{name}: internal error")
 
 
-def validate(catalog: Path, *, only: list[str] | None = None, out=sys.stdout) -> tuple[list[Check], float]:
+def validate(catalog: Path, *, only: list[str] | None = None) -> tuple[list[Check], float]:
     correct, bugs = load_catalog(catalog)
     if only:
         correct = [e for e in correct if e.id in only]
         bugs = [e for e in bugs if e.id in only]
     workspace = Path(tempfile.mkdtemp(prefix="course-validate-"))
     try:
-        dirs: dict[str, Path] = {"reference": write_submission(workspace / "reference", patched_sources((), "reference"))}
+        reference = write_submission(workspace / "reference", patched_sources((), "reference"))
+        dirs: dict[str, Path] = {"reference": reference}
         for entry in [*correct, *bugs]:
             dirs[entry.id] = write_submission(workspace / entry.id, patched_sources(entry.patches, entry.id))
         sources = [dirs["reference"], *(dirs[e.id] for e in [*correct, *bugs])]
@@ -157,7 +158,8 @@ def validate(catalog: Path, *, only: list[str] | None = None, out=sys.stdout) ->
     return checks, seconds
 
 
-def report(checks: list[Check], seconds: float, out=sys.stdout) -> None:
+def report(checks: list[Check], seconds: float, out=None) -> None:
+    out = out or sys.stdout
     width = max(len(c.name) for c in checks)
     for kind, title in (("reference", "Reference"), ("template", "Template"), ("correct", "Correct variants"),
                         ("bug", "Bug catalog")):

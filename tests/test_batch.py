@@ -281,7 +281,7 @@ def wait_for_results(out: Path, at_least: int, process: subprocess.Popen, timeou
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_a_killed_batch_resumes_without_losing_or_duplicating_results(tmp_path, how):
     folder = tmp_path / "class"
     # slow students (one grading timeout after another) keep the batch busy long enough to kill it

@@ -12,8 +12,17 @@ import shutil
 
 import nbformat
 import pytest
-from nbgrader_course import (cell_scores, filled, grade_id, insert_after, leaks, make_course, nbgrader, submit,
-                             timed_nbgrader)
+from nbgrader_course import (
+    cell_scores,
+    filled,
+    grade_id,
+    insert_after,
+    leaks,
+    make_course,
+    nbgrader,
+    submit,
+    timed_nbgrader,
+)
 
 from autograder import config, grade, notebooks
 
@@ -78,11 +87,21 @@ def autograded(course):
         result, seconds = timed_nbgrader(course, "autograde", assignment, timeout=400, cell_timeout=5)
         assert result.returncode == 0, result.stdout + result.stderr
         timings[assignment] = seconds / students
+        if assignment == "derivatives":
+            stopped = [line for line in result.stderr.splitlines() if "stopped early" in line]
     print(f"\nnbgrader autograde, seconds per student: {timings}")
-    return course
+    return course, stopped
+
+
+def test_the_killer_and_the_looper_stopped_only_their_own_kernels(autograded):
+    _, stopped = autograded
+    assert len(stopped) == 2, stopped
+    assert any("killer" in line and "Kernel died" in line for line in stopped), stopped
+    assert any("looper" in line and "longer than 5 s" in line for line in stopped), stopped
 
 
 def test_gradebook_scores(autograded):
+    autograded, _ = autograded
     scores = {student: cell_scores(autograded, "derivatives", student)
               for student in ("reference", "untouched", "buggy", "deleted", "killer", "looper")}
     print("\n" + "\n".join(f"derivatives {s:10} {v}" for s, v in scores.items()))
@@ -95,6 +114,7 @@ def test_gradebook_scores(autograded):
 
 
 def test_catalog_bug_loses_points_in_the_right_cells(autograded):
+    autograded, _ = autograded
     reference = cell_scores(autograded, "autograd", "reference")
     overwriter = cell_scores(autograded, "autograd", "overwriter")
     print(f"\nautograd reference  {reference}\nautograd overwriter {overwriter}")
@@ -105,6 +125,7 @@ def test_catalog_bug_loses_points_in_the_right_cells(autograded):
 
 
 def test_course_grade_of_the_same_notebook_agrees(autograded):
+    autograded, _ = autograded
     course = config.load()
     for student in ("reference", "buggy", "killer"):
         notebook = autograded / "submitted" / student / "derivatives" / "derivatives.ipynb"
@@ -117,6 +138,7 @@ def test_course_grade_of_the_same_notebook_agrees(autograded):
 
 
 def test_feedback_and_export(autograded):
+    autograded, _ = autograded
     result = nbgrader(autograded, "generate_feedback", "derivatives")
     assert result.returncode == 0, result.stderr
     feedback = autograded / "feedback" / "buggy" / "derivatives"

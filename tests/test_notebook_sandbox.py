@@ -82,8 +82,10 @@ def attacked(tmp_path_factory):
                  REPO_ROOT / "solutions" / "micrograd" / "engine.py", REPO_ROOT / "autograder" / "kernel.py",
                  root / "nbgrader_config.py"]
     targets = {
-        "read": [str(p) for p in protected] + ["../../../gradebook.db", "/etc/shadow"],
-        "write": [str(p) for p in protected] + ["own-folder.txt", "/tmp/scratch.txt"],
+        # leak.txt: a symlink handed in with the notebook; nbgrader copies the gradebook it points to.
+        "read": [str(p) for p in protected] + ["../../../gradebook.db", "leak.txt", "/etc/shadow"],
+        "write": [str(p) for p in protected] + [str(root / "autograded" / "spy" / "derivatives" / "planted.txt"),
+                                                "scratch.txt", "/tmp/scratch.txt"],
         "list": [str(root), str(root / "submitted"), str(REPO_ROOT), "/root"],
     }
     release = root / "release" / "derivatives" / "derivatives.ipynb"
@@ -95,7 +97,7 @@ def attacked(tmp_path_factory):
         return code
 
     nb = insert_after(filled(release, source, plant), "setup", ATTACK.format(targets=targets))
-    submit(root, "spy", "derivatives", nb)
+    (submit(root, "spy", "derivatives", nb).parent / "leak.txt").symlink_to(root / "gradebook.db")
     submit(root, "honest", "derivatives", filled(release, source))
     before = {p: _digest(p) for p in protected if p.name != "gradebook.db"}
     result = nbgrader(root, "autograde", "derivatives", timeout=300)
@@ -119,10 +121,18 @@ def test_the_kernel_reads_nothing_of_the_course(attacked):
 
 def test_the_kernel_writes_nowhere_that_lasts(attacked):
     writes = attacked["found"]["write"]
-    assert writes.pop("/tmp/scratch.txt") == "written"  # its private, discarded /tmp
+    assert writes.pop("/tmp/scratch.txt") == writes.pop("scratch.txt") == "written"  # private, discarded
     assert all(value != "written" for value in writes.values()), writes
     assert {p: _digest(p) for p in attacked["before"]} == attacked["before"]
-    assert not (attacked["root"] / "autograded" / "spy" / "derivatives" / "own-folder.txt").exists()
+    autograded = attacked["root"] / "autograded" / "spy" / "derivatives"
+    assert sorted(p.name for p in autograded.iterdir()) == ["derivatives.ipynb"]
+    assert "removed leak.txt from the autograded folder" in attacked["log"]
+
+
+def test_feedback_passes_on_nothing_but_the_notebook(attacked):
+    assert nbgrader(attacked["root"], "generate_feedback", "derivatives").returncode == 0
+    feedback = attacked["root"] / "feedback" / "spy" / "derivatives"
+    assert sorted(p.name for p in feedback.iterdir()) == ["derivatives.html"]
 
 
 def test_no_network_and_no_grader_to_patch(attacked):
@@ -135,5 +145,5 @@ def test_faked_scores_are_replaced_by_trusted_ones(attacked):
         "test_slope": 0.0, "test_partials": 3.0, "test_central_difference": 3.0}
     assert cell_scores(attacked["root"], "derivatives", "honest") == {
         "test_slope": 4.0, "test_partials": 3.0, "test_central_difference": 3.0}
-    assert "possible tampering: spy's cell test_slope" in attacked["log"]
+    assert "possible tampering: spy's cell test_partials" in attacked["log"]
     assert "possible tampering: honest" not in attacked["log"]

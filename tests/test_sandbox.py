@@ -261,13 +261,17 @@ def test_closing_the_reply_channel_does_not_hang_the_grader(tmp_path: Path, sand
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_a_worker_that_stops_reading_cannot_block_a_large_request(tmp_path: Path, sandbox: str):
-    stuck = "import time\ntime.sleep(60)\n"
+    # The submission answers the first call itself, then sleeps inside it: the worker's loop
+    # never reads the next request, so a request larger than a pipe buffer cannot be written.
+    stuck = ("import os, sys, time\nos.write(int(sys.argv[1]), b'{\"id\": 1, \"ok\": true, \"value\": {}}\\n')\n"
+             "time.sleep(60)\n")
     big = {"leaves": [1.0] * 50_000, "ops": [["add", i, i + 1] for i in range(49_999)]}
     with Worker(submission(tmp_path, stuck), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
-        worker.call("api", names=["__add__"])  # imports the submission, which then sleeps
+        assert worker.call("api", names=["__add__"]).ok  # the submission's own answer
         worker.start_test()
         reply = worker.call("graph", graph=big)
+    assert len(json.dumps(big)) > 1 << 20
     assert reply.status == "timeout"
 
 

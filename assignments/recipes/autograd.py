@@ -44,10 +44,10 @@ def course_part_score(part):
 #
 # A node's `_backward` may run only once its own `grad` is complete, that is after every node that
 # uses it. A **topological sort** lists the nodes so that each comes after all of its children
-# (depth first: visit the children, then append the node); walking that list in reverse goes from
-# the output to the leaves. `backward()` sets the output's own gradient to 1 ($\partial L/\partial L$)
-# and then calls `_backward` on each node in that reversed order. The reference below sorts with an
-# explicit stack rather than recursion so that very deep graphs do not hit Python's recursion limit.
+# (depth first: visit the children, then append the node; a set of visited nodes keeps a node used
+# twice from being listed twice); walking that list in reverse goes from the output to the leaves. `backward()` sets the output's own gradient to 1 ($\partial L/\partial L$)
+# and then calls `_backward` on each node in that reversed order. A recursive sort is the shortest to
+# write; one with an explicit stack also survives graphs deeper than Python's recursion limit.
 #
 # **Your turn:** complete the `_backward` of each operation and `backward()`.
 
@@ -65,6 +65,7 @@ assert (x.grad, y.grad) == (-3.0, 2.0), "d(x*y)/dx = y and d(x*y)/dy = x"
 import shutil
 
 from graphviz import Digraph
+
 
 # include: micrograd/viz.py GraphvizMissing
 

@@ -70,6 +70,7 @@ import shutil
 
 from graphviz import Digraph
 
+
 # include: micrograd/viz.py GraphvizMissing
 
 

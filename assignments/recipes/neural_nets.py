@@ -36,6 +36,7 @@ import shutil
 
 from graphviz import Digraph
 
+
 # include: micrograd/viz.py GraphvizMissing
 
 

@@ -169,7 +169,8 @@ BUGS = [
     Entry("missing-rmul", "no __rmul__", (engine("    def __rmul__(self, other):  # other * self\n"
                                                  "        return self * other\n\n", ""),),
           "operations", "missing-operator:__rmul__"),
-    Entry("rsub-reversed", "__rsub__ returns self - other", (engine("return other + (-self)", "return self + (-other)"),),
+    Entry("rsub-reversed", "__rsub__ returns self - other",
+          (engine("return other + (-self)", "return self + (-other)"),),
           "operations", "reflected-operand-order:rsub"),
     Entry("rtruediv-reversed", "__rtruediv__ returns self / other",
           (engine("return other * self**-1", "return self * other**-1"),), "operations",
@@ -190,6 +191,11 @@ BUGS = [
     # -- topological sort ----------------------------------------------------------------------------------
     Entry("no-visited-set", "the lecture's build_topo without its visited check",
           (engine(REFERENCE_SORT, lecture_sort("if True:")),), "topo_sort", "topo-no-visited"),
+    Entry("dedup-after-walk", "walks every path without a visited set, then drops duplicates: right but "
+          "exponentially slow", (engine(REFERENCE_SORT, "        topo = []\n\n        def build_topo(v):\n"
+                                 "            for child in v._prev:\n                build_topo(child)\n"
+                                 "            topo.append(v)\n        build_topo(self)\n"
+                                 "        topo = list(dict.fromkeys(topo))\n"),), "topo_sort", "topo-no-visited"),
     Entry("order-not-reversed", "walks the topological order forward",
           (engine("for node in reversed(topo):", "for node in topo:"),), "topo_sort", "topo-not-reversed"),
     Entry("pre-order-append", "appends a node before its children",
@@ -205,6 +211,9 @@ BUGS = [
           (nn("zip(self.w, x)), self.b)", "zip(self.w, x)), 0)"),), "nn", "bias-not-in-forward"),
     Entry("no-activation", "the neuron never applies tanh",
           (nn("return act.tanh() if self.nonlin else act", "return act"),), "nn", "activation-missing"),
+    Entry("linear-last-layer", "micrograd's repository version: the MLP's last layer is linear",
+          (nn("Layer(sz[i], sz[i + 1])", "Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)"),), "nn",
+          "mlp-linear-last-layer"),
     Entry("parameters-skip-first-layer", "MLP.parameters() starts at the second layer",
           (nn("for layer in self.layers for p", "for layer in self.layers[1:] for p"),), "nn",
           "parameters-skip-layer"),

@@ -134,6 +134,22 @@ def finite_difference_pitfall(submission: Submission, graph: dict, observation: 
     return None
 
 
+# Graphs where a node is used by two others (a cross edge): a post-order sort walked forward and a
+# pre-order sort walked backward give different, recognisable call orders whatever order _prev has.
+ORDER_GRAPHS = [
+    {"leaves": [0.3], "ops": [["exp", 0], ["tanh", 1], ["mul", 1, {"c": 2.0}], ["add", 2, 3]]},
+    {"leaves": [0.6, -0.8], "ops": [["mul", 0, 1], ["tanh", 2], ["exp", 2], ["mul", 3, 4], ["add", 5, 2]]},
+    {"leaves": [1.1, 0.4], "ops": [["add", 0, 1], ["mul", 2, 0], ["tanh", 3], ["mul", 4, 2], ["add", 5, 3]]},
+]
+
+
+def order_on_shared_nodes(submission: Submission) -> str | None:
+    """The call-order pitfall on ORDER_GRAPHS (on a tree, a pre-order sort just looks unreversed)."""
+    observations = submission.graphs(ORDER_GRAPHS, doing="backward() on graphs with shared nodes", record_calls=True)
+    steps = [diagnose.default_steps(g) for g in ORDER_GRAPHS]
+    return diagnose.order_pitfall_of_batch(ORDER_GRAPHS, steps, [o.calls for o in observations])
+
+
 # Expressions that each need one thing to work, with the pitfall when building them raises.
 NUMBER_GRAPHS = [
     ({"leaves": [1.5], "ops": [["add", 0, {"c": 2.0}]]}, "number-not-wrapped:add"),
@@ -199,6 +215,8 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         recorded = [GraphObservation(o.data, o.grad, o.prev, None) for o in observations]
     pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance,
                                      candidates=candidates, leaves_only=leaves_only)
+    if pitfall == "topo-not-reversed":
+        pitfall = order_on_shared_nodes(submission) or pitfall
     for graph, step, observation in zip(graphs, steps, recorded, strict=True):
         check_forward(graph, observation, tolerance)
         wrong = wrong_gradients(graph, observation, tolerance, **options)

@@ -1,7 +1,9 @@
 """Shared fixtures of the hidden micrograd suite (trusted side only).
 
-Hypothesis runs derandomized with no example database and no shrinking, so every
-submission meets the same examples and regrading gives identical results.
+Hypothesis runs under the "grading" profile: derandomized, no example database, no shrinking,
+so every submission meets the same examples and regrading gives identical results. The profile
+is applied explicitly where examples are drawn (strategies.random_graphs), not loaded globally,
+so a grader running inside another pytest session leaves that session's hypothesis settings alone.
 """
 
 import pytest
@@ -16,7 +18,6 @@ settings.register_profile(
     # `submission` is session-scoped; the per-test time budget fixture is cheap and meant to be shared.
     suppress_health_check=(HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large),
 )
-settings.load_profile("grading")
 
 
 @pytest.fixture(scope="session")

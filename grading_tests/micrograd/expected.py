@@ -87,9 +87,11 @@ def _layers(cls, args, params, bias_first=False):
 def _forward(cls, args, params, x, variant):
     nonlin = not (cls == "Neuron" and len(args) > 1 and args[1] is False)
     act = torch.tensor(x, dtype=DTYPE)
-    for w, b in _layers(cls, args, params, bias_first=variant == "bias-first"):
+    layers = _layers(cls, args, params, bias_first=variant == "bias-first")
+    for i, (w, b) in enumerate(layers):
         act = w @ act + (0 if variant == "no-bias" else b)
-        if nonlin and variant != "no-activation":
+        last = i == len(layers) - 1
+        if nonlin and variant != "no-activation" and not (variant == "linear-last-layer" and last and cls == "MLP"):
             act = torch.tanh(act)
     return act
 

@@ -7,7 +7,7 @@ import random
 import checks
 import expected
 
-from autograder.diagnose import PITFALLS
+from autograder.diagnose import PITFALLS, Tolerance
 from autograder.suite import Mistake, ModelObservation, Submission
 
 MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1]), ("MLP", [3, [4, 4, 1]]), ("MLP", [2, [16, 16, 1]])]
@@ -68,8 +68,46 @@ def observe(submission: Submission, cls: str, args: list, steps: list, *, doing:
         if mistake.pitfall != "error":
             raise
         check_counts(submission)
+        explained = checks.explain_error(submission, mistake)
+        if explained is not mistake:
+            raise explained from None
         check_single_output(submission, cls, args)
-        raise checks.explain_error(submission, mistake) from None
+        raise
+
+
+FORWARD_VARIANTS = {"bias-first": "parameters-order", "no-activation": "activation-missing",
+                    "no-bias": "bias-not-in-forward", "linear-last-layer": "mlp-linear-last-layer"}
+INPUTS = {3: expected.LECTURE_XS, 2: [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]]}
+
+
+def _matches(outputs, reference, tolerance: Tolerance) -> bool:
+    return all(len(o) == len(r) and all(tolerance.close(a, b) for a, b in zip(o, r, strict=True))
+               for o, r in zip(outputs, reference, strict=True))
+
+
+def _forward_mistake(cls, args, xs, outputs, tolerance) -> Mistake:
+    """Name the nn mistake whose torch model gives the student's outputs (bias first, no tanh, no bias)."""
+    params = parameters(cls, args)
+    pitfall = next((pitfall for variant, pitfall in FORWARD_VARIANTS.items()
+                    if _matches(outputs, expected.forward(cls, args, params, xs, variant), tolerance)),
+                   "nn-forward-wrong")
+    shown = "; ".join(f"{x} -> {', '.join(f'{v:.6g}' for v in o)}" for x, o in zip(xs, outputs, strict=True))
+    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\nYour {describe(cls, args)} with the parameters "
+                   f"set in parameters() order gives: {shown}.")
+
+
+def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: list) -> None:
+    """The model's outputs with our parameters against torch with the same weights."""
+    xs = INPUTS[args[0]]
+    observed = observe(submission, cls, args, [["forward", xs]], doing=f"calling {describe(cls, args)}").forward[0]
+    single = expected.layer_sizes(cls, args)[-1][1] == 1
+    if single and any(isinstance(o, list) for o in observed):
+        check_single_output(submission, cls, args)
+    if not single and not all(isinstance(o, list) for o in observed):
+        raise Mistake("nn-forward-wrong", f"{describe(cls, args)}(x) must return a list of Values, one per neuron.")
+    outputs = [o if isinstance(o, list) else [o] for o in observed]
+    if not _matches(outputs, expected.forward(cls, args, parameters(cls, args), xs), tolerance):
+        raise _forward_mistake(cls, args, xs, outputs, tolerance)
 
 
 def check_single_output(submission: Submission, cls: str, args: list) -> None:

@@ -63,6 +63,8 @@ def check_trajectory(submission, tolerance, steps: int) -> None:
             break
     if pitfall is None:
         mistake = zero_grad_mistake(submission)
+        if mistake is None:
+            models.check_forward(submission, tolerance, CLS, ARGS)  # a wrong model is named as such
         pitfall = mistake.pitfall if mistake else "training-trajectory"
     shown = ", ".join(f"{loss:.6g}" for loss in observed.losses[:8])
     where = f"from step {diverged + 1}" if diverged is not None else "in the final parameters"

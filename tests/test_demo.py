@@ -1,0 +1,72 @@
+"""`course demo`: a generated class graded end to end, from a fresh output folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autograder import REPO_ROOT, config, demo, markers
+from autograder.gradebook import database_url, read_gradebook
+
+COURSE = config.load()
+ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)
+
+
+def test_demo_students_are_generated_from_solutions(tmp_path):
+    folders = demo.generate_class(tmp_path)
+    assert len(folders) >= 12
+    reference = markers.strip_markers((REPO_ROOT / "solutions/micrograd/engine.py").read_text())
+    assert (tmp_path / "ada/micrograd/engine.py").read_text() == reference
+    engines = {f.name: (f / "micrograd/engine.py").read_text() for f in folders if (f / "micrograd/engine.py").exists()}
+    others = [name for name in engines if name not in ("ada", "margaret", "john", "hedy")]
+    assert all(engines[name] != reference for name in others)  # every edit applied
+    assert not (tmp_path / "margaret/micrograd/nn.py").exists()
+    assert "raise NotImplementedError" in engines["lovelace"]
+
+
+def test_an_edit_that_no_longer_applies_is_an_error():
+    with pytest.raises(demo.DemoError, match="not exactly once"):
+        demo.replace_once({"f.py": "a = 1\n"}, "f.py", "b = 2", "b = 3")
+
+
+@pytest.mark.slow
+def test_course_demo_grades_the_class_and_shows_the_gradebook(tmp_path):
+    out = tmp_path / "demo_out"
+    run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)], capture_output=True,
+                         text=True, cwd=REPO_ROOT, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    students = {s.name: s for s in demo.STUDENTS}
+    results = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+    assert sorted(results) == sorted(students)
+    full = ASSIGNMENT.max_score
+    for name, student in students.items():
+        score = results[name]["score"]
+        if student.kind == "correct":
+            assert score == pytest.approx(full), name
+        elif name != "snoop":  # snoop's engine is correct; the sandbox just shows it nothing
+            assert score < full - 1, name
+    flags = {name: r["extra_data"]["flags"] for name, r in results.items()}
+    assert "timeout" in flags["loop"] and "policy_violation" in flags["torchy"] and "tamper" in flags["forger"]
+    assert "syntax_error" in flags["ken"] and "missing_file" in flags["margaret"]
+    assert results["mallory"]["score"] == 0
+    hidden = str(REPO_ROOT / "grading_tests")
+    assert f"{hidden} -> FileNotFoundError" in results["snoop"]["output"]  # the sandbox does not show them
+
+    for name in students:  # the table printed is nbgrader's gradebook
+        assert f"│ {name} " in run.stdout
+    book = read_gradebook(database_url(out / "gradebook.db"), ASSIGNMENT_NAME)
+    with open(out / "scores.csv") as f:
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
+    assert set(book) == set(rows) == set(students)
+    for name in students:
+        assert float(rows[name]["total"]) == pytest.approx(book[name]["total"]) == pytest.approx(results[name]["score"])
+    index = (out / "report" / "index.html").read_text()
+    assert 'href="submissions/loop.html"' in index and (out / "report" / "scores.png").is_file()
+
+    again = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)], capture_output=True,
+                           text=True, cwd=REPO_ROOT, timeout=900)
+    assert again.returncode == 0 and f"{len(students)} already graded" in again.stderr

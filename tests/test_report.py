@@ -1,0 +1,115 @@
+"""The class report, opened in headless Chromium: it renders, every image loads, no console errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autograder import config
+from autograder.report import write_report
+from autograder.results import PartResult, Results, TestResult
+
+COURSE = config.load()
+ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+
+# Added to a copy of a report page only (the report has no script): records which images failed.
+CHECK = """<script>
+window.addEventListener("load", () => {
+  const broken = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src"));
+  document.documentElement.setAttribute("data-images", String(document.images.length));
+  document.documentElement.setAttribute("data-broken", JSON.stringify(broken));
+  document.documentElement.setAttribute("data-scripts", String(document.scripts.length));
+});
+</script>"""
+
+
+def results(name: str, failing: dict[str, str], flags: tuple[str, ...] = (), output: str = "") -> Results:
+    tests, parts = [], []
+    for part_name, part in ASSIGNMENT.parts.items():
+        test = f"micrograd/test_{part_name}.py::test_{part_name}"
+        pitfall = failing.get(part_name)
+        tests.append(TestResult(test, part_name, 0.0 if pitfall else part.points, part.points,
+                                "failed" if pitfall else "passed", f"{pitfall}: yours is {output}" if pitfall else "",
+                                "visible", pitfall))
+        parts.append(PartResult(part_name, part.title, 0.0 if pitfall else part.points, part.points))
+    return Results(name, ASSIGNMENT_NAME, tuple(tests), tuple(parts), flags, ("a message",), output)
+
+
+@pytest.fixture
+def report(tmp_path) -> Path:
+    first, second = list(ASSIGNMENT.parts)[:2]
+    class_results = [
+        results("ada", {}),
+        results("alan", {first: "overwrite-grad"}),
+        results("barbara", {first: "overwrite-grad", second: "missing-seed"}),
+        results("mallory", dict.fromkeys(ASSIGNMENT.parts, "timeout"), ("timeout",)),
+        results("eve", {first: "crash"}, ("tamper", "crash"), output=HOSTILE),
+    ]
+    index = write_report(class_results, tmp_path / "report", course=COURSE, assignment_name=ASSIGNMENT_NAME)
+    assert index == tmp_path / "report" / "index.html"
+    return index
+
+
+def chromium(page: Path, tmp_path: Path, *extra: str) -> tuple[str, str]:
+    """Load `page` in headless Chromium; return the DOM after load and Chromium's log."""
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'chromium-profile'}", "--enable-logging=stderr", "--v=0",
+               "--virtual-time-budget=10000", *extra, page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, done.stderr
+
+
+def checked(page: Path, tmp_path: Path) -> dict:
+    copy = page.with_name(f"check-{page.name}")
+    copy.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
+    dom, log = chromium(copy, tmp_path, "--dump-dom")
+    found = {key: re.search(rf'data-{key}="([^"]*)"', dom) for key in ("images", "broken", "scripts")}
+    assert all(found.values()), "the check script did not run"
+    return {"images": int(found["images"][1]), "broken": json.loads(found["broken"][1].replace("&quot;", '"')),
+            "scripts": int(found["scripts"][1]), "console": [line for line in log.splitlines() if ":CONSOLE" in line],
+            "dom": dom}
+
+
+def test_report_shows_the_class(report):
+    text = report.read_text()
+    for png in ("scores.png", "parts.png", "tests.png", "pitfalls.png"):
+        assert (report.parent / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f'src="{png}"' in text
+    pitfalls = text[text.index("Most frequent pitfalls</h2>"):text.index("Flagged submissions</h2>")]
+    assert pitfalls.index("overwrite-grad") < pitfalls.index("missing-seed")  # most frequent first
+    flagged = text[text.index("Flagged submissions</h2>"):text.index("<h2>Tests</h2>")]
+    assert 'href="submissions/mallory.html"' in flagged and 'href="submissions/eve.html"' in flagged
+    assert "ada" not in flagged and "timeout" in flagged and "tamper" in flagged
+    page = (report.parent / "submissions" / "eve.html").read_text()
+    assert HOSTILE not in page and "&lt;script&gt;" in page  # a student's text never becomes markup
+    assert json.loads((report.parent / "submissions" / "eve.json").read_text())["extra_data"]["flags"] == [
+        "tamper", "crash"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    index = checked(report, tmp_path)
+    assert index["images"] == 4 and index["broken"] == [] and index["console"] == []
+    assert index["scripts"] == 1  # only the check script: the report itself runs nothing
+    student = checked(report.parent / "submissions" / "eve.html", tmp_path)
+    assert student["console"] == [] and student["scripts"] == 1 and student["images"] == 0
+    assert "<title>eve: results</title>" in student["dom"]  # the student's script never ran
+
+    screenshot = tmp_path / "report.png"
+    chromium(report, tmp_path, f"--screenshot={screenshot}", "--window-size=1200,2400")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+def test_the_check_notices_a_missing_image(report, tmp_path):
+    (report.parent / "parts.png").unlink()
+    assert checked(report, tmp_path)["broken"] == ["parts.png"]
