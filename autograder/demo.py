@@ -1,10 +1,11 @@
 """`course demo`: grade a generated class end to end and show the gradebook and the class report.
 
 The class is generated at run time from solutions/ (never a kept copy of solution code): correct
-students, students with the classic bugs (each a small text replacement of the reference, or the
-bug catalog of grading_tests/catalog/ when it exists), students who never started (the
-student template) and hostile students (sys.exit at import, an infinite loop in one _backward,
-reading files they should not, torch, forging the grader's reply channel ...).
+students (the reference, and a correct variant from the bug catalog), students with classic bugs
+(entries of the bug catalog, grading_tests/catalog/catalog.py, applied to the reference),
+students who never started (the student template) and hostile students (sys.exit at import, an
+infinite loop in one _backward, reading files they should not, torch, forging the grader's
+reply channel), each a small text edit of the reference.
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ def edit(file: str, old: str, new: str) -> Callable[[Files], Files]:
     return lambda files: replace_once(files, file, old, new)
 
 
+def from_catalog(entry_id: str) -> Callable[[], Files]:
+    """The reference with a bug catalog entry applied (the catalog `course validate` checks)."""
+    def make() -> Files:
+        from autograder import validate
+
+        correct, bugs = validate.load_catalog(validate.DEFAULT_CATALOG)
+        entry = next((e for e in correct + bugs if e.id == entry_id), None)
+        if entry is None:
+            raise DemoError(f"demo: no entry {entry_id!r} in {validate.DEFAULT_CATALOG}; update autograder/demo.py")
+        try:
+            sources = validate.patched_sources(entry.patches, entry.id)
+        except validate.CatalogError as exc:
+            raise DemoError(f"demo: {exc}") from None
+        return {f: sources[f.split("/")[-1]] for f in FILES}
+    return make
+
+
 def prepend(file: str, code: str) -> Callable[[Files], Files]:
     return lambda files: {**files, file: code + files[file]}
 
@@ -86,24 +104,19 @@ STUDENTS = (
     Student("ada", "correct", "the reference solution"),
     Student("grace", "correct", "correct, with debugging prints left in",
             prepend(ENGINE, 'print("engine loaded, debugging is on")\n')),
-    Student("alan", "bug", "overwrites gradients in __add__ (a + a loses half)",
-            edit(ENGINE, "self.grad += out.grad\n            other.grad += out.grad",
-                 "self.grad = out.grad\n            other.grad = out.grad")),
+    Student("linus", "correct", "the lecture's recursive topological sort",
+            start=from_catalog("lecture-recursive-sort")),
+    Student("alan", "bug", "overwrites gradients in __add__ (a + a loses half)", start=from_catalog("add-overwrite")),
     Student("barbara", "bug", "__mul__ scales by its own data, not the other input's",
-            edit(ENGINE, "self.grad += other.data * out.grad", "self.grad += self.data * out.grad")),
+            start=from_catalog("mul-swapped")),
     Student("claude", "bug", "tanh derivative from the input instead of the output",
-            edit(ENGINE, "self.grad += (1 - t**2) * out.grad", "self.grad += (1 - self.data**2) * out.grad")),
+            start=from_catalog("tanh-derivative-from-input")),
     Student("dennis", "bug", "calls _backward in topological order, not reversed",
-            edit(ENGINE, "for node in reversed(topo):", "for node in topo:")),
-    Student("edsger", "bug", "power rule off by one (n * x**n)",
-            edit(ENGINE, "other * self.data**(other - 1) * out.grad", "other * self.data**other * out.grad")),
-    Student("frances", "bug", "relu passes the gradient through even where the output is 0",
-            edit(ENGINE, "self.grad += (out.data > 0) * out.grad", "self.grad += out.grad")),
-    Student("hedy", "bug", "zero_grad does nothing, gradients pile up across steps",
-            edit(NN, "for p in self.parameters():\n            p.grad = 0.0",
-                 "for p in self.parameters():\n            pass")),
-    Student("john", "bug", "Neuron.parameters() forgets the bias",
-            edit(NN, "return self.w + [self.b]", "return self.w")),
+            start=from_catalog("order-not-reversed")),
+    Student("edsger", "bug", "power rule off by one (n * x**n)", start=from_catalog("pow-off-by-one")),
+    Student("frances", "bug", "relu's mask is always open", start=from_catalog("relu-mask-always-open")),
+    Student("hedy", "bug", "zero_grad compares instead of assigning", start=from_catalog("zero-grad-noop")),
+    Student("john", "bug", "Neuron.parameters() forgets the bias", start=from_catalog("parameters-without-bias")),
     Student("ken", "bug", "a SyntaxError in engine.py",
             edit(ENGINE, "    def __add__(self, other):", "    def __add__(self, other)")),
     Student("lovelace", "unstarted", "handed in the template untouched", start=template),

@@ -210,14 +210,13 @@ class TrustedScores(NbGraderPreprocessor):
         for cell in nb.cells:
             if cell.cell_type != "code" or not nbgrader_utils.is_grade(cell):
                 continue
-            grade_id = cell.metadata["nbgrader"].get("grade_id", "")
-            part = grade_id.removeprefix("test_")
+            part = cell.metadata["nbgrader"].get("grade_id", "")  # a test cell's grade_id is its part's name
             if self._tampered(cell):
                 self.log.warning("possible tampering: %s's cell %s printed something other than the honest "
-                                 "placeholder; its output is replaced by the trusted score", student, grade_id)
+                                 "placeholder; its output is replaced by the trusted score", student, part)
             score = scores.get(part, 0.0)
             if part not in scores:
-                self.log.warning("graded cell %s is no part of %s in course.yml; it scores 0", grade_id, assignment)
+                self.log.warning("graded cell %s is no part of %s in course.yml; it scores 0", part, assignment)
             outputs = []
             feedback = _feedback(results, part)
             if feedback:

@@ -9,7 +9,8 @@ kind is one of
 - code: an ordinary cell the student may change;
 - given: a locked cell nbgrader restores at autograde (id=...);
 - solution: the student's answer (id=...), with `### BEGIN SOLUTION: <hint>` regions nbgrader stubs;
-- test: the graded cell of a part of course.yml (part=...; points come from course.yml). Its
+- test: the graded cell of a part of course.yml (part=...; its grade_id is the part's name and its
+  points come from course.yml, as in the gradebook `course grade --gradebook` writes). Its
   visible asserts help the student; its hidden section only asks the grader for the part's score;
 - header: not a notebook cell: the first lines of an exported file (file=...).
 given and solution cells may carry export=<file>: the code of a submission, in the template
@@ -137,7 +138,7 @@ def parse(path: Path, solutions: Path = SOLUTIONS) -> Recipe:
                 raise RecipeError(f"{where}: a {kind} cell needs id=...")
             if kind == "test" and "part" not in options:
                 raise RecipeError(f"{where}: a test cell needs part=...")
-            cell_id = options.get("id") or (f"test_{options['part']}" if kind == "test" else "")
+            cell_id = options.get("id") or (options["part"] if kind == "test" else "")
             cells.append(Cell(kind, source, cell_id, options.get("part", ""),
                               options.get("export", "")))
 

@@ -65,6 +65,22 @@ def test_collects_folders_lms_zips_and_nbgrader_trees(tmp_path):
     assert (by_name["ken_5678_upload"].directory / "micrograd/engine.py").read_text() == expected
 
 
+def test_collects_notebooks_and_nbgrader_trees_of_notebooks(tmp_path):
+    name, assignment = COURSE.assignment("autograd")
+    source = REPO_ROOT / "assignments" / "source" / name / f"{name}.ipynb"
+    shutil.copy(source, tmp_path / "alice.ipynb")
+    (tmp_path / "course" / "submitted" / "bob" / name).mkdir(parents=True)
+    shutil.copy(source, tmp_path / "course" / "submitted" / "bob" / name / f"{name}.ipynb")
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    sources = batch.collect([tmp_path / "alice.ipynb", tmp_path / "course", tmp_path / "broken.ipynb"], name,
+                            assignment, tmp_path / "work")
+    assert names(sources) == ["alice", "bob", "broken"]
+    for source_ in sources[:2]:
+        engine = (source_.directory / "micrograd" / "engine.py").read_text()
+        assert "class Value" in engine and "def backward(self)" in engine
+    assert not (sources[2].directory / "micrograd" / "engine.py").exists()  # graded as empty: files missing
+
+
 def test_a_zip_cannot_write_outside_its_folder_or_plant_links(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -164,3 +164,20 @@ def test_redactor_removes_lines_that_quote_hidden_tests():
     leaked = "my output\n  expected   =   reference_gradient(x, y, z)  # the answer\nmore"
     assert redact(leaked) == "my output\n[line removed: it quotes the hidden tests]\nmore"
     assert redact("def test_secret():") == "def test_secret():"  # short lines are everyday code
+
+
+@pytest.mark.slow
+def test_the_trusted_process_never_imports_the_submission(tmp_path: Path):
+    """Grading runs the hidden suites here, yet no `micrograd` module is ever loaded here."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from autograder.grade import grade\n"
+        f"results = grade([Path({str(SOLUTIONS)!r})])\n"
+        "assert results[0].score > 0, results[0]\n"
+        "loaded = [name for name in sys.modules if name.split('.')[0] == 'micrograd']\n"
+        "assert loaded == [], loaded\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]

@@ -25,11 +25,12 @@ from nbgrader_course import (
 )
 
 from autograder import config, grade, notebooks
+from autograder.gradebook import read_gradebook
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandboxed kernel needs bubblewrap")]
 
-FULL = {"test_slope": 4.0, "test_partials": 3.0, "test_central_difference": 3.0}
+FULL = {"slope": 4.0, "partials": 3.0, "central_difference": 3.0}
 ZERO = dict.fromkeys(FULL, 0.0)
 
 LOOP_FOREVER = """import time
@@ -72,12 +73,12 @@ def autograded(course):
     submit(course, "untouched", "derivatives", nbformat.read(release, 4))
     submit(course, "buggy", "derivatives", filled(release, source, _derivatives_bugs))
     deleted = filled(release, source)
-    deleted.cells = [c for c in deleted.cells if grade_id(c) != "test_partials"]
+    deleted.cells = [c for c in deleted.cells if grade_id(c) != "partials"]
     submit(course, "deleted", "derivatives", deleted)
     # Kills its kernel from code the grader also runs (at import of the extracted module).
     submit(course, "killer", "derivatives", filled(release, source, lambda gid, code: code + (
-        "\n\nimport os\nos.kill(os.getpid(), 9)" if gid == "partials" else "")))
-    submit(course, "looper", "derivatives", insert_after(filled(release, source), "slope", LOOP_FOREVER))
+        "\n\nimport os\nos.kill(os.getpid(), 9)" if gid == "partials_code" else "")))
+    submit(course, "looper", "derivatives", insert_after(filled(release, source), "slope_code", LOOP_FOREVER))
     release, source = paths("autograd")
     submit(course, "reference", "autograd", filled(release, source))
     submit(course, "overwriter", "autograd", filled(release, source, _overwrite_grad))
@@ -107,7 +108,7 @@ def test_gradebook_scores(autograded):
     print("\n" + "\n".join(f"derivatives {s:10} {v}" for s, v in scores.items()))
     assert scores["reference"] == FULL
     assert scores["untouched"] == ZERO
-    assert scores["buggy"] == {"test_slope": 0.0, "test_partials": 3.0, "test_central_difference": 0.0}
+    assert scores["buggy"] == {"slope": 0.0, "partials": 3.0, "central_difference": 0.0}
     assert scores["deleted"] == FULL  # the deleted test cell came back (add_missing_cells) and counts
     assert scores["killer"] == ZERO  # its code kills the grader's worker too: nothing can be verified
     assert scores["looper"] == FULL  # its loop was stopped; the grader scores the code it handed in
@@ -118,10 +119,9 @@ def test_catalog_bug_loses_points_in_the_right_cells(autograded):
     reference = cell_scores(autograded, "autograd", "reference")
     overwriter = cell_scores(autograded, "autograd", "overwriter")
     print(f"\nautograd reference  {reference}\nautograd overwriter {overwriter}")
-    assert reference == {"test_local_backward": 4.0, "test_backward": 3.0, "test_reused_node": 2.0,
-                         "test_tanh_neuron": 1.0}
-    assert overwriter["test_local_backward"] == 0.0 and overwriter["test_reused_node"] == 0.0
-    assert overwriter["test_tanh_neuron"] == 1.0  # every node there is used once: no points lost
+    assert reference == {"local_backward": 4.0, "backward": 3.0, "reused_node": 2.0, "tanh_neuron": 1.0}
+    assert overwriter["local_backward"] == 0.0 and overwriter["reused_node"] == 0.0
+    assert overwriter["tanh_neuron"] == 1.0  # every node there is used once: no points lost
 
 
 def test_course_grade_of_the_same_notebook_agrees(autograded):
@@ -134,7 +134,10 @@ def test_course_grade_of_the_same_notebook_agrees(autograded):
             results = grade.grade(staged, assignment_name=assignment, course=course)[0]
         finally:
             notebooks.cleanup(workspace)
-        assert {f"test_{p.name}": p.score for p in results.parts} == cell_scores(autograded, "derivatives", student)
+        assert {p.name: p.score for p in results.parts} == cell_scores(autograded, "derivatives", student)
+    # The gradebook has the layout `course grade --gradebook` writes: one grade cell per part.
+    book = read_gradebook(f"sqlite:///{autograded / 'gradebook.db'}", "derivatives")
+    assert book["buggy"] == {"slope": 0.0, "partials": 3.0, "central_difference": 0.0, "total": 3.0}
 
 
 def test_feedback_and_export(autograded):

@@ -92,7 +92,7 @@ def attacked(tmp_path_factory):
     source = root / "source" / "derivatives" / "derivatives.ipynb"
 
     def plant(gid, code):
-        if gid == "slope":
+        if gid == "slope_code":
             return code.replace("return (f(x + h) - f(x)) / h", "return f(x + h) - f(x)") + FAKE_SCORES
         return code
 
@@ -142,8 +142,8 @@ def test_no_network_and_no_grader_to_patch(attacked):
 
 def test_faked_scores_are_replaced_by_trusted_ones(attacked):
     assert cell_scores(attacked["root"], "derivatives", "spy") == {
-        "test_slope": 0.0, "test_partials": 3.0, "test_central_difference": 3.0}
+        "slope": 0.0, "partials": 3.0, "central_difference": 3.0}
     assert cell_scores(attacked["root"], "derivatives", "honest") == {
-        "test_slope": 4.0, "test_partials": 3.0, "test_central_difference": 3.0}
-    assert "possible tampering: spy's cell test_partials" in attacked["log"]
+        "slope": 4.0, "partials": 3.0, "central_difference": 3.0}
+    assert "possible tampering: spy's cell partials" in attacked["log"]
     assert "possible tampering: honest" not in attacked["log"]

@@ -52,7 +52,7 @@ def test_points_of_every_test_cell_come_from_course_yml(course, rendered):
     for name in ASSIGNMENTS:
         graded = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
                   for c in _nb(rendered, name).cells if c.metadata.get("nbgrader", {}).get("grade")}
-        assert graded == {f"test_{part}": p.points for part, p in course.assignments[name].parts.items()}
+        assert graded == {part: p.points for part, p in course.assignments[name].parts.items()}
 
 
 def test_hidden_test_cells_only_ask_the_grader_for_their_part(rendered):
@@ -61,7 +61,7 @@ def test_hidden_test_cells_only_ask_the_grader_for_their_part(rendered):
             if cell.metadata.get("nbgrader", {}).get("grade"):
                 hidden = cell.source.split(notebooks.HIDDEN_BEGIN)[1].split(notebooks.HIDDEN_END)[0]
                 code = [line for line in hidden.strip().splitlines() if not line.startswith("#")]
-                part = cell.metadata["nbgrader"]["grade_id"].removeprefix("test_")
+                part = cell.metadata["nbgrader"]["grade_id"]
                 assert code == [f"{notebooks.PART_SCORE}({part!r})"]
 
 
@@ -75,7 +75,7 @@ def test_reference_code_in_notebooks_is_the_solutions_code(rendered):
 
 def test_solution_hints_survive_as_comments_above_nbgrader_markers(rendered):
     cell = next(c for c in _nb(rendered, "derivatives").cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == "slope")
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "slope_code")
     assert "    # Hint: nudge x by h and divide the change in f by h\n    ### BEGIN SOLUTION\n" in cell.source
 
 
@@ -189,7 +189,8 @@ def test_a_mangled_notebook_still_extracts_what_it_can():
     recipe = notebooks.load_recipe("derivatives")
     nb = nbformat.from_dict({"cells": [
         5, {"cell_type": "code", "metadata": {"nbgrader": "slope"}, "source": "x = 1"},
-        {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "slope"}}, "source": ["def slope(f, x, h):\n", 1]},
+        {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "slope_code"}},
+         "source": ["def slope(f, x, h):\n", 1]},
     ]})
     assert notebooks.extract(nb, recipe) == {"derivatives.py": "def slope(f, x, h):\n1\n"}
-    assert notebooks.missing_cells(nb, recipe) == ["partials", "central_difference"]
+    assert notebooks.missing_cells(nb, recipe) == ["partials_code", "central_difference_code"]

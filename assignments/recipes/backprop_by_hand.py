@@ -117,7 +117,7 @@ draw_dot(L)
 # **Your turn:** set `grad` on `d`, `f`, `c`, `e`, `a` and `b`, working backwards from `L`. Use the
 # `data` of the nodes (e.g. `f.data`) rather than typing numbers, so you see where each comes from.
 
-# %% [solution] id=by_hand export=by_hand.py
+# %% [solution] id=by_hand_grads export=by_hand.py
 L.grad = 1.0
 ### BEGIN SOLUTION: L = d * f; d = c + e; e = a * b. Each grad = (grad of the node it feeds) * (local derivative)
 d.grad = L.grad * f.data

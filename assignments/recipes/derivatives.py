@@ -46,7 +46,7 @@ f(3.0)
 #
 # **Your turn:** write `slope(f, x, h)` returning that forward difference.
 
-# %% [solution] id=slope export=derivatives.py
+# %% [solution] id=slope_code export=derivatives.py
 def slope(f, x, h=1e-6):
     """The numeric slope of f at x: rise over run for a nudge of h."""
     ### BEGIN SOLUTION: nudge x by h and divide the change in f by h
@@ -75,7 +75,7 @@ assert abs(slope(f, 2 / 3)) < 1e-3, "f is flat at x = 2/3"
 # `a*b + c` as a tuple `(dd_da, dd_db, dd_dc)`. Nudge one input at a time and measure each from the
 # un-nudged $d$.
 
-# %% [solution] id=partials export=derivatives.py
+# %% [solution] id=partials_code export=derivatives.py
 def partials(a, b, c, h=1e-4):
     """Numeric (dd/da, dd/db, dd/dc) of d = a*b + c, nudging one input at a time."""
     ### BEGIN SOLUTION: d1 = a*b + c; then for each input, d2 with only that input nudged by h, (d2 - d1) / h
@@ -105,7 +105,7 @@ assert abs(dd_da - -3) < 1e-3 and abs(dd_db - 2) < 1e-3 and abs(dd_dc - 1) < 1e-
 #
 # **Your turn:** write `central_difference(f, x, h)`.
 
-# %% [solution] id=central_difference export=derivatives.py
+# %% [solution] id=central_difference_code export=derivatives.py
 def central_difference(f, x, h=1e-5):
     """The slope of f at x from a nudge of h to each side."""
     ### BEGIN SOLUTION: evaluate f at x + h and at x - h; the run between them is 2 * h
