@@ -5,8 +5,8 @@
    a zip file as an LMS downloads it (folders, notebooks or zips inside, one per student).
 2. skip: a submission whose results file already holds the same grading key (its files, the
    hidden suite and course.yml) is finished; `--force` regrades it.
-3. grade: a pool of worker processes, each running `grade()` over a chunk of submissions in one
-   pytest session (expectations computed once per process, which stays alive for the next
+3. grade: up to --jobs fresh processes at a time, each running `grade()` over one chunk of
+   submissions in one pytest session (imports, torch and the suite's expectations paid once per
    chunk); every submission still gets its own fresh sandboxed worker, so none sees another's
    state. Each results file is written atomically the moment its submission finishes.
 4. publish: the gradebook (nbgrader), CSV and class report are rebuilt from the results files,
@@ -304,8 +304,8 @@ class _Stopping(KeyboardInterrupt):
     pass
 
 
-def _work(tasks, events, settings: dict) -> None:
-    """One worker process: grade chunks until told to stop; report each finished submission."""
+def _work(chunk: list[str], events, settings: dict) -> None:
+    """One grading process: one pytest session over one chunk; reports each finished submission."""
     _die_with_parent()
     stopping = False
 
@@ -316,6 +316,7 @@ def _work(tasks, events, settings: dict) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the batch process, which stops us
+    events.cancel_join_thread()  # never hang at exit on events a dead batch process will not read
     if os.getppid() != settings["parent"]:
         return
     from autograder.grade import grade, write  # imported here: the batch process never needs pytest
@@ -334,18 +335,23 @@ def _work(tasks, events, settings: dict) -> None:
             write(result, out / f"{result.submission}{SUFFIX[settings['format']]}", settings["format"])
         events.put(("done", result.submission, result.score, result.max_score, list(result.flags)))
 
-    events.cancel_join_thread()  # never hang at exit on events a dead batch process will not read
     try:
-        while not stopping and (chunk := tasks.get()) is not None:
-            events.put(("start", os.getpid(), chunk))
-            try:
-                grade([Path(d) for d in chunk], assignment_name=settings["assignment"], course=course,
-                      sandbox=settings["sandbox"], on_result=on_result)
-            except Exception:
-                if not stopping:  # pytest turns our stop into an interrupted session: not an error
-                    events.put(("error", os.getpid(), chunk, traceback.format_exc()))
+        grade([Path(d) for d in chunk], assignment_name=settings["assignment"], course=course,
+              sandbox=settings["sandbox"], on_result=on_result)
     except _Stopping:
         pass
+    except Exception:
+        if not stopping:  # pytest turns our stop into an interrupted session: not an error
+            events.put(("error", chunk, traceback.format_exc()))
+
+
+def _drain(events) -> list[tuple]:
+    found = []
+    while True:
+        try:
+            found.append(events.get(timeout=0.05))
+        except queue.Empty:
+            return found
 
 
 def _interrupt(signum, frame) -> None:
@@ -353,8 +359,10 @@ def _interrupt(signum, frame) -> None:
 
 
 def _chunks(sources: list[Source], jobs: int) -> list[list[Source]]:
-    """Small enough to balance the load, large enough that pytest's start-up is rare."""
-    size = max(1, min(32, math.ceil(len(sources) / (jobs * 4))))
+    """About two chunks per process slot (so the slots finish together), each large enough that the
+    fresh process's start-up (imports, torch, the suite's expectations: a few seconds) is amortized."""
+    size = math.ceil(len(sources) / (jobs * 2))
+    size = min(64, max(size, min(16, math.ceil(len(sources) / jobs)), 1))
     return [sources[i:i + size] for i in range(0, len(sources), size)]
 
 
@@ -397,55 +405,57 @@ class _Display:
 
 def run_pool(sources: list[Source], keys: dict[str, str], *, out: Path, jobs: int, settings: dict,
              skipped: int = 0, quiet: bool = False) -> tuple[set[str], list[str]]:
-    """Grade `sources` with `jobs` processes; return the names graded and the problems met."""
+    """Grade `sources` with up to `jobs` processes at a time; return the names graded and the problems met.
+
+    Every chunk gets a fresh process running one pytest session: a hidden suite may keep state from
+    one session to the next (caches, drawn examples), so a submission's grade must not depend on
+    which chunks a process graded before it.
+    """
     context = multiprocessing.get_context("spawn")
-    tasks, events = context.Queue(), context.Queue()
-    chunks = _chunks(sources, jobs)
-    for chunk in chunks:
-        tasks.put([str(s.directory) for s in chunk])
-    jobs = max(1, min(jobs, len(chunks)))
-    for _ in range(jobs):
-        tasks.put(None)
+    events = context.Queue()
+    waiting = [[str(s.directory) for s in chunk] for chunk in _chunks(sources, jobs)]
     settings = {**settings, "out": str(out), "keys": keys, "parent": os.getpid()}
-    workers = [context.Process(target=_work, args=(tasks, events, settings), daemon=True) for _ in range(jobs)]
-    for worker in workers:
-        worker.start()
     names_by_dir = {str(s.directory): s.name for s in sources}
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    running: dict[multiprocessing.process.BaseProcess, list[str]] = {}
     graded: set[str] = set()
     problems: list[str] = []
-    current: dict[int, list[str]] = {}
     try:
         with _Display(len(sources), skipped, quiet) as display:
-            while len(graded) < len(sources):
-                try:
-                    event = events.get(timeout=0.5)
-                except queue.Empty:
-                    if all(not w.is_alive() for w in workers):
-                        break
-                    for worker in workers:
-                        if not worker.is_alive() and worker.exitcode and worker.pid in current:
-                            lost = [n for n in current.pop(worker.pid) if n not in graded]
-                            problems.append(f"a grading process died (exit code {worker.exitcode}); not graded: "
-                                            f"{', '.join(lost)}")
-                            display.error(problems[-1])
-                    continue
-                if event[0] == "start":
-                    current[event[1]] = [names_by_dir[d] for d in event[2]]
-                elif event[0] == "done":
+
+            def handle(event: tuple) -> None:
+                if event[0] == "done":
                     graded.add(event[1])
                     display.done(*event[1:])
                 else:
-                    names = [names_by_dir[d] for d in event[2]]
-                    problems.append(f"could not grade {', '.join(names)}:\n{event[3]}")
+                    problems.append(f"could not grade {', '.join(names_by_dir[d] for d in event[1])}:\n{event[2]}")
                     display.error(problems[-1])
+
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    chunk = waiting.pop(0)
+                    process = context.Process(target=_work, args=(chunk, events, settings), daemon=True)
+                    process.start()
+                    running[process] = [names_by_dir[d] for d in chunk]
+                try:
+                    handle(events.get(timeout=0.2))
+                    continue
+                except queue.Empty:
+                    pass
+                ended = [p for p in running if not p.is_alive()]
+                for event in _drain(events):  # what they sent just before they ended
+                    handle(event)
+                for process in ended:
+                    lost = [n for n in running.pop(process) if n not in graded]
+                    if lost:
+                        problems.append(f"a grading process ended (exit code {process.exitcode}) before grading: "
+                                        f"{', '.join(lost)}")
+                        display.error(problems[-1])
     finally:
-        for worker in workers:  # finished workers leave on their own; the others are stopped
-            worker.join(timeout=0 if len(graded) < len(sources) else 5)
-            if worker.is_alive():
-                worker.terminate()
-        for worker in workers:
-            worker.join(timeout=10)
+        for process in running:
+            process.terminate()
+        for process in running:
+            process.join(timeout=10)
         signal.signal(signal.SIGTERM, previous_handler)
     missing = sorted(s.name for s in sources if s.name not in graded)
     if missing and not problems:

@@ -158,14 +158,98 @@ def generate_class(directory: Path, count: int | None = None, kinds: tuple[str, 
             for i in range(count)]
 
 
+# -- the same kind of class through nbgrader (the notebook course in assignments/) -------------
+NOTEBOOK_ASSIGNMENT = "autograd"
+NOTEBOOK_STUDENTS = {  # student -> (story, edit of each answer cell's code)
+    "ada": ("the reference answers", lambda code: code),
+    "alan": ("overwrites gradients in __add__", lambda code: code.replace("self.grad += out.grad\n",
+                                                                         "self.grad = out.grad\n", 1)),
+    "lovelace": ("the release notebook untouched", None),
+}
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def notebook_submission(release: Path, source: Path, edit) -> object:
+    """The release notebook answered from the source notebook's solutions (markers dropped), edited."""
+    import nbformat
+
+    nb = nbformat.read(release, 4)
+    if edit is None:
+        return nb
+    answers = {_grade_id(c): markers.strip_markers(c.source) for c in nbformat.read(source, 4).cells}
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell.source = edit(answers[_grade_id(cell)])
+    return nb
+
+
+def nbgrader_leg(out: Path, console) -> int:
+    """generate_assignment, three submissions, `nbgrader autograde` (sandboxed kernels, trusted scores),
+    and `course grade` of the same notebooks: the two gradebooks side by side."""
+    import os
+    import subprocess
+
+    import nbformat
+    from rich.table import Table
+
+    from autograder import batch
+
+    root = out / "nbgrader"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "source").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(REPO_ROOT / "assignments" / "source" / NOTEBOOK_ASSIGNMENT, root / "source" / NOTEBOOK_ASSIGNMENT)
+    env = {**os.environ, "COURSE_CELL_TIMEOUT": "30"}
+    env.pop("NBGRADER_DB_URL", None)
+
+    def nbgrader(*args: str) -> bool:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=900)
+        if done.returncode != 0:
+            console.print(f"[red]nbgrader {args[0]} failed[/]:\n{done.stderr[-2000:]}")
+        return done.returncode == 0
+
+    if not nbgrader("generate_assignment", NOTEBOOK_ASSIGNMENT):
+        return 1
+    release = root / "release" / NOTEBOOK_ASSIGNMENT / f"{NOTEBOOK_ASSIGNMENT}.ipynb"
+    source = root / "source" / NOTEBOOK_ASSIGNMENT / f"{NOTEBOOK_ASSIGNMENT}.ipynb"
+    for student, (_, edit) in NOTEBOOK_STUDENTS.items():
+        folder = root / "submitted" / student / NOTEBOOK_ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook_submission(release, source, edit), folder / f"{NOTEBOOK_ASSIGNMENT}.ipynb")
+    console.print(f"[bold]nbgrader[/]: autograding {len(NOTEBOOK_STUDENTS)} notebooks of {NOTEBOOK_ASSIGNMENT!r}")
+    if not nbgrader("autograde", NOTEBOOK_ASSIGNMENT):
+        return 1
+    code = batch.main(inputs=[root / "submitted"], out=out / "nbgrader-results", assignment=NOTEBOOK_ASSIGNMENT,
+                      quiet=True)
+    ours = {r.submission: r.score for r in batch.load_results(out / "nbgrader-results")}
+    from nbgrader.api import Gradebook
+
+    grid = Table(title=f"nbgrader autograde vs course grade: {NOTEBOOK_ASSIGNMENT} notebooks")
+    for column in ("student", "handed in", "nbgrader gradebook", "course grade"):
+        grid.add_column(column)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student, (story, _) in NOTEBOOK_STUDENTS.items():
+            submission = gb.find_submission(NOTEBOOK_ASSIGNMENT, student)
+            grid.add_row(student, story, f"{submission.score:g}/{submission.max_score:g}",
+                         f"{ours.get(student, float('nan')):g}")
+    console.print(grid)
+    return code
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "demo_out", help="output folder (default demo_out/)")
     parser.add_argument("--jobs", "-j", type=int, help="grading processes (default: the cores)")
     parser.add_argument("--force", action="store_true", help="regrade students graded by an earlier run")
     parser.add_argument("--sandbox", choices=("bwrap", "process"), help="default: bwrap where installed")
+    parser.add_argument("--no-nbgrader", action="store_true", help="skip grading notebooks with nbgrader")
 
 
-def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: str | None = None) -> int:
+def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: str | None = None,
+         nbgrader: bool = True) -> int:
     from rich.console import Console
     from rich.table import Table
 
@@ -194,12 +278,15 @@ def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: st
     book = {name: row for name, row in book.items() if name in {s.name for s in STUDENTS}}
     console.print(gradebook.table(book, course, assignment_name, {r.submission: r.flags for r in results}))
     console.print(f"gradebook (nbgrader): {database}\nscores: {scores}\nclass report: {report / 'index.html'}")
+    if nbgrader:
+        code = max(code, nbgrader_leg(out, console))
     return code
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return main(out=args.out, jobs=args.jobs, force=args.force, sandbox=args.sandbox)
+        return main(out=args.out, jobs=args.jobs, force=args.force, sandbox=args.sandbox,
+                    nbgrader=not args.no_nbgrader)
     except DemoError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -40,7 +40,7 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Int
 
-from autograder import config, notebooks
+from autograder import config, notebooks, sandbox
 
 NOBODY = 65534
 TMP_BYTES = 256 << 20  # the kernel's private /tmp lives in memory
@@ -48,36 +48,19 @@ TMP_BYTES = 256 << 20  # the kernel's private /tmp lives in memory
 _ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime")
 
 
-def _ancestors(path: Path) -> list[Path]:
-    return [p for p in reversed(path.parents) if p != Path("/")]
-
-
 def bwrap_command(*, runtime: Path, as_nobody: bool, memory_mb: int) -> list[str]:
     """The bubblewrap prefix that runs a kernel: what it sees is listed here, nothing else."""
     prefix = Path(sys.base_prefix).resolve()
     venv = Path(sys.prefix).resolve()
-    cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-           "--die-with-parent", "--new-session", "--clearenv",
+    cmd = [*sandbox.BWRAP_ISOLATION,
            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", str(runtime / "matplotlib"),
            "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-           "--ro-bind", "/usr", "/usr"]
-    for top in ("bin", "lib", "lib64", "sbin"):
-        target = Path("/", top)
-        if target.is_symlink():
-            cmd += ["--symlink", os.readlink(target), str(target)]
-        elif target.exists():
-            cmd += ["--ro-bind", str(target), str(target)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-            "--perms", "0755", "--dir", "/etc"]
+           *sandbox.bwrap_system(),
+           "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+           "--perms", "0755", "--dir", "/etc"]
     cmd += [arg for etc in _ETC if os.path.exists(etc) for arg in ("--ro-bind", etc, etc)]
     visible = sorted({prefix, venv, Path(sysconfig.get_paths()["purelib"]).resolve()})
-    # bwrap would create the parents of a bind as 0700 root dirs, which `nobody` cannot cross.
-    parents = {p for path in [*visible, runtime] for p in _ancestors(path) if not str(p).startswith("/usr")}
-    for parent in sorted(parents, key=lambda p: len(p.parts)):
-        cmd += ["--perms", "0755", "--dir", str(parent)]
-    for path in visible:
-        if not str(path).startswith("/usr"):
-            cmd += ["--ro-bind", str(path), str(path)]
+    cmd += sandbox.bwrap_read_only(visible, crossable=(runtime,))
     cmd += ["--bind", str(runtime), str(runtime), "--chdir", str(runtime / "work")]
     limit = ["prlimit", f"--as={memory_mb << 20}", "--core=0"]
     if as_nobody:

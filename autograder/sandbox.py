@@ -155,25 +155,39 @@ def check_process_sandbox(protected: list[Path]) -> None:
             + ", ".join(exposed) + ". Use --sandbox bwrap, or close them with `chmod o-rwx`.")
 
 
-def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]:
-    prefix = Path(sys.base_prefix).resolve()
-    # Not --unshare-all: as root a user namespace would stop setpriv from changing uid.
-    cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
-           "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "HOME", "/scratch",
-           "--setenv", "TMPDIR", "/scratch", "--ro-bind", "/usr", "/usr"]
+# Not --unshare-all: as root a user namespace would stop setpriv from changing uid.
+BWRAP_ISOLATION = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                   "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+
+
+def bwrap_system() -> list[str]:
+    """bwrap options showing /usr read-only, with the top-level links (/bin, /lib ...) into it."""
+    cmd = ["--ro-bind", "/usr", "/usr"]
     for top in ("bin", "lib", "lib64", "sbin"):
         target = Path("/", top)
         if target.is_symlink():
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.exists():
             cmd += ["--ro-bind", str(target), str(target)]
-    # bwrap would create the parents of a bind as 0700 root dirs, which the worker cannot cross.
-    for parent in _ancestors(prefix):
-        if not str(parent).startswith("/usr"):
-            cmd += ["--perms", "0755", "--dir", str(parent)]
-    if not str(prefix).startswith("/usr"):
-        cmd += ["--ro-bind", str(prefix), str(prefix)]
+    return cmd
+
+
+def bwrap_read_only(paths: list[Path], *, crossable: tuple[Path, ...] = ()) -> list[str]:
+    """bwrap options showing `paths` read-only at their own place. bwrap would create their
+    parents (and those of `crossable`) as 0700 root dirs, which an unprivileged uid cannot cross."""
+    outside_usr = [p for p in paths if not str(p).startswith("/usr")]
+    parents = {a for p in [*outside_usr, *crossable] for a in _ancestors(p) if not str(a).startswith("/usr")}
+    cmd = []
+    for parent in sorted(parents, key=lambda p: len(p.parts)):
+        cmd += ["--perms", "0755", "--dir", str(parent)]
+    for path in outside_usr:
+        cmd += ["--ro-bind", str(path), str(path)]
+    return cmd
+
+
+def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]:
+    cmd = [*BWRAP_ISOLATION, "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "HOME", "/scratch",
+           "--setenv", "TMPDIR", "/scratch", *bwrap_system(), *bwrap_read_only([Path(sys.base_prefix).resolve()])]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     sites = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
     sites |= {Path("/usr/lib/python3/dist-packages"), Path(f"/usr/local/lib/{version}/dist-packages")}

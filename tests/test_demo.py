@@ -67,6 +67,17 @@ def test_course_demo_grades_the_class_and_shows_the_gradebook(tmp_path):
     index = (out / "report" / "index.html").read_text()
     assert 'href="submissions/loop.html"' in index and (out / "report" / "scores.png").is_file()
 
-    again = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)], capture_output=True,
-                           text=True, cwd=REPO_ROOT, timeout=900)
+    # the same kind of class through nbgrader: autograde's gradebook and `course grade` agree
+    assert "nbgrader autograde vs course grade" in run.stdout
+    from nbgrader.api import Gradebook
+
+    ours = {p.stem: json.loads(p.read_text())["score"] for p in (out / "nbgrader-results").glob("*.json")}
+    with Gradebook(f"sqlite:///{out / 'nbgrader' / 'gradebook.db'}") as gb:
+        theirs = {s: gb.find_submission(demo.NOTEBOOK_ASSIGNMENT, s) for s in demo.NOTEBOOK_STUDENTS}
+        assert {s: pytest.approx(sub.score) for s, sub in theirs.items()} == ours
+        full = theirs["ada"].max_score
+    assert ours["ada"] == pytest.approx(full) and 0 < ours["alan"] < full and ours["lovelace"] == 0
+
+    again = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out), "--no-nbgrader"],
+                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert again.returncode == 0 and f"{len(students)} already graded" in again.stderr
