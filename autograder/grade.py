@@ -23,7 +23,7 @@ from pathlib import Path
 from autograder import REPO_ROOT, batch, config, pytest_plugin
 from autograder.formats import FORMATS, RENDER, SUFFIX
 from autograder.pytest_plugin import GradingPlugin, Staged
-from autograder.results import PartResult, Redactor, Results, TestResult, Verdict
+from autograder.results import TOTAL_DECIMALS, PartResult, Redactor, Results, TestResult, Verdict
 from autograder.sandbox import Limits, SandboxUnavailable, Worker, available_sandbox, check_sandbox
 
 MAX_FILE_BYTES = 1 << 20
@@ -112,7 +112,8 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
             pitfall=verdict.pitfall))
         flags.update(verdict.flags)
     parts = tuple(
-        PartResult(name, part.title, round(sum(t.score for t in tests if t.part == name), 6), part.points)
+        PartResult(name, part.title, round(sum(t.score for t in tests if t.part == name), TOTAL_DECIMALS),
+                   part.points)
         for name, part in assignment.parts.items()
     )
     excerpt = output.decode("utf-8", "replace")[:grading.output_excerpt_chars]

@@ -45,6 +45,11 @@ class GradingPlugin:
         self.verdicts: dict[str, list[Verdict]] = {name: [] for name in self.staged}
         self.collection_errors: list[str] = []
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # Feedback comes from Mistake, never from tracebacks: build them the cheap way
+        # (--tb belongs to the terminal plugin, which grading switches off).
+        config.option.tbstyle = "native"
+
     # -- collection ------------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "submission" in metafunc.fixturenames:
@@ -102,7 +107,10 @@ class GradingPlugin:
 def run(suite: Path, plugin: GradingPlugin) -> None:
     """Run the suite for every staged submission; verdicts reach plugin.on_done per submission."""
     args = [str(suite), "-c", str(suite.parent / "pytest.ini"), "--rootdir", str(suite.parent),
-            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise"]
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            # No output capture: hidden tests print nothing, and results printed as each submission
+            # finishes (`course grade` without --out) must reach the terminal.
+            "-p", "no:unraisableexception", "-p", "no:capture"]
     code = pytest.main(args, plugins=[plugin])
     if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                                            pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+TOTAL_DECIMALS = 4
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 
 
@@ -59,11 +60,12 @@ class Results:
 
     @property
     def score(self) -> float:
-        return round(sum(t.score for t in self.tests), 6)
+        # Tests' shares carry 6 decimals (20 points / 3 tests); 4 keeps totals free of their float noise.
+        return round(sum(t.score for t in self.tests), TOTAL_DECIMALS)
 
     @property
     def max_score(self) -> float:
-        return round(sum(p.max_score for p in self.parts), 6)
+        return round(sum(p.max_score for p in self.parts), TOTAL_DECIMALS)
 
     def to_gradescope(self) -> dict:
         """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...)."""
