@@ -7,9 +7,10 @@ import importlib
 import sys
 
 from autograder.config import ConfigError
+from autograder.markers import MarkerError
 
-# subcommand -> (module, one-line help). Modules are imported only when their command runs,
-# so `course build` does not pay for importing torch.
+# subcommand -> (module, one-line help). Every module is imported to build the parser, so each
+# keeps its heavy imports (torch, the hidden suites) inside the functions that need them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("autograder.build", "generate student_template/ from solutions/ (--check: fail if stale)"),
     "grade": ("autograder.grade", "grade submissions in the sandbox and write results"),
@@ -35,6 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return importlib.import_module(args.module).run(args)
-    except ConfigError as exc:
+    except (ConfigError, MarkerError) as exc:
         print(f"course {args.command}: {exc}", file=sys.stderr)
         return 2

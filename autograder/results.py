@@ -60,8 +60,9 @@ class Results:
 
     @property
     def score(self) -> float:
-        # Tests' shares carry 6 decimals (20 points / 3 tests); 4 keeps totals free of their float noise.
-        return round(sum(t.score for t in self.tests), TOTAL_DECIMALS)
+        # The sum of the parts' scores (each rounded to TOTAL_DECIMALS), as a gradebook adds them up;
+        # tests' shares carry 6 decimals (20 points / 3 tests), whose float noise stays out of totals.
+        return round(sum(p.score for p in self.parts), TOTAL_DECIMALS)
 
     @property
     def max_score(self) -> float:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from adversarial import processes_tagged
 
 from autograder import REPO_ROOT
 from autograder.markers import strip_markers
@@ -70,14 +71,7 @@ def printed(worker: Worker) -> dict:
 
 
 def marked_processes() -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and MARKER.encode() in (entry / "cmdline").read_bytes():
-                found.append(entry.name)
-        except OSError:
-            pass
-    return found
+    return processes_tagged(MARKER)
 
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
