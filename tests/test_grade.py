@@ -181,3 +181,24 @@ def test_the_trusted_process_never_imports_the_submission(tmp_path: Path):
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_bug_whose_effect_depends_on_set_order_gets_the_same_grade_every_time(tmp_path: Path):
+    """Overwriting gradients in __add__ gives right or wrong gradients depending on the order in which
+    the nodes of a `_prev` set are visited, an order that follows memory addresses. Copies of the same
+    code, graded side by side and in two runs, must still get the same verdict on every test."""
+    from autograder import validate
+
+    bugs = {entry.id: entry for group in validate.load_catalog(validate.DEFAULT_CATALOG) for entry in group}
+    sources = validate.patched_sources(bugs["add-overwrite"].patches, "add-overwrite")
+    copies = [validate.write_submission(tmp_path / f"copy{i}", sources) for i in range(4)]
+    verdicts = []
+    for out in (tmp_path / "run1", tmp_path / "run2"):
+        run = course_grade(*copies, "--out", out)
+        assert run.returncode == 0, run.stderr
+        for copy in copies:
+            results = json.loads((out / f"{copy.name}.json").read_text())
+            verdicts.append([(t["name"], t["status"], t["output"]) for t in results["tests"]])
+    assert any(status == "failed" for _, status, _ in verdicts[0])
+    assert all(v == verdicts[0] for v in verdicts)
