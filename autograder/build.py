@@ -66,18 +66,23 @@ def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = T
 
 
 def _build_template(*, check: bool, solutions: Path, template: Path) -> int:
-    expected = template_files(solutions)
+    return sync(template_files(solutions), template, check=check, origin="solutions/", label=f"{template.name}/")
+
+
+def sync(expected: dict[str, bytes], target: Path, *, check: bool, origin: str, label: str,
+         unit: str = "files") -> int:
+    """Write `expected` to `target` or, with check, name what is stale there. Returns the exit status."""
     if check:
-        stale = stale_files(expected, template)
+        stale = stale_files(expected, target)
         if stale:
-            print(f"{template.name}/ is stale; run `course build`. Differs from solutions/:")
+            print(f"{label} is stale; run `course build`. Differs from {origin}:")
             for name in stale:
-                print(f"  {template.name}/{name}")
+                print(f"  {label}{name}")
             return 1
-        print(f"{template.name}/ is up to date ({len(expected)} files).")
+        print(f"{label} is up to date ({len(expected)} {unit}).")
         return 0
-    write(expected, template)
-    print(f"wrote {len(expected)} files to {template}")
+    write(expected, target)
+    print(f"wrote {len(expected)} {unit} to {target}")
     return 0
 
 

@@ -253,21 +253,10 @@ def source_files(course: config.Course | None = None, recipes: Path = RECIPES) -
 
 def build(*, check: bool = False, target: Path = SOURCE) -> int:
     """Write assignments/source/ (or, with check, report what is stale). Returns the exit status."""
-    from autograder.build import stale_files, write  # build.py calls this function
+    from autograder.build import sync  # build.py calls this function
 
-    expected = source_files()
-    if check:
-        stale = stale_files(expected, target)
-        if stale:
-            print("assignments/source/ is stale; run `course build`. Differs from the recipes:")
-            for name in stale:
-                print(f"  assignments/source/{name}")
-            return 1
-        print(f"assignments/source/ is up to date ({len(expected)} notebooks).")
-        return 0
-    write(expected, target)
-    print(f"wrote {len(expected)} notebooks to {target}")
-    return 0
+    return sync(source_files(), target, check=check, origin="the recipes", label="assignments/source/",
+                unit="notebooks")
 
 
 # -- notebook -> submission --------------------------------------------------------------------
