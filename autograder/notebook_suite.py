@@ -8,17 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autograder.suite import Mistake, Submission, describe_failure
-
-
-def ask(submission: Submission, doing: str, probe: str, **args: Any) -> dict:
-    """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
-    reply = submission.worker.call(probe, **args)
-    if not reply.ok:
-        raise describe_failure(reply, doing)
-    if not isinstance(reply.value, dict):
-        raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
-    return reply.value
+from autograder.suite import Mistake, Submission
 
 
 def number(value: Any, what: str) -> float:
@@ -38,7 +28,7 @@ def numbers(values: Any, what: str, length: int | None = None) -> list[float]:
 
 def call(submission: Submission, module: str, function: str, *args: Any) -> float | list[float]:
     """module.function(*args) in the sandbox; {"poly": [...]} arguments stand for polynomials."""
-    value = ask(submission, f"calling {function}", "nb_call", module=module, function=function,
+    value = submission.ask(f"calling {function}", "nb_call", module=module, function=function,
                 args=list(args)).get("value")
     return numbers(value, f"{function}(...)") if isinstance(value, list) else number(value, f"{function}(...)")
 

@@ -108,7 +108,8 @@ class Submission:
         self.name = name
         self.worker = worker
 
-    def _ask(self, doing: str, probe: str, **args: Any) -> Any:
+    def ask(self, doing: str, probe: str, **args: Any) -> dict:
+        """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
         reply = self.worker.call(probe, **args)
         if not reply.ok:
             raise describe_failure(reply, doing)
@@ -126,14 +127,14 @@ class Submission:
         steps = steps or [None] * len(graphs)
         items = [{"graph": g, "steps": s if s is not None else [["backward", _size(g) - 1]],
                   "record_calls": record_calls} for g, s in zip(graphs, steps, strict=True)]
-        results = self._ask(doing, "graphs", items=items).get("results")
+        results = self.ask(doing, "graphs", items=items).get("results")
         if not isinstance(results, list) or len(results) != len(graphs):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
         return [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
 
     def model(self, cls: str, args: list, *, seed: int = 0, params: list[float] | None = None,
               steps: list | None = None, doing: str = "building the model") -> ModelObservation:
-        value = self._ask(doing, "model", cls=cls, args=args, seed=seed, params=params, steps=steps or [])
+        value = self.ask(doing, "model", cls=cls, args=args, seed=seed, params=params, steps=steps or [])
         forward = value.get("forward")
         if not isinstance(forward, list) or not all(isinstance(batch, list) for batch in forward):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
@@ -148,7 +149,7 @@ class Submission:
         )
 
     def api(self, names: list[str], *, doing: str = "inspecting Value") -> dict[str, bool]:
-        value = self._ask(doing, "api", names=names)
+        value = self.ask(doing, "api", names=names)
         return {name: value.get(name) is True for name in names}
 
 

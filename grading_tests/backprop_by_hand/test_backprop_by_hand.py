@@ -2,7 +2,7 @@
 
 import pytest
 
-from autograder.notebook_suite import ask, close, number
+from autograder.notebook_suite import close, number
 from autograder.suite import Mistake
 
 # L = (a*b + c) * f at a=2, b=-3, c=10, f=-2, as in the lecture.
@@ -36,7 +36,7 @@ def test_operations_build_the_graph(submission):
 @pytest.mark.part("by_hand")
 def test_every_gradient_by_the_chain_rule(submission):
     expected = _expected_grads()
-    values = ask(submission, "reading your gradients", "nb_attributes", module="by_hand",
+    values = submission.ask("reading your gradients", "nb_attributes", module="by_hand",
                  paths=[f"{name}.grad" for name in expected]).get("values")
     if not isinstance(values, dict):
         raise Mistake("malformed", "reading your gradients: the worker's answer has the wrong shape", ("tamper",))

@@ -6,7 +6,7 @@ Expected values come from torch (float64) with the submission's own initial para
 import pytest
 import torch
 
-from autograder.notebook_suite import ask, close, number, numbers
+from autograder.notebook_suite import close, number, numbers
 from autograder.suite import Mistake
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
@@ -67,7 +67,7 @@ def test_mlp_parameters_and_forward(submission):
 @pytest.mark.part("loss")
 def test_squared_error_loss(submission):
     for ypred, ys in (([0.5, -1.0], [1.0, 1.0]), ([0.2, -0.7, 0.9, 0.1], YS)):
-        value = ask(submission, "calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
+        value = submission.ask("calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
         loss = number(value.get("loss"), "the loss")
         grads = numbers(value.get("grads"), "the gradients", len(ypred))
         want = sum((p - y) ** 2 for p, y in zip(ypred, ys, strict=True))
@@ -81,7 +81,7 @@ def test_squared_error_loss(submission):
 @pytest.mark.part("training")
 def test_training_loop_with_zero_grad(submission):
     steps, lr = 6, 0.05
-    value = ask(submission, "calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
+    value = submission.ask("calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
                 xs=XS, ys=YS, steps=steps, lr=lr)
     initial = numbers(value.get("initial"), "the initial parameters", 41)
     losses = numbers(value.get("losses"), "the losses")
