@@ -8,22 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autograder.suite import Mistake, Submission
-
-
-def number(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise Mistake("malformed", f"{what}: the worker sent something that is not a number", ("tamper",))
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise Mistake("malformed", f"{what}: the worker sent something that is not a number", ("tamper",)) from None
-
-
-def numbers(values: Any, what: str, length: int | None = None) -> list[float]:
-    if not isinstance(values, list) or (length is not None and len(values) != length):
-        raise Mistake("malformed", f"{what}: the worker's answer has the wrong shape", ("tamper",))
-    return [number(v, what) for v in values]
+from autograder.suite import Submission, number, numbers
 
 
 def call(submission: Submission, module: str, function: str, *args: Any) -> float | list[float]:

@@ -55,13 +55,28 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
     return Mistake("error", f"{doing} raised {error}")
 
 
-def _floats(values: Any, what: str) -> list[float]:
-    if not isinstance(values, list):
-        raise Mistake("malformed", f"{what}: the worker sent no list of numbers")
-    try:
-        return [float(v) for v in values]
-    except (TypeError, ValueError):
-        raise Mistake("malformed", f"{what}: the worker sent something that is not a number") from None
+def number(value: Any, what: str) -> float:
+    """A number the worker sent, as a float; anything else (a bool, a string, a list) is tampering."""
+    if not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise Mistake("malformed", f"{what}: the worker sent something that is not a number", ("tamper",))
+
+
+def numbers(values: Any, what: str, length: int | None = None) -> list[float]:
+    if not isinstance(values, list) or (length is not None and len(values) != length):
+        raise Mistake("malformed", f"{what}: the worker's answer has the wrong shape", ("tamper",))
+    return [number(v, what) for v in values]
+
+
+def indices(values: Any, what: str) -> list[int]:
+    """Node indices the worker sent (whole, finite numbers)."""
+    found = numbers(values, what)
+    if not all(math.isfinite(i) and i == int(i) for i in found):
+        raise Mistake("malformed", f"{what}: the worker sent something that is not a node index", ("tamper",))
+    return [int(i) for i in found]
 
 
 @dataclass(frozen=True)
@@ -89,15 +104,15 @@ def _graph_observation(graph: dict, value: Any, doing: str) -> GraphObservation:
     if not isinstance(value, dict):
         raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
     n = _size(graph)
-    data, grad = _floats(value.get("data"), "data"), _floats(value.get("grad"), "grad")
+    data, grad = numbers(value.get("data"), "data"), numbers(value.get("grad"), "grad")
     prev, calls = value.get("prev"), value.get("calls")
     if len(data) != n or len(grad) != n or not isinstance(prev, list) or len(prev) != n:
         raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-    prev = [[int(i) for i in _floats(p, "prev")] for p in prev]
+    prev = [indices(p, "prev") for p in prev]
     if calls is not None:
         if not isinstance(calls, list):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        calls = [[int(i) for i in _floats(step, "calls")] for step in calls]
+        calls = [indices(step, "calls") for step in calls]
     return GraphObservation(data, grad, prev, calls)
 
 
@@ -138,14 +153,14 @@ class Submission:
         forward = value.get("forward")
         if not isinstance(forward, list) or not all(isinstance(batch, list) for batch in forward):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        forward = [[_floats(o, "outputs") if isinstance(o, list) else _floats([o], "output")[0]
+        forward = [[numbers(o, "outputs") if isinstance(o, list) else numbers([o], "output")[0]
                     for o in batch] for batch in forward]
         return ModelObservation(
             n_parameters=int(float(value.get("n_parameters", -1))),
             forward=forward,
-            losses=_floats(value.get("losses"), "losses"),
-            params=_floats(value.get("params"), "params"),
-            grads=_floats(value.get("grads"), "grads"),
+            losses=numbers(value.get("losses"), "losses"),
+            params=numbers(value.get("params"), "params"),
+            grads=numbers(value.get("grads"), "grads"),
         )
 
     def api(self, names: list[str], *, doing: str = "inspecting Value") -> dict[str, bool]:

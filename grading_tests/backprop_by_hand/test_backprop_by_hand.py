@@ -2,8 +2,8 @@
 
 import pytest
 
-from autograder.notebook_suite import close, number
-from autograder.suite import Mistake
+from autograder.notebook_suite import close
+from autograder.suite import Mistake, number
 
 # L = (a*b + c) * f at a=2, b=-3, c=10, f=-2, as in the lecture.
 LEAVES = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}

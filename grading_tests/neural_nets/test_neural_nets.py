@@ -6,8 +6,8 @@ Expected values come from torch (float64) with the submission's own initial para
 import pytest
 import torch
 
-from autograder.notebook_suite import close, number, numbers
-from autograder.suite import Mistake
+from autograder.notebook_suite import close
+from autograder.suite import Mistake, number, numbers
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
