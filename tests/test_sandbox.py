@@ -42,6 +42,9 @@ MARKER = "sandbox-test-7c1e55"
 SCRUBBED_ENVIRONMENT = {"HOME", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "LC_CTYPE", "PWD"}
 
 
+EXP_BACKWARD = "        self.grad += out.data * out.grad\n"  # the body of exp's _backward in the reference
+
+
 def submission(tmp_path: Path, engine_extra: str = "", replace: tuple[str, str] | None = None) -> Path:
     folder = tmp_path / "submission"
     (folder / "micrograd").mkdir(parents=True)
@@ -53,6 +56,11 @@ def submission(tmp_path: Path, engine_extra: str = "", replace: tuple[str, str] 
     (folder / "micrograd" / "engine.py").write_text(engine + "\n" + engine_extra)
     (folder / "micrograd" / "nn.py").write_text(strip_markers((REPO_ROOT / "solutions/micrograd/nn.py").read_text()))
     return folder
+
+
+def exp_backward_doing(tmp_path: Path, body: str) -> Path:
+    """The reference with exp's _backward replaced by `body`: only graphs that use exp run it."""
+    return submission(tmp_path, replace=(EXP_BACKWARD, body))
 
 
 @pytest.fixture
@@ -151,8 +159,8 @@ def test_process_worker_runs_as_an_unprivileged_uid(tmp_path: Path):
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_timeout_kills_and_restarts_the_worker(tmp_path: Path, sandbox: str):
-    hang = ("        self.grad += out.data * out.grad\n", "        while True: pass\n")
-    with Worker(submission(tmp_path, replace=hang), LIMITS, sandbox=sandbox) as worker:
+    hang = "        while True: pass\n"
+    with Worker(exp_backward_doing(tmp_path, hang), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         started = time.monotonic()
         reply = worker.call("graph", graph=EXP_GRAPH)
@@ -166,8 +174,8 @@ def test_timeout_kills_and_restarts_the_worker(tmp_path: Path, sandbox: str):
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_exit_in_student_code_is_observed_and_survived(tmp_path: Path, sandbox: str):
-    exits = ("        self.grad += out.data * out.grad\n", "        __import__('os')._exit(7)\n")
-    with Worker(submission(tmp_path, replace=exits), LIMITS, sandbox=sandbox) as worker:
+    exits = "        __import__('os')._exit(7)\n"
+    with Worker(exp_backward_doing(tmp_path, exits), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         died = worker.call("graph", graph=EXP_GRAPH)
         after = worker.call("graph", graph=GRAPH)
@@ -177,8 +185,8 @@ def test_exit_in_student_code_is_observed_and_survived(tmp_path: Path, sandbox: 
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_memory_limit_applies(tmp_path: Path, sandbox: str):
-    hog = ("        self.grad += out.data * out.grad\n", "        _ = bytearray(4 << 30)\n")
-    with Worker(submission(tmp_path, replace=hog), LIMITS, sandbox=sandbox) as worker:
+    hog = "        _ = bytearray(4 << 30)\n"
+    with Worker(exp_backward_doing(tmp_path, hog), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH)
     assert reply.status == "error" and reply.error.type == "MemoryError"
@@ -233,9 +241,8 @@ print('{{"forked": %d}}' % forked)
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_fake_replies_on_the_reply_channel_are_detected(tmp_path: Path, sandbox: str):
-    fake = ("        self.grad += out.data * out.grad\n",
-            "        import sys; __import__('os').write(int(sys.argv[1]), b'{\"id\": 99, \"ok\": true}\\n')\n")
-    with Worker(submission(tmp_path, replace=fake), LIMITS, sandbox=sandbox) as worker:
+    fake = "        import sys; __import__('os').write(int(sys.argv[1]), b'{\"id\": 99, \"ok\": true}\\n')\n"
+    with Worker(exp_backward_doing(tmp_path, fake), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH)
         after = worker.call("graph", graph=GRAPH)
@@ -245,9 +252,8 @@ def test_fake_replies_on_the_reply_channel_are_detected(tmp_path: Path, sandbox:
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_closing_the_reply_channel_does_not_hang_the_grader(tmp_path: Path, sandbox: str):
-    close = ("        self.grad += out.data * out.grad\n",
-             "        import sys, time; __import__('os').close(int(sys.argv[1])); time.sleep(60)\n")
-    with Worker(submission(tmp_path, replace=close), LIMITS, sandbox=sandbox) as worker:
+    close = "        import sys, time; __import__('os').close(int(sys.argv[1])); time.sleep(60)\n"
+    with Worker(exp_backward_doing(tmp_path, close), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH)
     assert reply.status == "died" and "closed the grader's reply channel" in reply.detail
