@@ -34,6 +34,9 @@ class Grading(_Strict):
     output_excerpt_chars: int = Field(400, ge=0, le=10_000)
     forbidden_imports: list[str] = ["torch", "jax", "tensorflow"]
     tolerances: Tolerances = Tolerances()
+    # Grade each part with the other parts replaced by reference behaviour (docs/hidden-suites.md),
+    # so one mistake costs points only in its own part.
+    isolate_parts: bool = True
 
 
 class Part(_Strict):

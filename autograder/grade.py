@@ -178,7 +178,8 @@ def grade(sources: list[Path], *, assignment_name: str | None = None, course: co
         if on_result:
             on_result(results[name])
 
-    plugin = GradingPlugin([s.staged for s in stagings.values()], limits, set(assignment.parts), done, sandbox)
+    plugin = GradingPlugin([s.staged for s in stagings.values()], limits, set(assignment.parts), done, sandbox,
+                          course)
     try:
         pytest_plugin.run(suite, plugin)
     except RuntimeError as exc:  # the hidden suite could not run

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.config import Course
 from autograder.results import Verdict
 from autograder.sandbox import Limits, Worker
 from autograder.suite import Mistake, Submission
@@ -36,8 +37,10 @@ class Staged:
 
 class GradingPlugin:
     def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
-                 on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None):
+                 on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None,
+                 course: Course | None = None):
         self.staged = {s.name: s for s in staged}
+        self._course = course
         self.limits = limits
         self.parts = parts
         self.on_done = on_done
@@ -67,6 +70,13 @@ class GradingPlugin:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
     # -- fixtures --------------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def course(self) -> Course:
+        """The course being graded (from `--config`): hidden suites read tolerances and limits here."""
+        if self._course is None:
+            raise RuntimeError("the grader was started without a course")
+        return self._course
+
     @pytest.fixture(scope="session")
     def submission(self, request: pytest.FixtureRequest):
         name = request.param

@@ -9,7 +9,6 @@ so a grader running inside another pytest session leaves that session's hypothes
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder import config
 from autograder.diagnose import Tolerance
 
 settings.register_profile(
@@ -21,8 +20,8 @@ settings.register_profile(
 
 
 @pytest.fixture(scope="session")
-def tolerances():
-    return config.load().grading.tolerances
+def tolerances(course):
+    return course.grading.tolerances
 
 
 @pytest.fixture(scope="session")
