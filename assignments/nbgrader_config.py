@@ -10,7 +10,10 @@ import os
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
 
+from autograder.entry_points import put_scripts_first_on_path
 from autograder.kernel import NotebooksOnly, SandboxedExecute, TrustedScores
+
+put_scripts_first_on_path()  # the gradebook runs `alembic` by name, even from a venv that is not activated
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 

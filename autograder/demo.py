@@ -189,20 +189,19 @@ def notebook_submission(release: Path, source: Path, edit) -> object:
 def nbgrader_leg(out: Path, console) -> int:
     """generate_assignment, three submissions, `nbgrader autograde` (sandboxed kernels, trusted scores),
     and `course grade` of the same notebooks: the two gradebooks side by side."""
-    import os
     import subprocess
 
     import nbformat
     from rich.table import Table
 
-    from autograder import batch
+    from autograder import batch, entry_points
 
     root = out / "nbgrader"
     shutil.rmtree(root, ignore_errors=True)
     (root / "source").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
     shutil.copytree(REPO_ROOT / "assignments" / "source" / NOTEBOOK_ASSIGNMENT, root / "source" / NOTEBOOK_ASSIGNMENT)
-    env = {**os.environ, "COURSE_CELL_TIMEOUT": "30"}
+    env = {**entry_points.environment(), "COURSE_CELL_TIMEOUT": "30"}  # nbgrader's gradebook runs `alembic`
     env.pop("NBGRADER_DB_URL", None)
 
     def nbgrader(*args: str) -> bool:

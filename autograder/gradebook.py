@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.table import Table
 
 from autograder import config
+from autograder.entry_points import put_scripts_first_on_path
 from autograder.results import Results
 
 
@@ -60,6 +61,7 @@ def write_gradebook(results: list[Results], url: str, course: config.Course, ass
     from sqlalchemy.exc import SAWarning
 
     _, assignment = course.assignment(assignment_name)
+    put_scripts_first_on_path()  # a new gradebook runs `alembic` by name
     with Gradebook(url) as gb, warnings.catch_warnings():
         # nbgrader's add_submission builds objects in a way SQLAlchemy 2 warns about; the rows are right
         warnings.simplefilter("ignore", SAWarning)
@@ -82,6 +84,7 @@ def read_gradebook(url: str, assignment_name: str) -> dict[str, dict[str, float]
     from nbgrader.api import Gradebook
 
     table = {}
+    put_scripts_first_on_path()  # a new gradebook runs `alembic` by name
     with Gradebook(url) as gb:
         assignment = gb.find_assignment(assignment_name)
         for submission in assignment.submissions:

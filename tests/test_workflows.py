@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ import yaml
 
 from autograder import REPO_ROOT
 from autograder.cli import _parser
+from autograder.entry_points import which
 
 COURSE_WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 TEMPLATE_WORKFLOWS = [REPO_ROOT / "solutions" / ".github" / "workflows",
@@ -32,7 +31,7 @@ ALL = [SUBMISSION, GRADE_PR, *VISIBLE_TESTS]
 
 def actionlint() -> str:
     """The real actionlint binary that the dev extra installs from PyPI (pyproject.toml)."""
-    found = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    found = which("actionlint")
     if found is None:
         pytest.fail("actionlint is not installed: pip install -e '.[dev]'")
     return found
