@@ -194,11 +194,14 @@ def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]
     for site in sorted(sites):
         if site.is_dir():
             cmd += ["--tmpfs", str(site)]  # hide installed packages (torch among them), the system's too
-    # /tmp and /dev/shm are root's 0755 tmpfs: the worker cannot write there, only in /scratch.
+    # Only /scratch is writable, and it is bounded: without root, bwrap's own tmpfs folders (/, /tmp,
+    # /dev with /dev/shm) belong to the grader's uid inside the user namespace, so they are made
+    # read-only rather than left to fill memory without a limit.
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--perms", "01777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/scratch",
             "--ro-bind", str(worker), "/grader",
-            "--ro-bind", str(submission), "/submission", "--chdir", "/scratch"]
+            "--ro-bind", str(submission), "/submission",
+            "--remount-ro", "/", "--remount-ro", "/tmp", "--remount-ro", "/dev", "--chdir", "/scratch"]
     if uid is not None:
         cmd += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -124,12 +125,19 @@ def test_missing_hidden_suite_is_a_clear_error(tmp_path: Path):
     assert "does not exist" in run.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the process sandbox's checks concern root")
+@pytest.mark.as_root
 def test_process_sandbox_as_root_explains_why_it_cannot_run(tmp_path: Path):
-    from autograder.sandbox import reachable_by_others
-    if not reachable_by_others(REPO_ROOT / ASSIGNMENT.suite):
-        pytest.skip("the hidden suite is closed to other users here, so the process sandbox may run")
-    run = course_grade(TEMPLATE, "--results", tmp_path / "r.json", "--sandbox", "process")
+    from adversarial import readable_by_an_outsider
+
+    suite = Path(tempfile.mkdtemp(prefix="open-suite-"))  # under /tmp, which any user may cross
+    shutil.copytree(REPO_ROOT / ASSIGNMENT.suite, suite, dirs_exist_ok=True)
+    os.chmod(suite, 0o755)
+    assert readable_by_an_outsider(suite), "the premise: any user can read this copy of the suite"
+    moved = tmp_path / "course.yml"
+    moved.write_text((REPO_ROOT / "course.yml").read_text().replace("suite: grading_tests/micrograd",
+                                                                    f"suite: {suite}"))
+    run = course_grade(TEMPLATE, "--results", tmp_path / "r.json", "--sandbox", "process", "--config", moved)
+    shutil.rmtree(suite)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "process" in run.stderr and "bwrap" in run.stderr
 
