@@ -1,47 +1,61 @@
 """The class report: one static HTML page with PNG plots, for instructors.
 
-Score histogram, per-part and per-test failure rates, the most frequent diagnosed pitfalls and
-the flagged submissions (policy violations, tampering, timeouts, crashes ...) with a page of
-their results each. Everything a student wrote is HTML-escaped: their text is hostile too.
+Score histogram, per-part and per-test failure rates, the diagnosed misconceptions and the
+errors (crashes, timeouts, syntax errors ...), each counted in students, and the flagged
+submissions (policy violations, tampering, timeouts, crashes ...) with a page of their results
+each. The pages are Jinja2 templates (autograder/templates/report/) with autoescape on:
+everything a student wrote is hostile text, never markup.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import os
+import re
 import shutil
 import statistics
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from autograder import config
+from autograder.diagnose import PITFALLS
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
+from autograder.suite import FAILURES
 
 TOP_PITFALLS = 12
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: .3em .6em; }
-th { background: #f3f3f3; text-align: left; } td.num { text-align: right; }
-img { max-width: 100%; border: 1px solid #eee; } pre { background: #f7f7f7; padding: .6em; white-space: pre-wrap; }
-.flag { color: #a00; font-weight: bold; }
-"""
+SHORT_NAME_CHARS = 70
+EXAMPLE_FEEDBACK_CHARS = 200
+WHO_SHOWN = 8
+
+_templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
+                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+def short_name(pitfall: str) -> str:
+    """A pitfall's label: the start of its feedback text (up to its first ': ' or ' ('), else its id."""
+    if pitfall in FAILURES:
+        return FAILURES[pitfall]
+    text = PITFALLS.get(pitfall)
+    if text is None:
+        return pitfall
+    first = re.split(r": | \(", text, maxsplit=1)[0]
+    return first if len(first) <= SHORT_NAME_CHARS else first[:SHORT_NAME_CHARS - 3].rstrip() + "..."
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    """rows hold HTML already escaped by the caller."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    lines = ["".join(f"<td class=\"num\">{cell}</td>" if i in numeric else f"<td>{cell}</td>"
-                     for i, cell in enumerate(row)) for row in rows]
-    return f"<table><tr>{head}</tr>\n" + "\n".join(f"<tr>{line}</tr>" for line in lines) + "</table>"
+@dataclass(frozen=True)
+class PitfallRow:
+    pitfall: str
+    short_name: str
+    students: list[str]
+    failing_tests: int
+    example_test: str
+    example_feedback: str
 
 
 def _pyplot():
@@ -78,13 +92,19 @@ class ClassStatistics:
             for test in result.tests:
                 tests.setdefault(test.name, []).append(test.status == "failed")
         self.test_failure = {name: sum(failed) / len(failed) for name, failed in sorted(tests.items())}
-        self.pitfalls = Counter(t.pitfall for r in self.results for t in r.tests if t.pitfall)
-        self.pitfall_example = {}
+        failing_tests = Counter(t.pitfall for r in self.results for t in r.tests if t.pitfall)
+        example = {}
         for result in self.results:
             for test in result.tests:
-                self.pitfall_example.setdefault(test.pitfall, (result.submission, test.name, test.output))
-        self.pitfall_students = {p: sorted({r.submission for r in self.results for t in r.tests if t.pitfall == p})
-                                 for p in self.pitfalls}
+                example.setdefault(test.pitfall, (test.name, test.output))
+        students = {pitfall: sorted({r.submission for r in self.results for t in r.tests if t.pitfall == pitfall})
+                    for pitfall in failing_tests}
+        # Most students first: a student counts once per pitfall, however many of its tests failed.
+        rows = [PitfallRow(pitfall, short_name(pitfall), who, failing_tests[pitfall],
+                           example[pitfall][0].split("::")[-1], example[pitfall][1][:EXAMPLE_FEEDBACK_CHARS])
+                for pitfall, who in sorted(students.items(), key=lambda item: (-len(item[1]), item[0]))]
+        self.misconceptions = [row for row in rows if row.pitfall not in FAILURES]
+        self.errors = [row for row in rows if row.pitfall in FAILURES]
         self.flagged = [r for r in self.results if r.flags]
 
     @staticmethod
@@ -92,7 +112,18 @@ class ClassStatistics:
         return next((p.score for p in result.parts if p.name == name), 0.0)
 
 
-def _plots(stats: ClassStatistics, out: Path) -> list[tuple[str, str]]:
+def _students_chart(rows: list[PitfallRow], title: str, color: str, path: Path) -> None:
+    plt = _pyplot()
+    shown = rows[:TOP_PITFALLS][::-1]
+    figure, axes = plt.subplots(figsize=(9, max(2.5, 0.35 * len(shown) + 1)))
+    axes.barh([row.short_name for row in shown], [len(row.students) for row in shown], color=color)
+    axes.set(xlabel="students", title=title)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.tick_params(axis="y", labelsize=8)
+    _save(figure, path)
+
+
+def _plots(stats: ClassStatistics, out: Path) -> list[dict[str, str]]:
     plt = _pyplot()
     images = []
     figure, axes = plt.subplots(figsize=(7, 3.5))
@@ -100,7 +131,7 @@ def _plots(stats: ClassStatistics, out: Path) -> list[tuple[str, str]]:
     axes.set(xlabel=f"total score (out of {points(stats.assignment.max_score)})", ylabel="submissions",
              title="Score distribution")
     _save(figure, out / "scores.png")
-    images.append(("scores.png", "Histogram of total scores"))
+    images.append({"file": "scores.png", "caption": "Histogram of total scores"})
 
     names = list(stats.assignment.parts)
     figure, axes = plt.subplots(figsize=(7, 3.5))
@@ -113,7 +144,7 @@ def _plots(stats: ClassStatistics, out: Path) -> list[tuple[str, str]]:
     axes.set(ylabel="%", ylim=(0, 100), title="Per part")
     axes.legend()
     _save(figure, out / "parts.png")
-    images.append(("parts.png", "Per-part failure rates"))
+    images.append({"file": "parts.png", "caption": "Per-part failure rates"})
 
     tests = sorted(stats.test_failure.items(), key=lambda item: item[1])
     figure, axes = plt.subplots(figsize=(8, max(2.5, 0.25 * len(tests) + 1)))
@@ -121,39 +152,48 @@ def _plots(stats: ClassStatistics, out: Path) -> list[tuple[str, str]]:
     axes.set(xlabel="% of submissions failing", xlim=(0, 100), title="Per test")
     axes.tick_params(axis="y", labelsize=7)
     _save(figure, out / "tests.png")
-    images.append(("tests.png", "Per-test failure rates"))
+    images.append({"file": "tests.png", "caption": "Per-test failure rates"})
 
-    common = stats.pitfalls.most_common(TOP_PITFALLS)[::-1]
-    figure, axes = plt.subplots(figsize=(7, max(2.5, 0.3 * len(common) + 1)))
-    axes.barh([name for name, _ in common], [count for _, count in common], color="#117733")
-    axes.set(xlabel="failing tests diagnosed", title="Most frequent pitfalls")
-    _save(figure, out / "pitfalls.png")
-    images.append(("pitfalls.png", "Most frequent diagnosed pitfalls"))
+    for rows, file, title, color in ((stats.misconceptions, "pitfalls.png", "Most frequent misconceptions", "#117733"),
+                                     (stats.errors, "errors.png", "Errors", "#aa4499")):
+        if rows:
+            _students_chart(rows, title, color, out / file)
+            images.append({"file": file, "caption": f"{title}: students per pitfall"})
     return images
 
 
-def _submission_link(name: str) -> str:
-    return f"<a href=\"submissions/{html.escape(name)}.html\">{html.escape(name)}</a>"
+def _score(value: float, out_of: float) -> str:
+    return f"{points(value)}/{points(out_of)}"
 
 
 def _submission_page(result: Results) -> str:
-    parts = _table(["Part", "Points"], [[html.escape(p.title), f"{points(p.score)}/{points(p.max_score)}"]
-                                        for p in result.parts], {1})
-    tests = _table(["Test", "Part", "Status", "Pitfall", "Feedback"],
-                   [[html.escape(t.name), html.escape(t.part), html.escape(t.status), html.escape(t.pitfall or ""),
-                     f"<pre>{html.escape(t.output)}</pre>" if t.output else ""]
-                    for t in result.tests])
-    flags = ", ".join(result.flags) or "none"
-    body = [f"<h1>{html.escape(result.submission)}: {points(result.score)}/{points(result.max_score)}</h1>",
-            "<p><a href=\"../index.html\">class report</a> &middot; "
-            f"<a href=\"{html.escape(result.submission)}.json\">results.json</a></p>",
-            f"<p>Flags: <span class=\"flag\">{html.escape(flags)}</span></p>"]
-    if result.messages:
-        body.append("<h2>Messages</h2>" + "".join(f"<pre>{html.escape(m)}</pre>" for m in result.messages))
-    body += ["<h2>Parts</h2>", parts, "<h2>Tests</h2>", tests]
-    if result.output_excerpt:
-        body += ["<h2>What the submission printed</h2>", f"<pre>{html.escape(result.output_excerpt)}</pre>"]
-    return _page(f"{result.submission}: results", "\n".join(body))
+    return _templates.get_template("report/submission.html.j2").render(
+        title=f"{result.submission}: results", result=result, score=_score(result.score, result.max_score),
+        parts=[{"title": p.title, "points": _score(p.score, p.max_score)} for p in result.parts])
+
+
+def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: config.Course,
+                assignment_name: str) -> str:
+    assignment = stats.assignment
+    totals = stats.totals or [0.0]
+    summary = [len(stats.results), f"{statistics.fmean(totals):.1f}", f"{statistics.median(totals):.1f}",
+               points(min(totals)), points(max(totals)),
+               sum(r.score >= assignment.max_score - 1e-9 for r in stats.results), len(stats.flagged)]
+    return _templates.get_template("report/index.html.j2").render(
+        title=f"Class report: {assignment_name}", course_name=course.name, assignment_name=assignment_name,
+        summary=summary, images=images,
+        parts=[{"name": name, "title": part.title, "points": points(part.points),
+                "mean": f"{100 * stats.part_mean[name]:.1f}%", "losing": f"{100 * stats.part_losing[name]:.1f}%"}
+               for name, part in assignment.parts.items()],
+        misconceptions=stats.misconceptions[:TOP_PITFALLS], errors=stats.errors,
+        flagged=[{"name": r.submission, "flags": ", ".join(r.flags), "score": _score(r.score, r.max_score),
+                  "messages": " ".join(r.messages)[:EXAMPLE_FEEDBACK_CHARS]} for r in stats.flagged],
+        tests=[{"name": name, "failing": f"{100 * rate:.1f}%"}
+               for name, rate in sorted(stats.test_failure.items(), key=lambda item: (-item[1], item[0]))],
+        part_names=list(assignment.parts),
+        submissions=[{"name": r.submission, "score": points(r.score), "flags": ", ".join(r.flags),
+                      "parts": [points(ClassStatistics._part(r, name)) for name in assignment.parts]}
+                     for r in stats.results])
 
 
 def write_report(results: list[Results], out: Path, *, course: config.Course, assignment_name: str,
@@ -172,49 +212,12 @@ def write_report(results: list[Results], out: Path, *, course: config.Course, as
             shutil.copyfile(source, pages / f"{result.submission}.json")
         else:
             (pages / f"{result.submission}.json").write_text(to_json(result), encoding="utf-8")
+    for stale in ("pitfalls.png", "errors.png"):  # drawn only when there is something to show
+        (out / stale).unlink(missing_ok=True)
     images = _plots(stats, out) if stats.results else []
-
-    totals = stats.totals or [0.0]
-    summary = _table(["Submissions", "Mean", "Median", "Min", "Max", "Full marks", "Flagged"], [[
-        str(len(stats.results)), f"{statistics.fmean(totals):.1f}", f"{statistics.median(totals):.1f}",
-        points(min(totals)), points(max(totals)),
-        str(sum(r.score >= assignment.max_score - 1e-9 for r in stats.results)), str(len(stats.flagged))]],
-        set(range(7)))
-    part_rows = [[html.escape(name), html.escape(part.title), points(part.points),
-                  f"{100 * stats.part_mean[name]:.1f}%", f"{100 * stats.part_losing[name]:.1f}%"]
-                 for name, part in assignment.parts.items()]
-    test_rows = [[html.escape(name), f"{100 * rate:.1f}%"]
-                 for name, rate in sorted(stats.test_failure.items(), key=lambda item: (-item[1], item[0]))]
-    pitfall_rows = []
-    for pitfall, count in stats.pitfalls.most_common(TOP_PITFALLS):
-        _, test, feedback = stats.pitfall_example[pitfall]
-        students = stats.pitfall_students[pitfall]
-        shown = ", ".join(_submission_link(s) for s in students[:8]) + (" ..." if len(students) > 8 else "")
-        pitfall_rows.append([html.escape(pitfall), str(count), str(len(students)), shown,
-                             f"<code>{html.escape(test.split('::')[-1])}</code>: {html.escape(feedback[:200])}"])
-    flagged_rows = [[_submission_link(r.submission), f"<span class=\"flag\">{html.escape(', '.join(r.flags))}</span>",
-                     f"{points(r.score)}/{points(r.max_score)}",
-                     html.escape(" ".join(r.messages)[:200])] for r in stats.flagged]
-    body = [f"<h1>{html.escape(course.name)}: {html.escape(assignment_name)}</h1>", summary]
-    body += [f"<figure><img src=\"{src}\" alt=\"{html.escape(alt)}\"><figcaption>{html.escape(alt)}</figcaption>"
-             "</figure>" for src, alt in images]
-    body += ["<h2>Parts</h2>", _table(["Part", "Title", "Points", "Mean score", "Submissions losing points"],
-                                      part_rows, {2, 3, 4})]
-    body += ["<h2>Most frequent pitfalls</h2>",
-             _table(["Pitfall", "Failing tests", "Submissions", "Who", "Example feedback"], pitfall_rows, {1, 2})
-             if pitfall_rows else "<p>No diagnosed pitfalls.</p>"]
-    body += ["<h2>Flagged submissions</h2>",
-             _table(["Submission", "Flags", "Score", "Messages"], flagged_rows, {2}) if flagged_rows
-             else "<p>No flagged submissions.</p>"]
-    body += ["<h2>Tests</h2>", _table(["Test", "Failing"], test_rows, {1})]
-    body += ["<h2>All submissions</h2>", _table(
-        ["Submission", "Score", *assignment.parts, "Flags"],
-        [[_submission_link(r.submission), points(r.score),
-          *(points(ClassStatistics._part(r, name)) for name in assignment.parts), html.escape(", ".join(r.flags))]
-         for r in stats.results], set(range(1, len(assignment.parts) + 2)))]
     index = out / "index.html"
     temporary = out / ".index.html.tmp"
-    temporary.write_text(_page(f"Class report: {assignment_name}", "\n".join(body)), encoding="utf-8")
+    temporary.write_text(_index_page(stats, images, course, assignment_name), encoding="utf-8")
     os.replace(temporary, index)
     return index
 

@@ -24,6 +24,16 @@ class Mistake(AssertionError):
         self.flags = flags
 
 
+# The pitfalls describe_failure and the answer checks below name: things that went wrong while
+# running the code (with a short name each, for the class report), not misconceptions.
+FAILURES: dict[str, str] = {
+    "timeout": "timed out", "crash": "crashed the worker", "forbidden-import": "forbidden import",
+    "missing-file": "missing file", "not-implemented": "not implemented", "syntax-error": "syntax error",
+    "recursion": "recursion too deep", "memory": "out of memory", "error": "raised an exception",
+    "malformed": "malformed answer",
+}
+
+
 def describe_failure(reply: Reply, doing: str) -> Mistake:
     """The Mistake for a call that did not return normally."""
     if reply.status == "timeout":

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from autograder import config
-from autograder.report import write_report
+from autograder.diagnose import PITFALLS
+from autograder.report import ClassStatistics, short_name, write_report
 from autograder.results import PartResult, Results, TestResult
 
 COURSE = config.load()
@@ -30,7 +31,8 @@ window.addEventListener("load", () => {
 </script>"""
 
 
-def results(name: str, failing: dict[str, str], flags: tuple[str, ...] = (), output: str = "") -> Results:
+def results(name: str, failing: dict[str, str], flags: tuple[str, ...] = (), output: str = "",
+            messages: tuple[str, ...] = ("a message",)) -> Results:
     tests, parts = [], []
     for part_name, part in ASSIGNMENT.parts.items():
         test = f"micrograd/test_{part_name}.py::test_{part_name}"
@@ -39,20 +41,24 @@ def results(name: str, failing: dict[str, str], flags: tuple[str, ...] = (), out
                                 "failed" if pitfall else "passed", f"{pitfall}: yours is {output}" if pitfall else "",
                                 "visible", pitfall))
         parts.append(PartResult(part_name, part.title, 0.0 if pitfall else part.points, part.points))
-    return Results(name, ASSIGNMENT_NAME, tuple(tests), tuple(parts), flags, ("a message",), output)
+    return Results(name, ASSIGNMENT_NAME, tuple(tests), tuple(parts), flags, messages, output)
+
+
+def class_results() -> list[Results]:
+    first, second = list(ASSIGNMENT.parts)[:2]
+    return [
+        results("ada", {}),
+        results("alan", {first: "overwrite-grad:mul"}),
+        results("barbara", {first: "overwrite-grad:mul", second: "no-seed"}),
+        # Timeouts in every test of one student: per test they would outnumber every misconception.
+        results("mallory", dict.fromkeys(ASSIGNMENT.parts, "timeout"), ("timeout",)),
+        results("eve", {first: "crash"}, ("tamper", "crash"), output=HOSTILE, messages=(HOSTILE,)),
+    ]
 
 
 @pytest.fixture
 def report(tmp_path) -> Path:
-    first, second = list(ASSIGNMENT.parts)[:2]
-    class_results = [
-        results("ada", {}),
-        results("alan", {first: "overwrite-grad"}),
-        results("barbara", {first: "overwrite-grad", second: "missing-seed"}),
-        results("mallory", dict.fromkeys(ASSIGNMENT.parts, "timeout"), ("timeout",)),
-        results("eve", {first: "crash"}, ("tamper", "crash"), output=HOSTILE),
-    ]
-    index = write_report(class_results, tmp_path / "report", course=COURSE, assignment_name=ASSIGNMENT_NAME)
+    index = write_report(class_results(), tmp_path / "report", course=COURSE, assignment_name=ASSIGNMENT_NAME)
     assert index == tmp_path / "report" / "index.html"
     return index
 
@@ -79,18 +85,39 @@ def checked(page: Path, tmp_path: Path) -> dict:
             "dom": dom}
 
 
+def test_pitfalls_are_counted_in_students_and_errors_apart():
+    stats = ClassStatistics(class_results(), ASSIGNMENT)
+    assert [(row.pitfall, row.students, row.failing_tests) for row in stats.misconceptions] == [
+        ("overwrite-grad:mul", ["alan", "barbara"], 2), ("no-seed", ["barbara"], 1)]
+    assert [(row.pitfall, row.students, row.failing_tests) for row in stats.errors] == [
+        ("crash", ["eve"], 1), ("timeout", ["mallory"], len(ASSIGNMENT.parts))]
+
+
+def test_each_pitfall_is_labelled_with_its_feedbacks_short_name():
+    assert short_name("overwrite-grad:mul") == "gradient overwritten instead of accumulated in mul's _backward"
+    assert short_name("no-seed") == "backward() never seeds the output"
+    assert short_name("topo-no-visited") == "the topological sort has no visited set"
+    assert short_name("timeout") == "timed out" and short_name("syntax-error") == "syntax error"
+    assert short_name("a-pitfall-without-wording") == "a-pitfall-without-wording"
+    assert all(len(short_name(pitfall)) <= 70 for pitfall in PITFALLS)
+
+
 def test_report_shows_the_class(report):
     text = report.read_text()
-    for png in ("scores.png", "parts.png", "tests.png", "pitfalls.png"):
+    for png in ("scores.png", "parts.png", "tests.png", "pitfalls.png", "errors.png"):
         assert (report.parent / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f'src="{png}"' in text
-    pitfalls = text[text.index("Most frequent pitfalls</h2>"):text.index("Flagged submissions</h2>")]
-    assert pitfalls.index("overwrite-grad") < pitfalls.index("missing-seed")  # most frequent first
+    misconceptions = text[text.index("Most frequent misconceptions</h2>"):text.index("Errors</h2>")]
+    assert misconceptions.index("overwrite-grad:mul") < misconceptions.index("no-seed")  # most students first
+    assert "gradient overwritten instead of accumulated in mul&#39;s _backward" in misconceptions
+    assert "timeout" not in misconceptions and "crash" not in misconceptions
+    errors = text[text.index("Errors</h2>"):text.index("Flagged submissions</h2>")]
+    assert "timed out" in errors and "crashed the worker" in errors and "overwrite-grad" not in errors
     flagged = text[text.index("Flagged submissions</h2>"):text.index("<h2>Tests</h2>")]
     assert 'href="submissions/mallory.html"' in flagged and 'href="submissions/eve.html"' in flagged
     assert "ada" not in flagged and "timeout" in flagged and "tamper" in flagged
-    page = (report.parent / "submissions" / "eve.html").read_text()
-    assert HOSTILE not in page and "&lt;script&gt;" in page  # a student's text never becomes markup
+    for page in (text, (report.parent / "submissions" / "eve.html").read_text()):
+        assert HOSTILE not in page and "&lt;script&gt;" in page  # a student's text never becomes markup
     assert json.loads((report.parent / "submissions" / "eve.json").read_text())["extra_data"]["flags"] == [
         "tamper", "crash"]
 
@@ -98,7 +125,7 @@ def test_report_shows_the_class(report):
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
 def test_report_renders_in_headless_chromium(report, tmp_path):
     index = checked(report, tmp_path)
-    assert index["images"] == 4 and index["broken"] == [] and index["console"] == []
+    assert index["images"] == 5 and index["broken"] == [] and index["console"] == []
     assert index["scripts"] == 1  # only the check script: the report itself runs nothing
     student = checked(report.parent / "submissions" / "eve.html", tmp_path)
     assert student["console"] == [] and student["scripts"] == 1 and student["images"] == 0
