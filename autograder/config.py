@@ -32,7 +32,7 @@ class Grading(_Strict):
     time_limit_seconds: float = Field(3.0, gt=0, le=600)
     memory_limit_mb: int = Field(768, ge=64)
     output_excerpt_chars: int = Field(400, ge=0, le=10_000)
-    forbidden_imports: list[str] = ["torch", "jax", "tensorflow"]
+    forbidden_imports: list[str] = ["torch", "jax", "tensorflow", "autograd"]  # as in course.yml
     tolerances: Tolerances = Tolerances()
     # Grade each part with the other parts replaced by reference behaviour (docs/hidden-suites.md),
     # so one mistake costs points only in its own part.

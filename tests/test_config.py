@@ -126,3 +126,8 @@ def test_course_grade_with_a_broken_config_exits_2_without_traceback(tmp_path):
         "  assignments.micrograd.parts.nn.points: got -5; expected a number greater than 0",
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_forbidden_imports_default_is_the_courses():
+    """docs/security.md and the README name one default: the list in course.yml."""
+    assert config.Grading().forbidden_imports == config.load().grading.forbidden_imports
