@@ -24,7 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 COPIED = ["autograder", "grading_tests", "solutions", "student_template", "assignments", "tests",
           "course.yml", "pyproject.toml"]
-# Above the pid range times 256 used for the sandbox's own worker uids (sandbox.FIRST_UID = 2**30).
+# No account uses it; below the sandbox's worker uids (sandbox.FIRST_UID = 2**30), since pids stay
+# below 2**22, and different for concurrent runs.
 UID = (1 << 29) + os.getpid()
 
 
