@@ -37,7 +37,7 @@ SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]
 GRAPH = {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1], ["add", 2, {"c": 1.0}], ["tanh", 3]]}
 EXP_GRAPH = {"leaves": [0.5], "ops": [["exp", 0]]}
 LIMITS = Limits(time_limit=2.0, memory_mb=512, forbidden_imports=("torch",))
-MARKER = "sandbox-test-7c1e55"
+MARKER = f"sandbox-test-{os.getpid()}"  # per run: concurrent runs on one machine do not see each other's
 # What the worker is given, plus LC_CTYPE, which Python sets itself under the C locale (PEP 538).
 # bwrap also sets PWD for its --chdir.
 SCRUBBED_ENVIRONMENT = {"HOME", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "LC_CTYPE", "PWD"}

@@ -13,6 +13,7 @@ saying why the failing tests fail and every other test passing, i.e. graded norm
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from autograder import REPO_ROOT
 from autograder.markers import strip_markers, stub
 
 FILES = ("micrograd/engine.py", "micrograd/nn.py")
-MARKER = "course-hostile-d41d8cd98f"
+MARKER = f"course-hostile-{os.getpid()}"  # per run: concurrent runs on one machine do not see each other's
 
 
 @dataclass(frozen=True)
