@@ -61,7 +61,10 @@ def bwrap_command(*, runtime: Path, as_nobody: bool, memory_mb: int) -> list[str
     cmd += [arg for etc in _ETC if os.path.exists(etc) for arg in ("--ro-bind", etc, etc)]
     visible = sorted({prefix, venv, Path(sysconfig.get_paths()["purelib"]).resolve()})
     cmd += sandbox.bwrap_read_only(visible, crossable=(runtime,))
-    cmd += ["--bind", str(runtime), str(runtime), "--chdir", str(runtime / "work")]
+    # Without root, bwrap's own tmpfs folders (/, /dev with /dev/shm) belong to the grader's uid in the
+    # user namespace: read-only, so that only the bounded /tmp and the runtime folder take writes.
+    cmd += ["--bind", str(runtime), str(runtime), "--remount-ro", "/", "--remount-ro", "/dev",
+            "--chdir", str(runtime / "work")]
     limit = ["prlimit", f"--as={memory_mb << 20}", "--core=0"]
     if as_nobody:
         return cmd + ["--", "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",

@@ -85,7 +85,9 @@ def attacked(tmp_path_factory):
         # leak.txt: a symlink handed in with the notebook; nbgrader copies the gradebook it points to.
         "read": [str(p) for p in protected] + ["../../../gradebook.db", "leak.txt", "/etc/shadow"],
         "write": [str(p) for p in protected] + [str(root / "autograded" / "spy" / "derivatives" / "planted.txt"),
-                                                "scratch.txt", "/tmp/scratch.txt"],
+                                                "scratch.txt", "/tmp/scratch.txt",
+                                                # bwrap's own folders: the grader's uid owns them without root
+                                                "/planted.txt", "/dev/shm/planted.txt"],
         "list": [str(root), str(root / "submitted"), str(REPO_ROOT), "/root"],
     }
     release = root / "release" / "derivatives" / "derivatives.ipynb"
