@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,7 +118,8 @@ def test_unknown_assignment_is_named():
 
 def test_course_grade_with_a_broken_config_exits_2_without_traceback(tmp_path):
     broken = written(tmp_path, lambda d: micrograd(d)["parts"]["nn"].update(points=-5))
-    result = subprocess.run(["course", "grade", "solutions", "--config", str(broken), "--out", str(tmp_path / "out")],
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--config", str(broken),
+                             "--out", str(tmp_path / "out")],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
