@@ -1,12 +1,15 @@
-"""Unit tests of autograder.diagnose: the trusted engine model, its mistakes, call orders, finite differences."""
+"""Unit tests of the hidden suite's diagnose module (grading_tests/micrograd/diagnose.py): the trusted
+engine model, its mistakes, call orders, finite differences."""
 
 import math
 
 import pytest
 import torch
+from suite_modules import micrograd_suite
 
-from autograder import diagnose
-from autograder.diagnose import PITFALLS, Engine, Tolerance
+with micrograd_suite():
+    import diagnose
+    from diagnose import PITFALLS, Engine, Tolerance
 
 TOLERANCE = Tolerance(1e-9, 1e-12)
 

@@ -5,10 +5,10 @@ Feedback shows the graph (inputs chosen by the test) and the student's own value
 expected value.
 """
 
+import diagnose
 import expected
+from diagnose import PITFALLS, Tolerance
 
-from autograder import diagnose
-from autograder.diagnose import PITFALLS, Tolerance
 from autograder.suite import GraphObservation, Mistake, Submission
 
 OP_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}

@@ -6,8 +6,7 @@ operation's _backward costs points in operations only.
 
 import checks
 import pytest
-
-from autograder.diagnose import SEED_BUGS
+from diagnose import SEED_BUGS
 
 pytestmark = pytest.mark.part("backward")
 MODE = "reference_derivatives"

@@ -10,8 +10,8 @@ import math
 import checks
 import pytest
 import strategies
+from diagnose import PITFALLS, reference_walk
 
-from autograder.diagnose import PITFALLS, reference_walk
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("operations")

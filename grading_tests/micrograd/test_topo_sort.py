@@ -5,8 +5,8 @@ reference local derivatives (isolation mode "reference_derivatives")."""
 
 import checks
 import pytest
+from diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
 
-from autograder.diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("topo_sort")
