@@ -258,7 +258,12 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         check_forward(graph, observation, tolerance)
         wrong = wrong_gradients(graph, observation, tolerance, **options)
         if wrong:
-            if pitfall is None:  # no one mistake explains them all: explain this graph alone
+            if pitfall is None and localize and submission.mode == "own":
+                # No one mistake explains them all: look at each operation's _backward alone first.
+                found = wrong_operation(submission, tolerance, graph)
+                if found is not None:
+                    raise Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.", found.flags)
+            if pitfall is None:  # explain this graph alone
                 pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
                                                  observation.calls)], tolerance, candidates=candidates,
                                                  leaves_only=leaves_only, judge_order=judge_order)

@@ -84,6 +84,9 @@ REUSED = [
     {"leaves": [0.6], "ops": [["tanh", 0], ["add", 1, 0]]},                    # x.tanh() + x
     {"leaves": [0.9], "ops": [["relu", 0], ["add", 1, 0]]},                    # x.relu() + x
     {"leaves": [-0.4], "ops": [["exp", 0], ["add", 1, 0]]},                    # x.exp() + x
+    # x * y + x and (x + y) * x: an `=` loses the other use's gradient, an input left out gets none
+    {"leaves": [1.3, -0.6], "ops": [["mul", 0, 1], ["add", 2, 0]]},
+    {"leaves": [0.7, -0.2], "ops": [["add", 0, 1], ["mul", 2, 0]]},
 ]
 
 
