@@ -5,6 +5,8 @@ Feedback shows the graph (inputs chosen by the test) and the student's own value
 expected value.
 """
 
+import functools
+
 import diagnose
 import expected
 import operations
@@ -229,13 +231,31 @@ def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
     return mistake
 
 
+def check_backward(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
+                   doing: str, leaves_only: bool = False) -> None:
+    """backward()'s own job, whatever its walk: replaying the student's own order of _backward calls on
+    the model engine must give the student's gradients, so the seed is right and gradients are kept as
+    they should be between calls. A walk that skips, repeats or misorders nodes is the topo_sort part's
+    to grade (from the same calls), so it cannot cost points here."""
+    steps = steps or [diagnose.default_steps(g) for g in graphs]
+    observations = submission.graphs(graphs, steps, doing=doing, record_calls=True)
+    replayed = [(o.data, o.grad, o.calls) for o in observations]
+    explain = functools.partial(diagnose.explain_batch, tolerance=tolerance, candidates=diagnose.SEED_BUGS,
+                                leaves_only=leaves_only, judge_order=False)
+    for graph, step, observation, seen in zip(graphs, steps, observations, replayed, strict=True):
+        if diagnose.reproduces(None, graph, step, *seen, tolerance, leaves_only):
+            continue
+        pitfall = explain(graphs, steps, replayed) or explain([graph], [step], [seen]) or "wrong-gradient"
+        shown = range(len(graph["leaves"])) if leaves_only else range(diagnose.size(graph))
+        raise Mistake(pitfall, feedback(pitfall, graph, step, observation, list(shown)[:MAX_SHOWN]))
+
+
 def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
                  doing: str, upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
-                 candidates: list[str] | None = None, judge_order: bool = True,
-                 localize: bool = True) -> list[GraphObservation]:
+                 candidates: list[str] | None = None, localize: bool = True) -> list[GraphObservation]:
     """One worker call for all graphs; on a wrong one, one more call records the order of the _backward
     calls, and the mistake that reproduces the student's observations on ALL the graphs is named
-    (judge_order=False: graphs on which any walk order is right, so the order is not a diagnosis)."""
+    (localize: failing that, the operation whose _backward alone is wrong)."""
     steps = steps or [None] * len(graphs)
     try:
         observations = submission.graphs(graphs, steps, doing=doing)
@@ -251,7 +271,7 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         # Right this time: the gradients depend on the order of a set. Explain the first run without its order.
         recorded = [GraphObservation(o.data, o.grad, o.prev, None) for o in observations]
     pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance,
-                                     candidates=candidates, leaves_only=leaves_only, judge_order=judge_order)
+                                     candidates=candidates, leaves_only=leaves_only)
     if pitfall == "topo-not-reversed":
         pitfall = order_on_shared_nodes(submission) or pitfall
     for graph, step, observation in zip(graphs, steps, recorded, strict=True):
@@ -266,6 +286,6 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
             if pitfall is None:  # explain this graph alone
                 pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
                                                  observation.calls)], tolerance, candidates=candidates,
-                                                 leaves_only=leaves_only, judge_order=judge_order)
+                                                 leaves_only=leaves_only)
             raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall, localize)
     return observations
