@@ -1,80 +1,62 @@
-"""Operations: forward values and local derivatives of every operation, against torch float64."""
+"""Operations: forward values and local derivatives of every operation, against torch float64.
+
+Graded on the student's own code (isolation mode "own"). Where a test needs a whole walk it does
+not call the student's backward(): the grader walks the graph itself (diagnose.reference_walk)
+over the student's own _backward closures, so a mistake in backward() or the sort costs nothing here.
+"""
 
 import math
 
 import checks
 import pytest
 import strategies
+from diagnose import PITFALLS, reference_walk
 
-from autograder.diagnose import PITFALLS
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("operations")
 
-UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
-POINTS = {"add": [(2.0, -3.0), (0.5, 4.0)], "mul": [(2.0, -3.0), (-1.5, 0.25)],
-          "tanh": [(0.7,), (-1.3,)], "relu": [(1.5,), (-0.7,)], "exp": [(0.5,), (-1.2,)],
-          "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5)]}
-
-
-def single_op(op: str, point: tuple) -> dict:
-    if op == "pow":
-        return {"leaves": [point[0]], "ops": [["pow", 0, point[1]]]}
-    return {"leaves": list(point), "ops": [[op, *range(len(point))]]}
-
-
-def local_steps(graph: dict) -> list:
-    out = len(graph["leaves"])
-    return [["set_grad", out, UPSTREAM], ["local_backward", out]]
-
-
-def check_local_derivative(submission, tolerance, op):
-    """out.grad = 5 then out._backward(): every input's grad is 5 times the local derivative."""
-    graphs = [single_op(op, point) for point in POINTS[op]]
-    checks.check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
-                        upstream=UPSTREAM, doing=f"calling {op}'s _backward")
-
 
 # One test per operation (not parametrized: each must be its own graded test).
 def test_add_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "add")
+    checks.check_local_derivative(submission, tolerance, "add")
 
 
 def test_mul_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "mul")
+    checks.check_local_derivative(submission, tolerance, "mul")
 
 
 def test_pow_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "pow")
+    checks.check_local_derivative(submission, tolerance, "pow")
 
 
 def test_tanh_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "tanh")
+    checks.check_local_derivative(submission, tolerance, "tanh")
 
 
 def test_relu_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "relu")
+    checks.check_local_derivative(submission, tolerance, "relu")
 
 
 def test_exp_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "exp")
+    checks.check_local_derivative(submission, tolerance, "exp")
 
 
 def test_relu_at_zero(submission, tolerance):
     """Like torch, relu has gradient 0 at exactly 0 (the negative side comes first to tell the mistakes apart)."""
-    graphs = [single_op("relu", (-0.7,)), single_op("relu", (0.0,))]
-    checks.check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
-                        upstream=UPSTREAM, doing="calling relu's _backward at 0")
+    graphs = [checks.single_op("relu", (-0.7,)), checks.single_op("relu", (0.0,))]
+    checks.check_graphs(submission, graphs, [checks.local_steps(g) for g in graphs], tolerance=tolerance,
+                        upstream=checks.UPSTREAM, doing="calling relu's _backward at 0")
 
 
 def test_tanh_of_large_inputs(submission, tolerance):
     """tanh saturates to +-1 with gradient 0; it must not overflow (we count an OverflowError at |x| = 1e4 as a bug:
     a neuron's pre-activation can be that large)."""
-    graphs = [single_op("tanh", (x,)) for x in (30.0, -30.0, 1e4, -1e4)]
+    graphs = [checks.single_op("tanh", (x,)) for x in (30.0, -30.0, 1e4, -1e4)]
     try:
-        observations = submission.graphs(graphs, [local_steps(g) for g in graphs], doing="tanh of large inputs")
+        observations = submission.graphs(graphs, [checks.local_steps(g) for g in graphs], doing="tanh of large inputs")
     except Mistake as mistake:
-        if mistake.pitfall in ("timeout", "crash", "forbidden-import", "syntax-error", "not-implemented"):
+        if mistake.pitfall in ("timeout", "crash", "memory", "forbidden-import", "syntax-error", "not-implemented"):
             raise
         raise Mistake("tanh-overflow", f"{PITFALLS['tanh-overflow']}.\n{mistake.feedback}") from None
     for graph, observation in zip(graphs, observations, strict=True):
@@ -84,15 +66,39 @@ def test_tanh_of_large_inputs(submission, tolerance):
                           f"v1.data = {out:.6g} and x0.grad = {grad:.6g} after v1.grad = 5; v1._backward().")
     for graph, observation in zip(graphs, observations, strict=True):
         checks.check_forward(graph, observation, tolerance)
-    checks.check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
-                        upstream=UPSTREAM, doing="tanh of large inputs")
+    checks.check_graphs(submission, graphs, [checks.local_steps(g) for g in graphs], tolerance=tolerance,
+                        upstream=checks.UPSTREAM, doing="tanh of large inputs")
+
+
+def walked(submission, tolerance, graphs: list[dict], doing: str) -> list:
+    """check_graphs with the grader's walk over the student's _backward closures instead of backward()."""
+    return checks.check_graphs(submission, graphs, [reference_walk(g) for g in graphs], tolerance=tolerance,
+                               doing=doing)
+
+
+# Each operation's input used twice, so an `=` instead of `+=` in its _backward shows.
+REUSED = [
+    {"leaves": [3.0], "ops": [["add", 0, 0]]},                                 # b = a + a
+    {"leaves": [-1.5], "ops": [["mul", 0, 0]]},                                # b = a * a
+    {"leaves": [0.8], "ops": [["pow", 0, 2], ["add", 1, 0]]},                  # x**2 + x
+    {"leaves": [0.6], "ops": [["tanh", 0], ["add", 1, 0]]},                    # x.tanh() + x
+    {"leaves": [0.9], "ops": [["relu", 0], ["add", 1, 0]]},                    # x.relu() + x
+    {"leaves": [-0.4], "ops": [["exp", 0], ["add", 1, 0]]},                    # x.exp() + x
+    # x * y + x and (x + y) * x: an `=` loses the other use's gradient, an input left out gets none
+    {"leaves": [1.3, -0.6], "ops": [["mul", 0, 1], ["add", 2, 0]]},
+    {"leaves": [0.7, -0.2], "ops": [["add", 0, 1], ["mul", 2, 0]]},
+]
+
+
+def test_reused_inputs_accumulate(submission, tolerance):
+    """a + a, a * a, x**2 + x, ...: each _backward adds into its inputs' gradients (+=), never assigns."""
+    walked(submission, tolerance, REUSED, "backpropagating through reused inputs")
 
 
 def test_plain_numbers_on_either_side(submission, tolerance):
     """x + 2, 2 + x, ..., 4 / x, -x, x ** 2.5: the reflected operators and wrapping of plain numbers."""
     checks.check_operators(submission)
-    checks.check_graphs(submission, [graph for graph, _ in checks.NUMBER_GRAPHS], tolerance=tolerance,
-                        doing="mixing Values and plain numbers")
+    walked(submission, tolerance, [graph for graph, _ in checks.NUMBER_GRAPHS], "mixing Values and plain numbers")
 
 
 def test_subtraction_division_negation(submission, tolerance):
@@ -101,7 +107,7 @@ def test_subtraction_division_negation(submission, tolerance):
     graphs = [{"leaves": [2.5, -1.25], "ops": [[op, 0, 1]]} for op in ("sub", "truediv")]
     graphs += [{"leaves": [1.75], "ops": [["neg", 0]]}, {"leaves": [0.6], "ops": [["sub", 0, 0]]},
                {"leaves": [-1.7], "ops": [["truediv", 0, 0]]}, {"leaves": [1.3], "ops": [["pow", 0, 3]]}]
-    checks.check_graphs(submission, graphs, tolerance=tolerance, doing="subtracting, dividing and negating Values")
+    walked(submission, tolerance, graphs, "subtracting, dividing and negating Values")
 
 
 # Composite graphs: the lecture's neuron, and expressions over every operation (no input near a kink).
@@ -117,14 +123,14 @@ COMPOSITES = [
 
 def test_composite_graphs_and_finite_differences(submission, tolerance):
     """Forward and gradients against torch; gradients against central differences of your own forward."""
-    observations = checks.check_graphs(submission, COMPOSITES, tolerance=tolerance, doing="composite expressions")
+    observations = walked(submission, tolerance, COMPOSITES, "composite expressions")
     for graph, observation in zip(COMPOSITES, observations, strict=True):
         pitfall = checks.finite_difference_pitfall(submission, graph, observation, tolerance)
         if pitfall:
-            raise Mistake(pitfall, checks.feedback(pitfall, graph, None, observation, range(len(graph["leaves"]))))
+            raise Mistake(pitfall, checks.feedback(pitfall, graph, reference_walk(graph), observation,
+                                                   range(len(graph["leaves"]))))
 
 
 def test_random_expression_graphs(submission, tolerance):
     """Random graphs over every operation (drawn once by derandomized hypothesis) against torch."""
-    checks.check_graphs(submission, list(strategies.random_graphs()), tolerance=tolerance,
-                        doing="random expression graphs")
+    walked(submission, tolerance, list(strategies.random_graphs()), "random expression graphs")
