@@ -1,4 +1,5 @@
-"""Neuron, Layer, MLP: parameters (count and order) and forward/backward against torch with the same weights."""
+"""Neuron, Layer, MLP: parameters (count, objects, fresh values, order), nonlin=False, and forward/backward
+against torch with the same weights."""
 
 import checks
 import expected
@@ -10,9 +11,26 @@ from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("nn")
 
+
 def test_parameter_counts(submission):
     """Neuron(3) -> 4, Layer(3, 4) -> 16, MLP(3, [4, 4, 1]) -> 41, MLP(2, [16, 16, 1]) -> 337."""
     models.check_counts(submission)
+
+
+def test_fresh_parameters_are_random_and_distinct(submission):
+    """As built: one Value per parameter, drawn from random.uniform(-1, 1) (in range, both signs, not all
+    equal, different within a neuron and across neurons)."""
+    models.check_fresh_parameters(submission)
+
+
+def test_linear_neuron(submission, tolerance):
+    """Neuron(3, nonlin=False) computes w·x + b without tanh."""
+    models.check_linear_neuron(submission, tolerance)
+
+
+def test_layer_passes_nonlin_to_its_neurons(submission, tolerance):
+    """Layer(3, 2, nonlin=False) builds each of its neurons with nonlin=False."""
+    models.check_layer_passes_kwargs(submission, tolerance)
 
 
 def test_forward_matches_torch(submission, tolerance):
