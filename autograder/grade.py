@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from autograder import REPO_ROOT, batch, config, pytest_plugin
+from autograder import REPO_ROOT, batch, config, isolation, pytest_plugin
 from autograder.formats import FORMATS, RENDER, SUFFIX
 from autograder.pytest_plugin import GradingPlugin, Staged
 from autograder.results import TOTAL_DECIMALS, PartResult, Redactor, Results, TestResult, Verdict
@@ -163,7 +163,8 @@ def grade(sources: list[Path], *, assignment_name: str | None = None, course: co
         raise GraderError(f"the hidden suite {suite} of assignment {assignment_name!r} does not exist")
     sandbox = sandbox or available_sandbox()
     check_sandbox(sandbox, [suite, REPO_ROOT / "solutions"])
-    redact = Redactor(_hidden_sources(suite))
+    modes = isolation.load_modes(suite) if grading.isolate_parts else {}
+    redact = Redactor(_hidden_sources(suite) + isolation.reference_sources(modes))
     limits = Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports))
     workspace = Path(tempfile.mkdtemp(prefix="course-grade-"))
     os.chmod(workspace, 0o711)
@@ -179,7 +180,7 @@ def grade(sources: list[Path], *, assignment_name: str | None = None, course: co
             on_result(results[name])
 
     plugin = GradingPlugin([s.staged for s in stagings.values()], limits, set(assignment.parts), done, sandbox,
-                          course)
+                          course, modes)
     try:
         pytest_plugin.run(suite, plugin)
     except RuntimeError as exc:  # the hidden suite could not run

@@ -2,7 +2,8 @@
 
 Each test receives the `submission` fixture: session-scoped and parametrized over the
 submissions, so pytest runs every test for one submission before moving to the next, with
-one sandboxed worker per submission. Expectations cached in the suites (torch, references)
+that submission's sandboxed workers (one per isolation mode a test asks for, see
+autograder/isolation.py). Expectations cached in the suites (torch, references)
 are computed once for the whole run. Verdicts come only from exceptions raised here:
 `Mistake` carries the student-facing feedback, anything else is the grader's own fault.
 """
@@ -10,13 +11,16 @@ are computed once for the whole run. Verdicts come only from exceptions raised h
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from autograder import isolation
 from autograder.config import Course
+from autograder.isolation import Mode
 from autograder.results import Verdict
 from autograder.sandbox import Limits, Worker
 from autograder.suite import Mistake, Submission
@@ -35,11 +39,51 @@ class Staged:
     directory: Path
 
 
+class Workers:
+    """One submission's workers, one per isolation mode, each started when a test first asks for
+    it and all closed when the submission is done (the own-mode worker first: its output is kept)."""
+
+    def __init__(self, staged: Staged, limits: Limits, sandbox: str | None, modes: dict[str, Mode] | None):
+        self.staged, self.limits, self.sandbox, self.modes = staged, limits, sandbox, modes
+        own = Worker(staged.directory, limits, sandbox=sandbox)
+        self.submissions = {isolation.OWN: Submission(staged.name, own, isolate=self.isolated if modes else None)}
+        self.copies: list[Path] = []
+
+    @property
+    def own(self) -> Submission:
+        return self.submissions[isolation.OWN]
+
+    def isolated(self, name: str) -> Submission:
+        if name not in self.submissions:
+            if name not in self.modes:
+                raise ValueError(f"unknown isolation mode {name!r} (the suite declares {sorted(self.modes)})")
+            mode = self.modes[name]
+            self.copies.append(isolation.stage(self.staged.directory, name, mode))
+            worker = Worker(self.copies[-1], self.limits, sandbox=self.sandbox, worker_files=mode.worker_files)
+            worker.start_test()  # started during a test: that test's time budget applies
+            self.submissions[name] = Submission(self.staged.name, worker, name, dict(mode.graph_options),
+                                                self.isolated)
+        return self.submissions[name]
+
+    def start_test(self) -> None:
+        for submission in self.submissions.values():
+            submission.worker.start_test()
+
+    def close(self) -> None:
+        for submission in self.submissions.values():
+            submission.worker.close()
+        for copy in self.copies:
+            shutil.rmtree(copy, ignore_errors=True)
+
+
 class GradingPlugin:
     def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
                  on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None,
-                 course: Course | None = None):
+                 course: Course | None = None, modes: dict[str, Mode] | None = None):
+        """modes: the suite's isolation modes (autograder/isolation.py); none grades on the own code only."""
         self.staged = {s.name: s for s in staged}
+        self.modes = modes or {}
+        self.workers: dict[str, Workers] = {}
         self._course = course
         self.limits = limits
         self.parts = parts
@@ -80,16 +124,17 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def submission(self, request: pytest.FixtureRequest):
         name = request.param
-        worker = Worker(self.staged[name].directory, self.limits, sandbox=self.sandbox)
+        workers = self.workers[name] = Workers(self.staged[name], self.limits, self.sandbox, self.modes)
         try:
-            yield Submission(name, worker)
+            yield workers.own
         finally:
-            worker.close()
-            self.on_done(name, self.verdicts[name], worker)
+            workers.close()
+            del self.workers[name]
+            self.on_done(name, self.verdicts[name], workers.own.worker)
 
     @pytest.fixture(autouse=True)
     def _time_budget(self, submission: Submission) -> None:
-        submission.worker.start_test()
+        self.workers[submission.name].start_test()
 
     # -- verdicts --------------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)

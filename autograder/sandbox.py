@@ -236,7 +236,8 @@ class Worker:
     by this worker's uid and by nobody else but root.
     """
 
-    def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None):
+    def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None,
+                 worker_files: tuple[Path, ...] = ()):
         self.submission = Path(submission)
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
@@ -257,7 +258,8 @@ class Worker:
         os.chmod(self._home, 0o711)
         self._grader = self._home / "grader"  # a copy of the worker's own files, readable by it
         self._grader.mkdir(mode=0o755)
-        for source in WORKER_DIR.glob("*.py"):
+        # worker_files: modules only this worker may import (an isolation mode's reference pieces)
+        for source in [*WORKER_DIR.glob("*.py"), *worker_files]:
             shutil.copyfile(source, self._grader / source.name)
             os.chmod(self._grader / source.name, 0o644)
         if self.uid is not None:

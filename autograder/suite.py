@@ -8,7 +8,8 @@ computed here, and fail by raising `Mistake` with feedback in the student's term
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from autograder.sandbox import Reply, Worker
@@ -141,12 +142,25 @@ def _graph_observation(graph: dict, value: Any, doing: str) -> GraphObservation:
     return GraphObservation(data, grad, prev, calls)
 
 
+@dataclass(eq=False)
 class Submission:
-    """A submission as the hidden tests see it: questions in, plain observations out."""
+    """A submission as the hidden tests see it: questions in, plain observations out.
 
-    def __init__(self, name: str, worker: Worker):
-        self.name = name
-        self.worker = worker
+    `mode` is the isolation mode of its worker ("own": the student's code as is); `isolated`
+    gives the same submission in another mode (autograder/isolation.py)."""
+
+    name: str
+    worker: Worker
+    mode: str = "own"
+    graph_options: dict[str, Any] = field(default_factory=dict)  # sent with every graph (the mode's)
+    isolate: Callable[[str], Submission] | None = None  # None: grade every part on the student's own code
+
+    def isolated(self, mode: str) -> Submission:
+        """This submission with the parts a test does not grade replaced by reference behaviour;
+        the own-mode submission itself when the course grades without isolation."""
+        if self.isolate is None or mode == self.mode:
+            return self
+        return self.isolate(mode)
 
     def ask(self, doing: str, probe: str, **args: Any) -> dict:
         """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
@@ -166,11 +180,27 @@ class Submission:
         """Several graphs in one worker call; steps[i] (default: backward from the last node) for graphs[i]."""
         steps = steps or [None] * len(graphs)
         items = [{"graph": g, "steps": s if s is not None else [["backward", _size(g) - 1]],
-                  "record_calls": record_calls} for g, s in zip(graphs, steps, strict=True)]
+                  "record_calls": record_calls, **self.graph_options} for g, s in zip(graphs, steps, strict=True)]
         results = self.ask(doing, "graphs", items=items).get("results")
         if not isinstance(results, list) or len(results) != len(graphs):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
         return [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
+
+    def calls(self, graphs: list[dict], *, doing: str) -> list[list[list[int]]]:
+        """Per graph, the nodes whose _backward ran during backward() from its last node, in order
+        (as GraphObservation.calls: one list per backward step), without the nodes' values."""
+        items = [{"graph": g, "steps": [["backward", _size(g) - 1]], "record_calls": True, "calls_only": True,
+                  **self.graph_options} for g in graphs]
+        results = self.ask(doing, "graphs", items=items).get("results")
+        if not isinstance(results, list) or len(results) != len(graphs):
+            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        found = []
+        for result in results:
+            calls = result.get("calls") if isinstance(result, dict) else None
+            if not isinstance(calls, list) or len(calls) != 1:
+                raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+            found.append([indices(calls[0], "calls")])
+        return found
 
     def model(self, cls: str, args: list, *, seed: int = 0, params: list[float] | None = None,
               steps: list | None = None, kwargs: dict | None = None,

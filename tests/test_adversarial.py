@@ -22,7 +22,7 @@ import pytest
 from adversarial import processes_tagged
 from adversarial.corpus import CASES, MARKER, build, syntax_error_line
 
-from autograder import REPO_ROOT, config
+from autograder import REPO_ROOT, config, isolation
 from autograder.grade import MAX_TEST_OUTPUT_CHARS
 from autograder.sandbox import MAX_PROCESSES
 
@@ -42,10 +42,18 @@ def checksums() -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
 
 
+def folded_lines(text: str) -> set[str]:
+    return {" ".join(line.split()) for line in text.splitlines() if len(" ".join(line.split())) >= 24}
+
+
 def hidden_lines() -> set[str]:
+    """Lines of the hidden suite, and of the reference code its isolation modes put in workers
+    (except those the student template shows too)."""
     suite = REPO_ROOT / ASSIGNMENT.suite
-    return {" ".join(line.split()) for p in suite.rglob("*.py") for line in p.read_text().splitlines()
-            if len(" ".join(line.split())) >= 24}
+    public = {line for p in (REPO_ROOT / "student_template" / "micrograd").glob("*.py")
+              for line in folded_lines(p.read_text())}
+    texts = [p.read_text() for p in suite.rglob("*.py")] + isolation.reference_sources(isolation.load_modes(suite))
+    return {line for text in texts for line in folded_lines(text)} - public
 
 
 def strings(value) -> list[str]:

@@ -1,12 +1,15 @@
-"""Unit tests of autograder.diagnose: the trusted engine model, its mistakes, call orders, finite differences."""
+"""Unit tests of the hidden suite's diagnose module (grading_tests/micrograd/diagnose.py): the trusted
+engine model, its mistakes, call orders, finite differences."""
 
 import math
 
 import pytest
 import torch
+from suite_modules import micrograd_suite
 
-from autograder import diagnose
-from autograder.diagnose import PITFALLS, Engine, Tolerance
+with micrograd_suite():
+    import diagnose
+    from diagnose import PITFALLS, Engine, Tolerance
 
 TOLERANCE = Tolerance(1e-9, 1e-12)
 
@@ -87,14 +90,17 @@ def test_a_missing_upstream_factor_is_named_with_its_operation(op):
     assert found == f"no-upstream-grad:{op}"
 
 
-def test_a_reset_of_leaves_and_an_overwrite_are_told_apart_over_several_graphs():
+@pytest.mark.parametrize("bug", diagnose.SEED_BUGS)
+def test_each_seed_mistake_is_named_from_three_backward_calls(bug):
+    """What the hidden backward tests see: single-op graphs, leaves' gradients after three backward() calls."""
     graphs = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [1.5], "ops": [["mul", 0, 0]]}]
-    steps = [[["backward", len(g["leaves"])], ["backward", len(g["leaves"])]] for g in graphs]
-    for bug in ("backward-resets-leaf-grads", "overwrite-grad:mul"):
-        observed = [Engine(g, bug).run(s) for g, s in zip(graphs, steps, strict=True)]
-        found = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, None) for o in observed], TOLERANCE,
-                                       leaves_only=True)
-        assert found == bug
+    steps = [[["backward", len(g["leaves"])]] * 3 for g in graphs]
+    observed = [Engine(g, bug).run(s) for g, s in zip(graphs, steps, strict=True)]
+    right = [Engine(g).run(s) for g, s in zip(graphs, steps, strict=True)]
+    assert any(o.grad[:2] != r.grad[:2] for o, r in zip(observed, right, strict=True)), "the mistake must show"
+    found = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, None) for o in observed], TOLERANCE,
+                                   candidates=diagnose.SEED_BUGS, leaves_only=True, judge_order=False)
+    assert found == bug
 
 
 def test_the_students_order_is_replayed_for_an_overwrite():

@@ -5,9 +5,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from suite_modules import micrograd_suite
 
 from autograder import REPO_ROOT, config, validate
-from autograder.diagnose import PITFALLS
+
+with micrograd_suite():
+    from diagnose import PITFALLS
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
 

@@ -60,8 +60,7 @@ def serve(reply_fd, submission, forbidden):
     sys.path[:0] = [submission]
     forbidden = frozenset(forbidden)
     sys.meta_path.insert(0, _ForbiddenImports(forbidden))
-    # The lecture's recursive topological sort is correct; let it handle deep graphs.
-    sys.setrecursionlimit(20_000)
+    # Python's default recursion limit stays: a graph deeper than it needs a sort with an explicit stack.
     os.write(reply_fd, b'{"ready": true}\n')  # the grader's own part started; student code comes next
     for line in sys.stdin:
         request = json.loads(line)

@@ -6,17 +6,15 @@ again on the trusted side. A probe never sees an expected value.
 
 A graph is {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1], ["add", 2, {"c": 1.0}], ...]}:
 node i is leaves[i], then one node per op in order. An operand is a node index or
-{"c": number} for a plain Python number (which also exercises the reflected operators).
+{"c": number} for a plain Python number (which also exercises the reflected operators);
+operations.py says which operands each op has.
 """
 
 import gc
 import importlib
-import itertools
-import operator
 import random
 
-_BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv}
-_UNARY = {"neg": operator.neg, "tanh": lambda v: v.tanh(), "relu": lambda v: v.relu(), "exp": lambda v: v.exp()}
+from operations import APPLY, operands
 
 
 def _module(name):
@@ -29,12 +27,12 @@ def _module(name):
 # `_prev` is a set of Values hashed by id(), so its iteration order (and, with some bugs, the
 # gradients) would follow memory addresses, which differ from run to run. Iterating each set in
 # the order its Values were created makes a submission's grade the same on every run.
-_CREATED: dict[int, tuple[int, object]] = {}  # id -> (creation index, the Value: keeps the id unique)
-_COUNTER = itertools.count()
+_CREATED: list = []  # every Value made during a probe, in order (also keeps each id unique)
+_INDEX: dict[int, int] = {}  # id -> position in _CREATED
 
 
 def _creation_index(value):
-    return _CREATED.get(id(value), (-1,))[0]
+    return _INDEX.get(id(value), -1)
 
 
 class _CreationOrderSet(set):
@@ -48,7 +46,8 @@ def _iterate_prev_in_creation_order(Value):
     original = Value.__init__
 
     def __init__(self, *args, **kwargs):
-        _CREATED[id(self)] = (next(_COUNTER), self)
+        _INDEX[id(self)] = len(_CREATED)
+        _CREATED.append(self)
         original(self, *args, **kwargs)
         if type(getattr(self, "_prev", None)) is set:
             self._prev = _CreationOrderSet(self._prev)
@@ -68,18 +67,38 @@ def _operand(nodes, ref):
 
 
 def build(graph):
+    """The graph built with the student's operators: (nodes, the Values each op made besides its result)."""
     Value = _module("engine").Value
     nodes = [Value(x, label=f"x{i}") for i, x in enumerate(graph["leaves"])]
-    for op, *refs in graph["ops"]:
-        if op == "pow":
-            nodes.append(nodes[refs[0]] ** refs[1])
-        elif op in _UNARY:
-            nodes.append(_UNARY[op](nodes[refs[0]]))
-        else:
-            nodes.append(_BINARY[op](_operand(nodes, refs[0]), _operand(nodes, refs[1])))
+    inside = []
+    for op in graph["ops"]:
+        refs, parameters = operands(op)
+        first = len(_CREATED)
+        nodes.append(APPLY[op[0]][1](*[_operand(nodes, r) for r in refs], *parameters))
         if not isinstance(nodes[-1], Value):
-            raise TypeError(f"{op} returned a {type(nodes[-1]).__name__}, not a Value")
-    return nodes
+            raise TypeError(f"{op[0]} returned a {type(nodes[-1]).__name__}, not a Value")
+        inside.append([v for v in _CREATED[first:] if v is not nodes[-1]])
+    return nodes, inside
+
+
+def build_on_reference(graph):
+    """The graph made of the student's Value objects, each node constructed directly as
+    Value(data, children, op) with reference data and a reference _backward: only the student's
+    backward() (seed and walk) then decides the gradients."""
+    from reference_operations import REFERENCE, backward_of  # in the reference_derivatives worker only
+
+    Value = _module("engine").Value
+    nodes = [Value(x, label=f"x{i}") for i, x in enumerate(graph["leaves"])]
+    data = [float(x) for x in graph["leaves"]]
+    for op in graph["ops"]:
+        refs, parameters = operands(op)
+        values = [float(r["c"]) if isinstance(r, dict) else data[r] for r in refs]
+        inputs = [None if isinstance(r, dict) else nodes[r] for r in refs]
+        data.append(REFERENCE[op[0]][0](*values, *parameters))
+        out = Value(data[-1], tuple(node for node in inputs if node is not None), op[0])
+        out._backward = backward_of(op[0], inputs, values, parameters, out, data[-1])
+        nodes.append(out)
+    return nodes, [[] for _ in graph["ops"]]
 
 
 def _record_calls(nodes, calls):
@@ -96,15 +115,18 @@ def _record_calls(nodes, calls):
         node._backward = wrap(node, node._backward)
 
 
-def graph(graph, steps=(("backward", -1),), record_calls=False):
+def graph(graph, steps=(("backward", -1),), record_calls=False, derivatives="own", calls_only=False):
     """Build the graph, run steps, and return every node's data and grad.
 
     steps: ["backward", node] calls node.backward(); ["set_grad", node, g] sets node.grad;
-    ["local_backward", node] calls node._backward() alone; ["zero_grad"] zeroes every grad.
+    ["local_backward", node] calls node._backward(), then the _backward of the Values the op
+    made inside itself (-b in a - b), newest first; ["zero_grad"] zeroes every grad.
     With record_calls, "calls" lists, per backward/local_backward step, the nodes whose
-    _backward ran, in order.
+    _backward ran, in order; with calls_only, that is all the answer holds (deep graphs).
+    derivatives="reference": see build_on_reference.
     """
-    nodes = build(graph)
+    nodes, inside = build_on_reference(graph) if derivatives == "reference" else build(graph)
+    n_leaves = len(graph["leaves"])
     calls = [] if record_calls else None
     if record_calls:
         _record_calls(nodes, calls)
@@ -118,11 +140,15 @@ def graph(graph, steps=(("backward", -1),), record_calls=False):
             nodes[args[0]].grad = args[1]
         elif kind == "local_backward":
             nodes[args[0]]._backward()
+            for node in reversed(inside[args[0] - n_leaves] if args[0] >= n_leaves else []):
+                node._backward()
         elif kind == "zero_grad":
             for node in nodes:
                 node.grad = 0.0
         else:
             raise ValueError(f"unknown step {kind!r}")
+    if calls_only:
+        return {"calls": calls}
     index = {id(node): i for i, node in enumerate(nodes)}
     return {
         "data": [_number(n.data, f"node {i}'s data") for i, n in enumerate(nodes)],
@@ -141,6 +167,7 @@ def _without_gc(probe):
             return probe(**args)
         finally:
             _CREATED.clear()
+            _INDEX.clear()
             gc.enable()
     return paused
 

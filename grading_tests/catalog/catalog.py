@@ -74,12 +74,13 @@ OWN_NEG = ("    def __neg__(self):  # -self\n"
            "        out._backward = _backward\n\n"
            "        return out\n")
 
+RESET = ("        # Like torch, only leaves keep their gradients from an earlier backward().\n"
+         "        for node in topo:\n            if node._prev:\n                node.grad = 0.0\n")
+
 CORRECT = [
-    Entry("lecture-recursive-sort", "the lecture's recursive build_topo; self.grad = 1 and no reset of any gradient",
-          (engine(REFERENCE_SORT, lecture_sort()),
-           engine("        # Like torch, only leaves keep their gradients from an earlier backward().\n"
-                  "        for node in topo:\n            if node._prev:\n                node.grad = 0.0\n"
-                  "        self.grad += 1.0\n", "        self.grad = 1.0\n"))),
+    Entry("no-reset-seed-assign", "the lecture's backward() with an explicit stack: self.grad = 1 and no reset of "
+          "any gradient (interior gradients after a repeated backward() are not graded)",
+          (engine(RESET + "        self.grad += 1.0\n", "        self.grad = 1.0\n"),)),
     Entry("own-sub-div-neg", "subtraction, division and negation as their own operations",
           (engine(SUB, own_op("__sub__", "-", "self.data - other.data", ("out.grad", "-out.grad"))),
            engine(DIV, own_op("__truediv__", "/", "self.data / other.data",
@@ -129,7 +130,6 @@ WRAP_ADD = ("        other = other if isinstance(other, Value) else Value(other)
             "        out = Value(self.data + other.data, (self, other), '+')\n")
 WRAP_MUL = ("        other = other if isinstance(other, Value) else Value(other)\n"
             "        out = Value(self.data * other.data, (self, other), '*')\n")
-RESET = "        for node in topo:\n            if node._prev:\n                node.grad = 0.0\n"
 ZERO_GRAD = "        for p in self.parameters():\n            p.grad = 0.0\n"
 NEURON_INIT = ("        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]\n"
                "        self.b = Value(random.uniform(-1, 1))\n")
@@ -140,15 +140,15 @@ MLP_CALL = "        for layer in self.layers:\n            x = layer(x)\n       
 BUGS = [
     # -- accumulation: `=` instead of `+=` (shows only when a node is used twice) ------------------
     Entry("add-overwrite", "add assigns its inputs' gradients", (engine(ADD, ADD.replace("+=", "=")),),
-          "backward", "overwrite-grad:add"),
+          "operations", "overwrite-grad:add"),
     Entry("mul-overwrite", "mul assigns its inputs' gradients", (engine(MUL, MUL.replace("+=", "=")),),
-          "backward", "overwrite-grad:mul"),
-    Entry("pow-overwrite", "pow assigns", (engine(POW, POW.replace("+=", "=")),), "backward", "overwrite-grad:pow"),
-    Entry("tanh-overwrite", "tanh assigns", (engine(TANH, TANH.replace("+=", "=")),), "backward",
+          "operations", "overwrite-grad:mul"),
+    Entry("pow-overwrite", "pow assigns", (engine(POW, POW.replace("+=", "=")),), "operations", "overwrite-grad:pow"),
+    Entry("tanh-overwrite", "tanh assigns", (engine(TANH, TANH.replace("+=", "=")),), "operations",
           "overwrite-grad:tanh"),
-    Entry("relu-overwrite", "relu assigns", (engine(RELU, RELU.replace("+=", "=")),), "backward",
+    Entry("relu-overwrite", "relu assigns", (engine(RELU, RELU.replace("+=", "=")),), "operations",
           "overwrite-grad:relu"),
-    Entry("exp-overwrite", "exp assigns", (engine(EXP, EXP.replace("+=", "=")),), "backward", "overwrite-grad:exp"),
+    Entry("exp-overwrite", "exp assigns", (engine(EXP, EXP.replace("+=", "=")),), "operations", "overwrite-grad:exp"),
     # -- chain rule: missing `* out.grad` ---------------------------------------------------------------
     Entry("add-no-upstream", "add passes 1 instead of out.grad",
           (engine(ADD, "            self.grad += 1.0\n            other.grad += 1.0\n"),),
@@ -219,11 +219,15 @@ BUGS = [
     # -- topological sort ----------------------------------------------------------------------------------
     Entry("no-visited-set", "the lecture's build_topo without its visited check",
           (engine(REFERENCE_SORT, lecture_sort("if True:")),), "topo_sort", "topo-no-visited"),
+    Entry("lecture-recursive-sort", "the lecture's exact recursive build_topo, self.grad = 1, no reset",
+          (engine(REFERENCE_SORT, lecture_sort()),
+           engine(RESET + "        self.grad += 1.0\n", "        self.grad = 1.0\n")),
+          "topo_sort", "topo-recursion-limit"),
     Entry("dedup-after-walk", "walks every path without a visited set, then drops duplicates: right but "
-          "exponentially slow", (engine(REFERENCE_SORT, "        topo = []\n\n        def build_topo(v):\n"
-                                 "            for child in v._prev:\n                build_topo(child)\n"
-                                 "            topo.append(v)\n        build_topo(self)\n"
-                                 "        topo = list(dict.fromkeys(topo))\n"),), "topo_sort", "topo-no-visited"),
+          "exponentially slow", (engine(REFERENCE_SORT, REFERENCE_SORT.replace(", visited, stack", ", stack").replace(
+              ", set(), [", ", [").replace("elif node not in visited:", "else:").replace(
+              "                visited.add(node)\n", "") + "        topo = list(dict.fromkeys(topo))\n"),),
+          "topo_sort", "topo-no-visited"),
     Entry("order-not-reversed", "walks the topological order forward",
           (engine("for node in reversed(topo):", "for node in topo:"),), "topo_sort", "topo-not-reversed"),
     Entry("pre-order-append", "appends a node before its children",

@@ -5,10 +5,10 @@ Feedback shows the graph (inputs chosen by the test) and the student's own value
 expected value.
 """
 
+import diagnose
 import expected
+from diagnose import PITFALLS, Tolerance
 
-from autograder import diagnose
-from autograder.diagnose import PITFALLS, Tolerance
 from autograder.suite import GraphObservation, Mistake, Submission
 
 OP_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
@@ -45,6 +45,9 @@ def render(graph: dict) -> str:
 def describe_steps(graph: dict, steps: list | None) -> str:
     if steps is None:
         return f"after v{diagnose.size(graph) - 1}.backward()"
+    if steps and steps[0][0] == "set_grad" and steps == diagnose.reference_walk(graph, steps[0][2]):
+        return (f"after v{diagnose.size(graph) - 1}.grad = {steps[0][2]!r} and each node's _backward() called once, "
+                "from the output back to the inputs (the grader's walk, not your backward())")
     words = []
     for kind, *args in steps:
         if kind == "backward":
@@ -94,11 +97,13 @@ def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Toler
 
 def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
                      tolerance: Tolerance, wrong: list[int], pitfall: str | None) -> Mistake:
-    """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward."""
-    if pitfall is None and submission is not None:
+    """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward.
+    In the other isolation modes the local derivatives are the reference's: never blame them."""
+    own = submission is None or submission.mode == "own"
+    if pitfall is None and submission is not None and own:
         pitfall = finite_difference_pitfall(submission, graph, observation, tolerance)
     ops = {op for op, *_ in graph["ops"]}
-    if pitfall in (None, "gradient-disagrees-with-forward") and len(ops) == 1:
+    if pitfall in (None, "gradient-disagrees-with-forward") and len(ops) == 1 and own:
         pitfall = f"wrong-derivative:{ops.pop()}"
     pitfall = pitfall or "wrong-gradient"
     shown = sorted(set(range(len(graph["leaves"]))) | set(wrong[:3]))
@@ -178,7 +183,7 @@ def check_operators(submission: Submission) -> None:
 
 def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
     """An expression that raised: is an operator missing, or a plain number not wrapped? Else the error itself."""
-    if mistake.pitfall != "error":
+    if mistake.pitfall != "error" or submission.mode != "own":  # other modes build without the operators
         return mistake
     try:
         check_operators(submission)
@@ -196,9 +201,10 @@ def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
 
 def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
                  doing: str, upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
-                 candidates: list[str] | None = None) -> list[GraphObservation]:
+                 candidates: list[str] | None = None, judge_order: bool = True) -> list[GraphObservation]:
     """One worker call for all graphs; on a wrong one, one more call records the order of the _backward
-    calls, and the mistake that reproduces the student's observations on ALL the graphs is named."""
+    calls, and the mistake that reproduces the student's observations on ALL the graphs is named
+    (judge_order=False: graphs on which any walk order is right, so the order is not a diagnosis)."""
     steps = steps or [None] * len(graphs)
     try:
         observations = submission.graphs(graphs, steps, doing=doing)
@@ -214,7 +220,7 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         # Right this time: the gradients depend on the order of a set. Explain the first run without its order.
         recorded = [GraphObservation(o.data, o.grad, o.prev, None) for o in observations]
     pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance,
-                                     candidates=candidates, leaves_only=leaves_only)
+                                     candidates=candidates, leaves_only=leaves_only, judge_order=judge_order)
     if pitfall == "topo-not-reversed":
         pitfall = order_on_shared_nodes(submission) or pitfall
     for graph, step, observation in zip(graphs, steps, recorded, strict=True):
@@ -222,7 +228,8 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         wrong = wrong_gradients(graph, observation, tolerance, **options)
         if wrong:
             if pitfall is None:  # no one mistake explains them all: explain this graph alone
-                pitfall = diagnose.explain_graph(graph, step, observation.data, observation.grad, observation.calls,
-                                                 tolerance, candidates=candidates, leaves_only=leaves_only)
+                pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
+                                                 observation.calls)], tolerance, candidates=candidates,
+                                                 leaves_only=leaves_only, judge_order=judge_order)
             raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall)
     return observations

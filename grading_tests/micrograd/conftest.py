@@ -7,9 +7,8 @@ so a grader running inside another pytest session leaves that session's hypothes
 """
 
 import pytest
+from diagnose import Tolerance
 from hypothesis import HealthCheck, Phase, settings
-
-from autograder.diagnose import Tolerance
 
 settings.register_profile(
     "grading", derandomize=True, database=None, deadline=None, max_examples=5, print_blob=False,

@@ -13,8 +13,8 @@ import random
 
 import checks
 import expected
+from diagnose import PITFALLS, Tolerance
 
-from autograder.diagnose import PITFALLS, Tolerance
 from autograder.suite import Mistake, ModelObservation, Submission
 
 MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1]), ("MLP", [3, [4, 4, 1]]), ("MLP", [2, [16, 16, 1]])]

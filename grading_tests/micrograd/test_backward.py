@@ -1,46 +1,35 @@
-"""backward(): seeding the output, accumulating into reused nodes, and adding up across calls."""
+"""backward(): seeding the output, accumulating into reused nodes, and adding up across calls.
+
+Graded on reference local derivatives (isolation mode "reference_derivatives"): a mistake in an
+operation's _backward costs points in operations only.
+"""
 
 import checks
 import pytest
+from diagnose import SEED_BUGS
 
 pytestmark = pytest.mark.part("backward")
+MODE = "reference_derivatives"
 
-# Each operation's inputs reused, so an `=` instead of `+=` in any _backward shows (a leaf's two uses).
-REUSED = [
-    {"leaves": [3.0], "ops": [["add", 0, 0]]},                                 # b = a + a
-    {"leaves": [-1.5], "ops": [["mul", 0, 0]]},                                # b = a * a
-    {"leaves": [0.8], "ops": [["pow", 0, 2], ["add", 1, 0]]},                  # x**2 + x
-    {"leaves": [0.6], "ops": [["tanh", 0], ["add", 1, 0]]},                    # x.tanh() + x
-    {"leaves": [0.9], "ops": [["relu", 0], ["add", 1, 0]]},                    # x.relu() + x
-    {"leaves": [-0.4], "ops": [["exp", 0], ["add", 1, 0]]},                    # x.exp() + x
-    {"leaves": [1.3], "ops": [["mul", 0, 0], ["add", 1, 0]]},                  # x * x + x
-    # shared subexpressions: e = a * b used three times, then through tanh and exp
-    {"leaves": [0.5, -1.2, 0.7], "ops": [["mul", 0, 1], ["mul", 3, 2], ["add", 3, 4], ["mul", 5, 3],
-                                         ["tanh", 6], ["exp", 3], ["add", 7, 8]]},
-]
-
-
-def test_reused_nodes_accumulate(submission, tolerance):
-    """a + a, a * a, x.exp() + x, x * x + x, shared subexpressions: gradients add up over every use."""
-    checks.check_graphs(submission, REUSED, tolerance=tolerance, doing="backward() through reused nodes")
+# One operation each, on leaves only: any order of the walk that runs the output's _backward is
+# right, so a mistake in the sort cannot cost points here (it costs them in topo_sort).
+SEEDED = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.4], "ops": [["tanh", 0]]},
+          {"leaves": [1.5, 2.5], "ops": [["add", 0, 1]]}, {"leaves": [-1.5], "ops": [["mul", 0, 0]]}]
 
 
 def test_output_is_seeded(submission, tolerance):
-    """After out.backward(), out.grad is 1 and its inputs get the chain rule from there."""
-    graphs = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.4], "ops": [["tanh", 0]]},
-              {"leaves": [1.5, 2.5], "ops": [["add", 0, 1], ["mul", 2, {"c": 2.0}]]}]
-    checks.check_graphs(submission, graphs, tolerance=tolerance, doing="calling backward()")
+    """After out.backward(), out.grad is 1, set before the walk, and its inputs get the chain rule from there."""
+    checks.check_graphs(submission.isolated(MODE), SEEDED, tolerance=tolerance, doing="calling backward()",
+                        candidates=SEED_BUGS, judge_order=False)
 
 
-def test_two_backward_calls_add_up(submission, tolerance):
-    """Calling backward() twice doubles the leaves' gradients (and a backward() that resets them is wrong).
-
-    The output's inputs are leaves, so the lecture's engine (which never resets) and torch's (which
-    resets non-leaf gradients) agree; only leaf gradients are compared. x * x and x + x tell a backward() that
-    resets leaves from an `=` in _backward (which also loses the first call's gradient)."""
+def test_repeated_backward_calls_add_up(submission, tolerance):
+    """Calling backward() three times triples the leaves' gradients (a backward() that resets them, a seed
+    set after the walk, or a seed added to the gradient left by the last call each give another multiple).
+    Interior gradients after a repeated backward() are not graded."""
     graphs = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.5, 1.5], "ops": [["add", 0, 1]]},
               {"leaves": [0.3], "ops": [["tanh", 0]]}, {"leaves": [1.5], "ops": [["mul", 0, 0]]},
               {"leaves": [-0.5], "ops": [["add", 0, 0]]}]
-    steps = [[["backward", len(g["leaves"])], ["backward", len(g["leaves"])]] for g in graphs]
-    checks.check_graphs(submission, graphs, steps, tolerance=tolerance, times=2, leaves_only=True,
-                        doing="calling backward() twice")
+    steps = [[["backward", len(g["leaves"])]] * 3 for g in graphs]
+    checks.check_graphs(submission.isolated(MODE), graphs, steps, tolerance=tolerance, times=3, leaves_only=True,
+                        doing="calling backward() three times", candidates=SEED_BUGS, judge_order=False)

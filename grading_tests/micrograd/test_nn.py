@@ -5,8 +5,8 @@ import checks
 import expected
 import models
 import pytest
+from diagnose import PITFALLS
 
-from autograder.diagnose import PITFALLS
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("nn")

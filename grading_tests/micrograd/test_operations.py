@@ -1,12 +1,17 @@
-"""Operations: forward values and local derivatives of every operation, against torch float64."""
+"""Operations: forward values and local derivatives of every operation, against torch float64.
+
+Graded on the student's own code (isolation mode "own"). Where a test needs a whole walk it does
+not call the student's backward(): the grader walks the graph itself (diagnose.reference_walk)
+over the student's own _backward closures, so a mistake in backward() or the sort costs nothing here.
+"""
 
 import math
 
 import checks
 import pytest
 import strategies
+from diagnose import PITFALLS, reference_walk
 
-from autograder.diagnose import PITFALLS
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("operations")
@@ -74,7 +79,7 @@ def test_tanh_of_large_inputs(submission, tolerance):
     try:
         observations = submission.graphs(graphs, [local_steps(g) for g in graphs], doing="tanh of large inputs")
     except Mistake as mistake:
-        if mistake.pitfall in ("timeout", "crash", "forbidden-import", "syntax-error", "not-implemented"):
+        if mistake.pitfall in ("timeout", "crash", "memory", "forbidden-import", "syntax-error", "not-implemented"):
             raise
         raise Mistake("tanh-overflow", f"{PITFALLS['tanh-overflow']}.\n{mistake.feedback}") from None
     for graph, observation in zip(graphs, observations, strict=True):
@@ -88,11 +93,32 @@ def test_tanh_of_large_inputs(submission, tolerance):
                         upstream=UPSTREAM, doing="tanh of large inputs")
 
 
+def walked(submission, tolerance, graphs: list[dict], doing: str) -> list:
+    """check_graphs with the grader's walk over the student's _backward closures instead of backward()."""
+    return checks.check_graphs(submission, graphs, [reference_walk(g) for g in graphs], tolerance=tolerance,
+                               doing=doing)
+
+
+# Each operation's input used twice, so an `=` instead of `+=` in its _backward shows.
+REUSED = [
+    {"leaves": [3.0], "ops": [["add", 0, 0]]},                                 # b = a + a
+    {"leaves": [-1.5], "ops": [["mul", 0, 0]]},                                # b = a * a
+    {"leaves": [0.8], "ops": [["pow", 0, 2], ["add", 1, 0]]},                  # x**2 + x
+    {"leaves": [0.6], "ops": [["tanh", 0], ["add", 1, 0]]},                    # x.tanh() + x
+    {"leaves": [0.9], "ops": [["relu", 0], ["add", 1, 0]]},                    # x.relu() + x
+    {"leaves": [-0.4], "ops": [["exp", 0], ["add", 1, 0]]},                    # x.exp() + x
+]
+
+
+def test_reused_inputs_accumulate(submission, tolerance):
+    """a + a, a * a, x**2 + x, ...: each _backward adds into its inputs' gradients (+=), never assigns."""
+    walked(submission, tolerance, REUSED, "backpropagating through reused inputs")
+
+
 def test_plain_numbers_on_either_side(submission, tolerance):
     """x + 2, 2 + x, ..., 4 / x, -x, x ** 2.5: the reflected operators and wrapping of plain numbers."""
     checks.check_operators(submission)
-    checks.check_graphs(submission, [graph for graph, _ in checks.NUMBER_GRAPHS], tolerance=tolerance,
-                        doing="mixing Values and plain numbers")
+    walked(submission, tolerance, [graph for graph, _ in checks.NUMBER_GRAPHS], "mixing Values and plain numbers")
 
 
 def test_subtraction_division_negation(submission, tolerance):
@@ -101,7 +127,7 @@ def test_subtraction_division_negation(submission, tolerance):
     graphs = [{"leaves": [2.5, -1.25], "ops": [[op, 0, 1]]} for op in ("sub", "truediv")]
     graphs += [{"leaves": [1.75], "ops": [["neg", 0]]}, {"leaves": [0.6], "ops": [["sub", 0, 0]]},
                {"leaves": [-1.7], "ops": [["truediv", 0, 0]]}, {"leaves": [1.3], "ops": [["pow", 0, 3]]}]
-    checks.check_graphs(submission, graphs, tolerance=tolerance, doing="subtracting, dividing and negating Values")
+    walked(submission, tolerance, graphs, "subtracting, dividing and negating Values")
 
 
 # Composite graphs: the lecture's neuron, and expressions over every operation (no input near a kink).
@@ -117,14 +143,14 @@ COMPOSITES = [
 
 def test_composite_graphs_and_finite_differences(submission, tolerance):
     """Forward and gradients against torch; gradients against central differences of your own forward."""
-    observations = checks.check_graphs(submission, COMPOSITES, tolerance=tolerance, doing="composite expressions")
+    observations = walked(submission, tolerance, COMPOSITES, "composite expressions")
     for graph, observation in zip(COMPOSITES, observations, strict=True):
         pitfall = checks.finite_difference_pitfall(submission, graph, observation, tolerance)
         if pitfall:
-            raise Mistake(pitfall, checks.feedback(pitfall, graph, None, observation, range(len(graph["leaves"]))))
+            raise Mistake(pitfall, checks.feedback(pitfall, graph, reference_walk(graph), observation,
+                                                   range(len(graph["leaves"]))))
 
 
 def test_random_expression_graphs(submission, tolerance):
     """Random graphs over every operation (drawn once by derandomized hypothesis) against torch."""
-    checks.check_graphs(submission, list(strategies.random_graphs()), tolerance=tolerance,
-                        doing="random expression graphs")
+    walked(submission, tolerance, list(strategies.random_graphs()), "random expression graphs")

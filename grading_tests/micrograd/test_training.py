@@ -3,8 +3,8 @@
 import expected
 import models
 import pytest
+from diagnose import PITFALLS
 
-from autograder.diagnose import PITFALLS
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("training")

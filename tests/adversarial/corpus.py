@@ -217,7 +217,83 @@ def _report(self, *args):
 Value.__add__ = Value.__mul__ = Value.tanh = Value.backward = _report
 """
 
+# Cheats on part isolation (autograder/isolation.py): each delegates to whatever reference code the
+# worker of one isolation mode holds. That worker never grades the part the reference code is for,
+# so each must score no more than the blank template.
+_BORROWS_REFERENCE_DERIVATIVES = """
+import importlib
+def _borrowed(name):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+_ref = _borrowed("reference_operations")  # only in the worker that grades backward() and the sort
+print("reference derivatives:", "found" if _ref else "absent")
+
+def _op(name, *operands):
+    def method(self, *args):
+        if _ref is None:
+            raise NotImplementedError("nothing to borrow")
+        values = [a.data if isinstance(a, Value) else a for a in (self, *args)]
+        forward, _ = _ref.REFERENCE[name]
+        out = Value(forward(*values), tuple(a for a in (self, *args) if isinstance(a, Value)), name)
+        inputs = [a if isinstance(a, Value) else None for a in (self, *args)][:operands[0]]
+        out._backward = _ref.backward_of(name, inputs, values[:operands[0]], values[operands[0]:], out, out.data)
+        return out
+    return method
+
+for _name, _method, _count in (("add", "__add__", 2), ("mul", "__mul__", 2), ("pow", "__pow__", 1),
+                               ("tanh", "tanh", 1), ("relu", "relu", 1), ("exp", "exp", 1)):
+    setattr(Value, _method, _op(_name, _count))
+
+def _borrowed_backward(self):
+    walk = next((getattr(_ref, n) for n in ("backward", "walk", "topological", "reference_walk")
+                 if _ref is not None and hasattr(_ref, n)), None)
+    if walk is None:
+        raise NotImplementedError("no reference walk to borrow")
+    walk(self)
+Value.backward = _borrowed_backward
+"""
+
+_BORROWS_REFERENCE_ENGINE = """
+import pathlib
+# The reference engine is staged for the worker that grades nn and training: look for it from here.
+_here = pathlib.Path(__file__).resolve().parent
+_found = [p for root in (_here.parent, _here.parent.parent, pathlib.Path("/submission"), pathlib.Path("/"))
+          for p in root.glob("*reference_engine*/micrograd/engine.py")]
+print("reference engine:", _found[:1] or "absent")
+if _found:
+    _namespace = {}
+    exec(compile(_found[0].read_text(), str(_found[0]), "exec"), _namespace)
+    Value = _namespace["Value"]
+"""
+
+_BORROWS_WORKER_MODULES = """
+import importlib
+# Every worker holds the grader's own worker modules: delegate backward() to whatever they offer.
+_modules = []
+for _name in ("probes", "operations", "main", "notebook_probes", "reference_operations"):
+    try:
+        _modules.append(importlib.import_module(_name))
+    except ImportError:
+        pass
+print("worker modules:", [m.__name__ for m in _modules])
+
+class _Borrowing(Value):
+    def backward(self):
+        for module in _modules:
+            for name in ("backward", "walk", "reference_walk", "topological"):
+                if callable(getattr(module, name, None)):
+                    return getattr(module, name)(self)
+        raise NotImplementedError("nothing to borrow")
+
+Value = _Borrowing
+"""
+
 CASES: dict[str, Case] = {
+    "borrows-reference-derivatives": Case("template", (engine(_BORROWS_REFERENCE_DERIVATIVES),)),
+    "borrows-reference-engine": Case("template", (engine(_BORROWS_REFERENCE_ENGINE),)),
+    "borrows-worker-modules": Case("template", (engine(_BORROWS_WORKER_MODULES),)),
     "os-exit-at-import": Case("reference", (engine("import os\nos._exit(0)"),),
                               every_failure="stopped the worker", flags=("crash",)),
     "sys-exit-at-import": Case("reference", (engine("import sys\nsys.exit(0)"),), every_failure="SystemExit"),

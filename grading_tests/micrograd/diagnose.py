@@ -54,6 +54,10 @@ PITFALLS: dict[str, str] = {
     "tanh-overflow": ("tanh fails or loses precision for large inputs: the exp formula overflows near |x| = 355; "
                       "use math.tanh or a form that only takes exp of a negative number"),
     "no-seed": "backward() never seeds the output: set self.grad = 1 before walking the graph",
+    "seed-after-walk": ("backward() sets self.grad = 1 after walking the graph: seed the output BEFORE the walk, "
+                        "or the output's _backward passes a gradient of 0 on"),
+    "seed-added": ("backward() seeds the output with self.grad += 1: the gradient left by an earlier backward() "
+                   "makes the seed 2; set self.grad = 1"),
     "backward-resets-leaf-grads": ("backward() resets the gradients of leaves (parameters): gradients must add up "
                                    "across backward() calls until zero_grad() clears them"),
     "topo-no-visited": ("the topological sort has no visited set: a node reached along two paths is added and "
@@ -62,6 +66,8 @@ PITFALLS: dict[str, str] = {
                           "_backward runs first"),
     "topo-pre-order": ("a node's _backward ran before every node using it had passed its gradient on: build_topo "
                        "must append a node AFTER its children (post-order), then walk the list in reverse"),
+    "topo-recursion-limit": ("recursive sort hits the recursion limit: use an explicit stack (a graph deeper than "
+                             "Python's recursion limit, about 1000 nested calls, cannot be sorted by recursion)"),
     "topo-incomplete": "backward() did not reach every node of the graph: build_topo must recurse into _prev",
     "wrong-gradient": "wrong gradients",
     "forward-wrong-nearby": ("your forward pass is wrong near these inputs: central differences of your own forward "
@@ -161,6 +167,30 @@ def reachable(graph: dict, root: int) -> set[int]:
             seen.add(node)
             stack.extend(inputs(graph, node))
     return seen
+
+
+def topological(graph: dict, root: int) -> list[int]:
+    """Children before parents (iterative: graphs may be thousands of nodes deep)."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in inputs(graph, node))
+    return order
+
+
+def reference_walk(graph: dict, upstream: float = 1.0) -> list:
+    """Steps that backpropagate from the last node over the student's own _backward closures in
+    the reference order (its seed, then each op node's _backward, output first): what
+    backward() does, without the student's backward()."""
+    root = size(graph) - 1
+    n_leaves = len(graph["leaves"])
+    return [["set_grad", root, upstream],
+            *(["local_backward", node] for node in reversed(topological(graph, root)) if node >= n_leaves)]
 
 
 def ops_in(graph: dict) -> set[str]:
@@ -278,28 +308,21 @@ class Engine:
                 self._pow(b, -1.0, inverse_grad)
 
     # -- backward ----------------------------------------------------------------------------
-    def topological(self, root: int) -> list[int]:
-        """Children before parents (iterative: graphs may be thousands of nodes deep)."""
-        order, visited, stack = [], set(), [(root, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-            elif node not in visited:
-                visited.add(node)
-                stack.append((node, True))
-                stack.extend((child, False) for child in inputs(self.graph, node))
-        return order
-
     def backward(self, root: int, calls: Sequence[int] | None = None) -> None:
-        topo = self.topological(root)
-        for node in topo:  # like torch (and the reference), only leaves keep earlier gradients
-            if node >= self.n_leaves or self.bug == "backward-resets-leaf-grads":
-                self.grad[node] = 0.0
-        if self.bug != "no-seed":
-            self.grad[root] += 1.0
+        topo = topological(self.graph, root)
+        # Like torch (and the reference), only leaves keep earlier gradients; the lecture's backward()
+        # resets nothing, which leaves the same leaf gradients (the seed-after-walk and seed-added
+        # mistakes are written that way).
+        if self.bug not in ("seed-after-walk", "seed-added"):
+            for node in topo:
+                if node >= self.n_leaves or self.bug == "backward-resets-leaf-grads":
+                    self.grad[node] = 0.0
+        if self.bug not in ("no-seed", "seed-after-walk"):
+            self.grad[root] = self.grad[root] + 1.0 if self.bug == "seed-added" else 1.0
         for node in calls if calls is not None else reversed(topo):
             self.local_backward(node)
+        if self.bug == "seed-after-walk":
+            self.grad[root] = 1.0
 
     def run(self, steps: Iterable, calls: Sequence[Sequence[int]] | None = None) -> Engine:
         """Apply probe steps (see probes.graph); calls[k] replays the student's order for the k-th backward."""
@@ -332,7 +355,11 @@ def candidates_for(graph: dict) -> list[str]:
                 "relu-gradient-at-zero": "relu", "relu-mask-always-open": "relu"}
     found += [bug for bug, op in specific.items() if op in used]
     found += [bug for bug, op in (("sub-derivative-sign", "sub"), ("div-derivative-sign", "truediv")) if op in ops]
-    return [*found, "no-seed", "backward-resets-leaf-grads"]
+    return [*found, *SEED_BUGS]
+
+
+# Mistakes of backward() itself, in the order they are tried.
+SEED_BUGS = ("no-seed", "seed-after-walk", "seed-added", "backward-resets-leaf-grads")
 
 
 def order_pitfall(graph: dict, steps: Sequence, calls: Sequence[Sequence[int]]) -> str | None:
@@ -389,13 +416,14 @@ def explain_graph(graph: dict, steps: Sequence | None, data: Sequence[float], gr
 
 def explain_batch(graphs: Sequence[dict], steps: Sequence[Sequence | None], observations: Sequence[tuple],
                   tolerance: Tolerance, *, candidates: Sequence[str] | None = None,
-                  leaves_only: bool = False) -> str | None:
+                  leaves_only: bool = False, judge_order: bool = True) -> str | None:
     """The known mistake that reproduces the student's observations on ALL these graphs at once.
 
     observations[i] is (data, grad, calls) for graphs[i]; calls (per backward step, or None) first
-    decide on the sort order, then each candidate mistake is replayed in the student's own order."""
+    decide on the sort order (unless not judge_order: graphs on which any order is right), then
+    each candidate mistake is replayed in the student's own order."""
     steps = [default_steps(g) if s is None else s for g, s in zip(graphs, steps, strict=True)]
-    order = order_pitfall_of_batch(graphs, steps, [calls for _, _, calls in observations])
+    order = order_pitfall_of_batch(graphs, steps, [calls for _, _, calls in observations]) if judge_order else None
     if order:
         return order
     if candidates is None:
