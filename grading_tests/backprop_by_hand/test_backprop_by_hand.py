@@ -5,8 +5,9 @@ notebook's labels and the student's own values (never an expected value).
 """
 
 import pytest
+from expressions import Labelled, forward_mistake
 
-from autograder.notebook_suite import Labelled, close, forward_mistake
+from autograder.notebook_suite import close
 from autograder.suite import Mistake, number
 
 # L = (a*b + c) * f at a=2, b=-3, c=10, f=-2, as in the lecture.

@@ -130,6 +130,9 @@ PITFALLS: dict[str, str] = {
     "zero-grad-weights-only": "zero_grad leaves biases untouched: it must reset every parameter, biases included",
     "zero-grad-zeroes-data": "zero_grad() sets the parameters' data to 0: it must reset p.grad, not p.data",
     "zero-grad-incomplete": "zero_grad() leaves some parameters' gradients non-zero",
+    "training-own-engine": ("the lecture's training loop goes wrong on your own engine, while your nn.py trains "
+                            "right on a reference engine: fix the failing tests of operations, backward() or the "
+                            "topological sort first"),
     "training-trajectory": ("the training loop's losses or parameters go wrong (if tests of operations or "
                             "backward() fail too, fix those first)"),
 }

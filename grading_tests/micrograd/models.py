@@ -262,3 +262,23 @@ def check_layer_passes_kwargs(submission: Submission, tolerance: Tolerance) -> N
         shown = ", ".join("Neuron(3)" if nonlin is None else f"Neuron(3, nonlin={nonlin})" for _, nonlin in built)
         raise mistake("layer-drops-kwargs", f"Your {describe(cls, args, LINEAR)} built its neurons as: {shown}.")
     check_forward(submission, tolerance, cls, args, LINEAR)  # no Neuron built: judge the outputs alone
+
+
+# -- gradients --------------------------------------------------------------------------------------
+def check_gradients(submission: Submission, tolerance: Tolerance) -> None:
+    """The lecture's MLP(3, [4, 4, 1]) and loss: every parameter's gradient after loss.backward()."""
+    cls, args = LECTURE_MLP
+    xs, ys = expected.LECTURE_XS, expected.LECTURE_YS
+    loss, grads = expected.backward_loss(cls, args, parameters(cls, args), xs, ys)
+    try:
+        observed = observe(submission, cls, args, [["backward_loss", xs, ys]], doing="loss.backward() on an MLP")
+    except Mistake:
+        check_forward(submission, tolerance, cls, args)  # name what is wrong with the model, if that is it
+        raise
+    if not tolerance.close(observed.losses[0], loss):
+        check_forward(submission, tolerance, cls, args)
+        raise mistake("nn-forward-wrong", f"Your loss on the lecture's four samples is {observed.losses[0]:.6g}.")
+    wrong = [i for i, (a, b) in enumerate(zip(observed.grads, grads, strict=True)) if not tolerance.close(a, b)]
+    if wrong:
+        shown = ", ".join(f"parameters()[{i}].grad = {observed.grads[i]:.6g}" for i in wrong[:checks.MAX_SHOWN])
+        raise mistake("nn-gradient", f"After loss.backward() on the lecture's four samples: your {shown}.")

@@ -8,6 +8,7 @@ from diagnose import PITFALLS
 from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("training")
+MODE = "reference_engine"  # zero_grad alone; the end-to-end loop runs on the student's own engine
 
 CLS, ARGS = models.LECTURE_MLP
 XS, YS = expected.LECTURE_XS, expected.LECTURE_YS
@@ -47,35 +48,61 @@ def zero_grad_mistake(submission) -> Mistake | None:
 
 def test_zero_grad_resets_every_parameter(submission):
     """zero_grad() sets every parameter's grad (biases too) to 0 and leaves data alone."""
-    mistake = zero_grad_mistake(submission)
+    mistake = zero_grad_mistake(submission.isolated(MODE))
     if mistake:
         raise mistake
 
 
-def check_trajectory(submission, tolerance, steps: int) -> None:
-    params = models.parameters(CLS, ARGS)
-    observed = models.observe(submission, CLS, ARGS, [["train", XS, YS, LR, steps, True]],
-                              doing=f"{steps} steps of gradient descent with zero_grad()")
-    losses, final, _ = expected.train(CLS, ARGS, params, XS, YS, LR, steps)
+GENERIC = {"error", "timeout", "recursion", "memory"}  # failures that do not say where the mistake is
+
+
+def train(submission, steps: int):
+    return models.observe(submission, CLS, ARGS, [["train", XS, YS, LR, steps, True]],
+                          doing=f"{steps} steps of gradient descent with zero_grad()")
+
+
+def diverges(observed, tolerance, steps: int, zeroing: str = "all") -> int | None:
+    """The first step (or steps, for the final parameters) where a trajectory leaves torch's; None if it never does."""
+    losses, final, _ = expected.train(CLS, ARGS, models.parameters(CLS, ARGS), XS, YS, LR, steps, zeroing)
     diverged = next((i for i, (a, b) in enumerate(zip(observed.losses, losses, strict=True))
                      if not tolerance.close(a, b)), None)
-    if diverged is None and all(tolerance.close(a, b) for a, b in zip(observed.params, final, strict=True)):
+    if diverged is None and not all(tolerance.close(a, b) for a, b in zip(observed.params, final, strict=True)):
+        return steps
+    return diverged
+
+
+def elsewhere(submission, tolerance, steps: int) -> str:
+    """Why the own-engine loop fails, found on the reference engine: zero_grad, the model (raised as its
+    own Mistake), or, when the student's nn.py trains right there, the student's engine."""
+    nn = submission.isolated(MODE)
+    mistake = zero_grad_mistake(nn)
+    if mistake:
+        return mistake.pitfall
+    models.check_forward(nn, tolerance, CLS, ARGS)  # a wrong model is named as such
+    models.check_gradients(nn, tolerance)
+    if nn is not submission and diverges(train(nn, steps), tolerance, steps) is None:
+        return "training-own-engine"
+    return "training-trajectory"
+
+
+def check_trajectory(submission, tolerance, steps: int) -> None:
+    try:
+        observed = train(submission, steps)
+    except Mistake as failure:
+        if failure.pitfall not in GENERIC:
+            raise
+        pitfall = elsewhere(submission, tolerance, steps)
+        raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nTraining {models.describe(CLS, ARGS)} on the lecture's four "
+                      f"samples (lr {LR}): {failure.feedback}", failure.flags) from None
+    diverged = diverges(observed, tolerance, steps)
+    if diverged is None:
         return
     # Which loop does the student's trajectory follow? One that forgets zero_grad, or clears weights only?
-    pitfall = None
-    for zeroing, name in (("none", "zero-grad-noop"), ("weights", "zero-grad-weights-only")):
-        other_losses, other_final, _ = expected.train(CLS, ARGS, params, XS, YS, LR, steps, zeroing)
-        if all(tolerance.close(a, b) for a, b in zip([*observed.losses, *observed.params],
-                                                     [*other_losses, *other_final], strict=True)):
-            pitfall = name
-            break
-    if pitfall is None:
-        mistake = zero_grad_mistake(submission)
-        if mistake is None:
-            models.check_forward(submission, tolerance, CLS, ARGS)  # a wrong model is named as such
-        pitfall = mistake.pitfall if mistake else "training-trajectory"
+    pitfall = next((name for zeroing, name in (("none", "zero-grad-noop"), ("weights", "zero-grad-weights-only"))
+                    if diverges(observed, tolerance, steps, zeroing) is None), None)
+    pitfall = pitfall or elsewhere(submission, tolerance, steps)
     shown = ", ".join(f"{loss:.6g}" for loss in observed.losses[:8])
-    where = f"from step {diverged + 1}" if diverged is not None else "in the final parameters"
+    where = f"from step {diverged + 1}" if diverged < steps else "in the final parameters"
     raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nTraining {models.describe(CLS, ARGS)} on the lecture's four "
                   f"samples (lr {LR}) goes wrong {where}; your losses: {shown}{', ...' if steps > 8 else ''}.")
 

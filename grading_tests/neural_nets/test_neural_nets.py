@@ -6,10 +6,10 @@ listed first, no tanh, a linear last layer), torch trains that same model, so th
 points in modules only.
 """
 
+import diagnose
 import pytest
 import torch
 
-from autograder import diagnose
 from autograder.notebook_suite import close
 from autograder.suite import Mistake, number, numbers
 
