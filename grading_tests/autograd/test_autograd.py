@@ -3,10 +3,13 @@
 Expected gradients come from torch (float64) on the same graph, in this trusted process.
 """
 
+import diagnose
 import pytest
 import torch
-from diagnose import Tolerance
+from diagnose import PITFALLS, Tolerance
 from expressions import Labelled, forward_mistake, gradient_mistake
+
+from autograder.suite import Mistake
 
 _BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "truediv": torch.div}
 _UNARY = {"tanh": torch.tanh, "exp": torch.exp, "relu": torch.relu, "neg": torch.neg}
@@ -35,7 +38,7 @@ def tolerance(course) -> Tolerance:
 
 
 def check(submission, labelled: Labelled, tolerance: Tolerance, *, doing: str, steps: list | None = None,
-          expected_grads: list[float] | None = None, nodes=None) -> None:
+          expected_grads: list[float] | None = None, nodes=None, candidates=None) -> None:
     """The student's data and gradients on this graph against torch; a mismatch is named by diagnose."""
     graph = labelled.graph
     obs = submission.graph(graph, steps, doing=doing)
@@ -47,10 +50,11 @@ def check(submission, labelled: Labelled, tolerance: Tolerance, *, doing: str, s
     nodes = nodes if nodes is not None else range(len(grads))
     wrong = [i for i in nodes if not tolerance.close(obs.grad[i], grads[i])]
     if wrong:
-        raise gradient_mistake(submission, labelled, steps, obs, wrong, tolerance, doing=doing)
+        raise gradient_mistake(submission, labelled, steps, obs, wrong, tolerance, doing=doing,
+                               candidates=candidates)
 
 
-UPSTREAM, EARLIER = 2.0, 0.25  # out.grad is not 1 (a missing `* out.grad` shows); inputs already hold a gradient
+UPSTREAM, EARLIER = 2.0, 0.25  # out.grad is not 1, so a missing `* out.grad` shows
 LOCAL = [  # each checked with a single _backward call on its output
     Labelled({"leaves": [1.5, -2.0], "ops": [["add", 0, 1]]}, ["a", "b", "out"]),
     Labelled({"leaves": [1.5, -2.0], "ops": [["mul", 0, 1]]}, ["a", "b", "out"]),
@@ -62,15 +66,14 @@ LOCAL = [  # each checked with a single _backward call on its output
 
 
 @pytest.mark.part("local_backward")
-def test_each_operation_backward_accumulates(submission, tolerance):
+def test_each_operation_backward(submission, tolerance):
+    """One _backward call at a time, inputs starting at 0 (accumulating is the reused_node part's)."""
     for labelled in LOCAL:
         out = len(labelled.graph["leaves"])
-        # The inputs' earlier gradient must be kept: _backward adds, it never sets.
-        steps = [["set_grad", i, EARLIER] for i in range(out)] + [["set_grad", out, UPSTREAM], ["local_backward", out]]
         _, local = torch_grads(labelled.graph)
-        want = [EARLIER + UPSTREAM * g for g in local[:out]] + [UPSTREAM]
-        check(submission, labelled, tolerance, doing=f"calling {labelled.labels[-1]}._backward()", steps=steps,
-              expected_grads=want, nodes=range(out))
+        check(submission, labelled, tolerance, doing=f"calling {labelled.labels[-1]}._backward()",
+              steps=[["set_grad", out, UPSTREAM], ["local_backward", out]],
+              expected_grads=[UPSTREAM * g for g in local[:out]] + [UPSTREAM], nodes=range(out))
 
 
 LECTURE = Labelled({"leaves": [2.0, -3.0, 10.0, -2.0], "ops": [["mul", 0, 1], ["add", 4, 2], ["mul", 5, 3]]},
@@ -82,22 +85,37 @@ CHAIN = Labelled({"leaves": [0.5, -1.5], "ops": [["mul", 0, 1], ["tanh", 2], ["a
 
 @pytest.mark.part("backward")
 def test_backward_visits_the_graph_in_topological_order(submission, tolerance):
-    check(submission, LECTURE, tolerance, doing="L.backward() on L = (a*b + c) * f")
-    check(submission, CHAIN, tolerance, doing="backward() on a longer expression")
+    """The student's backward() and sort, on reference local derivatives (a _backward mistake costs points
+    in local_backward only)."""
+    walked = submission.isolated("reference_derivatives")
+    check(walked, LECTURE, tolerance, doing="L.backward() on L = (a*b + c) * f", candidates=diagnose.SEED_BUGS)
+    check(walked, CHAIN, tolerance, doing="backward() on a longer expression", candidates=diagnose.SEED_BUGS)
 
 
-REUSED = [
+REUSED = [  # a leaf used twice, by one operation or by two; one kind of operation each
     Labelled({"leaves": [3.0], "ops": [["add", 0, 0]]}, ["a", "b"]),
     Labelled({"leaves": [-1.5], "ops": [["mul", 0, 0]]}, ["a", "b"]),
-    Labelled({"leaves": [0.5, 2.0], "ops": [["mul", 0, 1], ["add", 2, 0]]}, ["a", "w", "e", "L"]),
+    Labelled({"leaves": [0.5, 2.0], "ops": [["add", 0, 1], ["add", 2, 0]]}, ["a", "w", "e", "L"]),
+    Labelled({"leaves": [0.5, 2.0], "ops": [["mul", 0, 1], ["mul", 2, 0]]}, ["a", "w", "e", "L"]),
 ]
 
 
 @pytest.mark.part("reused_node")
 def test_a_node_used_twice_gets_both_gradients(submission, tolerance):
+    """Along the reference walk over the student's own _backward closures, once from zero and once with an
+    earlier gradient on the leaves: a leaf must end exactly that earlier gradient higher, whatever the local
+    derivatives are (they are local_backward's). An `=` in a _backward loses the earlier gradient."""
     for labelled in REUSED:
-        check(submission, labelled, tolerance, doing=f"backward() on {labelled.render()}",
-              nodes=range(len(labelled.graph["leaves"])))
+        graph, leaves = labelled.graph, range(len(labelled.graph["leaves"]))
+        walk = diagnose.reference_walk(graph)
+        earlier = [["set_grad", i, EARLIER] for i in leaves] + walk
+        fresh, kept = submission.graphs([graph, graph], [walk, earlier], doing=f"backpropagating {labelled.render()}")
+        if all(tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i]) for i in leaves):
+            continue
+        pitfall = f"overwrite-grad:{graph['ops'][0][0]}"
+        raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, {labelled.steps(walk)}: your "
+                      f"{labelled.yours(fresh.grad, leaves)}; with every input's grad at {EARLIER} before: your "
+                      f"{labelled.yours(kept.grad, leaves)}.")
 
 
 NEURON = Labelled({"leaves": [2.0, 0.0, -3.0, 1.0, 6.8813735870195432],
@@ -107,4 +125,5 @@ NEURON = Labelled({"leaves": [2.0, 0.0, -3.0, 1.0, 6.8813735870195432],
 
 @pytest.mark.part("tanh_neuron")
 def test_tanh_neuron(submission, tolerance):
+    """End to end on the student's own engine (one point: the whole thing works)."""
     check(submission, NEURON, tolerance, doing="o.backward() through the tanh neuron")

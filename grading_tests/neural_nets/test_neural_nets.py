@@ -16,6 +16,7 @@ from autograder.suite import Mistake, number, numbers
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
 REL = 1e-6
+MODE = "reference_engine"  # every part: the student's nn.py on the reference engine (isolation.py)
 PITFALLS = {  # the module suite's wording where the mistake is the same
     **{key: diagnose.PITFALLS[key] for key in (
         "parameters-missing-bias", "parameters-skip-layer", "parameter-count", "parameters-order",
@@ -141,13 +142,14 @@ def modules_mistake(submission, seed: int) -> tuple[str, Mistake | None]:
 
 @pytest.mark.part("modules")
 def test_mlp_parameters_and_forward(submission):
-    _, mistake = modules_mistake(submission, seed=1)
+    _, mistake = modules_mistake(submission.isolated(MODE), seed=1)
     if mistake:
         raise mistake
 
 
 @pytest.mark.part("loss")
 def test_squared_error_loss(submission):
+    submission = submission.isolated(MODE)
     for ypred, ys in (([0.5, -1.0], [1.0, 1.0]), ([0.2, -0.7, 0.9, 0.1], YS)):
         value = submission.ask("calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
         loss = number(value.get("loss"), "the loss")
@@ -163,6 +165,7 @@ def test_squared_error_loss(submission):
 
 @pytest.mark.part("training")
 def test_training_loop_with_zero_grad(submission):
+    submission = submission.isolated(MODE)
     steps, lr = 6, 0.05
     value = submission.ask("calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
                 xs=XS, ys=YS, steps=steps, lr=lr)
