@@ -297,4 +297,8 @@ BUGS = [
     Entry("mlp-return-in-loop", "the return indented into the loop: only the first layer runs",
           (nn(MLP_CALL, "        for layer in self.layers:\n            x = layer(x)\n            return x\n"),), "nn",
           "mlp-returns-inside-loop"),
+    Entry("bias-as-number", "the neuron's sum starts from self.b.data, a plain number",
+          (nn("zip(self.w, x)), self.b)", "zip(self.w, x)), self.b.data)"),), "nn", "bias-detached"),
+    Entry("weights-as-numbers", "the neuron multiplies wi.data, a plain number, by xi",
+          (nn("sum((wi * xi for wi, xi", "sum((wi.data * xi for wi, xi"),), "nn", "weights-detached"),
 ]

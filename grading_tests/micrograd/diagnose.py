@@ -121,6 +121,10 @@ PITFALLS: dict[str, str] = {
                                 "the layers"),
     "mlp-output-list": ("an MLP whose last layer has one neuron must return that Value itself: return the last "
                         "layer's output as it is"),
+    "bias-detached": ("the biases get no gradient: the neuron's sum uses the bias's .data (a plain number) "
+                      "instead of the Value self.b, so backward() never reaches it"),
+    "weights-detached": ("the weights get no gradient: the neuron's sum uses each weight's .data (a plain number) "
+                         "instead of the Value, so backward() never reaches them"),
     "nn-forward-wrong": "the network's output is wrong",
     "nn-gradient": ("the parameters' gradients after loss.backward() are wrong (if tests of operations or "
                     "backward() fail too, fix those first)"),

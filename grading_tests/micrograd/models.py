@@ -281,4 +281,17 @@ def check_gradients(submission: Submission, tolerance: Tolerance) -> None:
     wrong = [i for i, (a, b) in enumerate(zip(observed.grads, grads, strict=True)) if not tolerance.close(a, b)]
     if wrong:
         shown = ", ".join(f"parameters()[{i}].grad = {observed.grads[i]:.6g}" for i in wrong[:checks.MAX_SHOWN])
-        raise mistake("nn-gradient", f"After loss.backward() on the lecture's four samples: your {shown}.")
+        raise mistake(detached(cls, args, observed.grads, wrong), f"After loss.backward() on the lecture's four "
+                      f"samples: your {shown}.")
+
+
+def detached(cls: str, args: list, grads: list[float], wrong: list[int]) -> str:
+    """The forward is right but some gradients are wrong: are exactly the biases (or the weights) left at 0,
+    because the forward used their .data (a plain number) instead of the Value?"""
+    biases = set(expected.bias_indices(cls, args))
+    if all(grads[i] == 0 for i in wrong):
+        if set(wrong) <= biases and len(wrong) > len(biases) // 2:
+            return "bias-detached"
+        if not set(wrong) & biases:
+            return "weights-detached"
+    return "nn-gradient"
