@@ -104,7 +104,7 @@ STUDENTS = (
     Student("ada", "correct", "the reference solution"),
     Student("grace", "correct", "correct, with debugging prints left in",
             prepend(ENGINE, 'print("engine loaded, debugging is on")\n')),
-    Student("linus", "correct", "the lecture's recursive topological sort",
+    Student("linus", "bug", "the lecture's recursive topological sort (too deep for it: a 10,000-node chain)",
             start=from_catalog("lecture-recursive-sort")),
     Student("alan", "bug", "overwrites gradients in __add__ (a + a loses half)", start=from_catalog("add-overwrite")),
     Student("barbara", "bug", "__mul__ scales by its own data, not the other input's",

@@ -6,7 +6,10 @@ stripped), so there is one source of truth. All of them are graded in ONE run of
 (one pytest session), then checked:
 - the reference scores full marks, the template scores 0 without an internal error;
 - every correct variant scores full marks;
-- every bug loses points in its part, and every failing test of that part names its pitfall.
+- every bug loses points, at least 80 % of them in its home part, and every failing test (in any
+  part) that names a specific pitfall names the bug's; generic diagnoses ("error", "wrong-gradient",
+  the catalog's GENERIC_PITFALLS) name nothing and are allowed anywhere.
+A table shows, per bug, the points lost, the share in its home part and the diagnoses per part.
 Exit 0 when all hold, 1 when any does not, 2 when the catalog itself cannot be applied.
 """
 
@@ -31,6 +34,7 @@ DEFAULT_CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
 REFERENCE = REPO_ROOT / "solutions"
 TEMPLATE = REPO_ROOT / "student_template"
 PACKAGE = "micrograd"
+HOME_SHARE = 0.8  # the least share of a bug's lost points that must fall in its home part
 
 
 class CatalogError(Exception):
@@ -46,6 +50,7 @@ class Check:
     ok: bool = True
     problems: list[str] = field(default_factory=list)
     summary: str = ""
+    row: tuple[str, str, str] = ("", "", "")  # bugs: points lost, share in the home part, diagnoses per part
 
     def fail(self, problem: str) -> None:
         self.ok = False
@@ -55,6 +60,11 @@ class Check:
 def load_catalog(path: Path) -> tuple[list[Any], list[Any]]:
     namespace = runpy.run_path(str(path))
     return list(namespace["CORRECT"]), list(namespace["BUGS"])
+
+
+def generic_pitfalls(path: Path) -> frozenset[str]:
+    """Diagnoses that name no specific mistake (the catalog's GENERIC_PITFALLS): any bug may get them."""
+    return frozenset(runpy.run_path(str(path)).get("GENERIC_PITFALLS", ()))
 
 
 def patched_sources(patches: tuple[tuple[str, str, str], ...], entry: str) -> dict[str, str]:
@@ -100,28 +110,36 @@ def check_template(results: Results, check: Check) -> None:
         check.fail(f"{name}: internal error (the grader crashed on the template)")
 
 
-def check_bug(results: Results, entry: Any, check: Check) -> None:
+def check_bug(results: Results, entry: Any, check: Check, generic: frozenset[str]) -> None:
+    """A bug loses points, at least HOME_SHARE of them in its home part, and every failing test that
+    names a specific pitfall (not one of `generic`) names the bug's."""
     part_max = next(p.max_score for p in results.parts if p.name == entry.part)
     part_score = next(p.score for p in results.parts if p.name == entry.part)
     lost_total, lost_part = results.max_score - results.score, part_max - part_score
-    in_part = _failing(results, entry.part)
-    diagnoses = sorted({t.pitfall or "none" for t in in_part})
-    elsewhere = sorted({f"{t.part}:{t.pitfall}" for t in _failing(results) if t.part != entry.part})
-    check.summary = (f"lost {lost_total:g} ({lost_part:g} in {entry.part}); diagnosis {', '.join(diagnoses) or '-'}"
-                     + (f"; elsewhere {', '.join(elsewhere)}" if elsewhere else ""))
+    share = lost_part / lost_total if lost_total > 1e-9 else 0.0
+    per_part: dict[str, set[str]] = {}
+    for test in _failing(results):
+        per_part.setdefault(test.part, set()).add(test.pitfall or "none")
+    check.row = (f"{lost_total:.1f}", f"{share:.0%}", "; ".join(
+        f"{part}: {', '.join(sorted(pitfalls))}" for part, pitfalls in sorted(
+            per_part.items(), key=lambda item: item[0] != entry.part)))
+    check.summary = f"lost {lost_total:g}, {share:.0%} in {entry.part}"
     if lost_total <= 1e-9:
         check.fail("scores full marks")
     elif lost_part <= 1e-9:
         check.fail(f"loses no points in {entry.part}")
-    wrong = [t for t in in_part if t.pitfall != entry.pitfall]
-    for test in wrong:
-        check.fail(f"{test.name.split('::')[-1]} diagnosed {test.pitfall}, expected {entry.pitfall}")
+    elif share < HOME_SHARE:
+        check.fail(f"only {share:.0%} of its loss is in {entry.part} (at least {HOME_SHARE:.0%} must be)")
+    for test in _failing(results):
+        if test.pitfall != entry.pitfall and test.pitfall not in generic:
+            check.fail(f"{test.name.split('::')[-1]} diagnosed {test.pitfall}, expected {entry.pitfall}")
     for name in _internal_errors(results):
         check.fail(f"{name}: internal error")
 
 
 def validate(catalog: Path, *, only: list[str] | None = None) -> tuple[list[Check], float]:
     correct, bugs = load_catalog(catalog)
+    generic = generic_pitfalls(catalog)
     if only:
         correct = [e for e in correct if e.id in only]
         bugs = [e for e in bugs if e.id in only]
@@ -153,7 +171,7 @@ def validate(catalog: Path, *, only: list[str] | None = None) -> tuple[list[Chec
         checks.append(check)
     for entry in bugs:
         check = Check(entry.id, "bug")
-        check_bug(graded[entry.id], entry, check)
+        check_bug(graded[entry.id], entry, check, generic)
         checks.append(check)
     return checks, seconds
 
@@ -171,8 +189,13 @@ def report(checks: list[Check], seconds: float, out=None) -> None:
             print(f"  {'ok  ' if check.ok else 'FAIL'} {check.name:<{width}}  {check.summary}", file=out)
             for problem in check.problems:
                 print(f"         {problem}", file=out)
-    failed = [c for c in checks if not c.ok]
     bugs = [c for c in checks if c.kind == "bug"]
+    if bugs:
+        print(f"\n{'bug':<{width}}  {'lost':>5}  {'home':>4}  diagnosis per part (home part first)", file=out)
+        for check in bugs:
+            lost, share, diagnoses = check.row
+            print(f"{check.name:<{width}}  {lost:>5}  {share:>4}  {diagnoses}", file=out)
+    failed = [c for c in checks if not c.ok]
     print(f"{len(checks)} submissions graded in one run in {seconds:.1f} s; {len(bugs)} catalog bugs; "
           f"{len(failed)} problem(s).", file=out)
 

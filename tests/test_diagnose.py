@@ -65,6 +65,10 @@ IDENTIFYING = {
     "relu-mask-always-open": {"leaves": [-0.7], "ops": [["relu", 0]]},
     "sub-derivative-sign": {"leaves": [2.5, -1.25], "ops": [["sub", 0, 1]]},
     "no-seed": {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]},
+    "seed-after-walk": {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]},
+    "missing-input-grad:add": {"leaves": [2.0, -3.0], "ops": [["add", 0, 1]]},
+    "missing-input-grad:mul": {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]},
+    "pow-precedence": {"leaves": [1.7], "ops": [["pow", 0, 2]]},
 }
 
 
@@ -147,3 +151,20 @@ def test_central_differences_of_a_square():
 def test_relative_error():
     assert diagnose.relative_error(0.0, 0.0) == 0.0
     assert diagnose.relative_error(1.0, 1.1) == pytest.approx(0.1 / 1.1)
+
+
+@pytest.mark.parametrize("op", ["add", "mul"])
+def test_an_input_left_without_gradient_is_told_from_an_overwrite(op):
+    """On x * y + x (x + y) * x an `=` loses the other use's gradient and a forgotten input gets none."""
+    graph = {"leaves": [1.3, -0.6], "ops": [["mul", 0, 1], ["add", 2, 0]] if op == "mul" else
+             [["add", 0, 1], ["mul", 2, 0]]}
+    steps = diagnose.reference_walk(graph)
+    for bug in (f"overwrite-grad:{op}", f"missing-input-grad:{op}"):
+        observed = Engine(graph, bug).run(steps)
+        assert diagnose.explain_graph(graph, steps, observed.data, observed.grad, None, TOLERANCE) == bug
+
+
+def test_the_reference_walk_is_what_backward_does():
+    for graph in GRAPHS:
+        walked = Engine(graph).run(diagnose.reference_walk(graph))
+        assert walked.grad == Engine(graph).run(diagnose.default_steps(graph)).grad

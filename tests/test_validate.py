@@ -3,11 +3,13 @@
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from suite_modules import micrograd_suite
 
 from autograder import REPO_ROOT, config, validate
+from autograder.results import PartResult, Results, TestResult
 
 with micrograd_suite():
     from diagnose import PITFALLS
@@ -68,3 +70,34 @@ def test_course_validate_passes_on_the_whole_catalog():
     _, bugs = validate.load_catalog(CATALOG)
     for bug in bugs:
         assert f"ok   {bug.id}" in done.stdout
+
+
+def _results(*failed: tuple[str, str, float]) -> Results:
+    """Two parts of 10 points, two tests each; failed: (part, pitfall, points) per failing test."""
+    tests = [TestResult(f"test_{part}_{i}", part, 5.0, 5.0, "passed", "", "hidden")
+             for part in ("home", "other") for i in range(2)]
+    for index, (part, pitfall, points) in enumerate(failed):
+        at = next(i for i, t in enumerate(tests) if t.part == part and t.status == "passed")
+        tests[at] = TestResult(f"test_{part}_{index}", part, 5.0 - points, 5.0, "failed", "why", "hidden", pitfall)
+    parts = tuple(PartResult(p, p, sum(t.score for t in tests if t.part == p), 10.0) for p in ("home", "other"))
+    return Results("bug", "micrograd", tuple(tests), parts)
+
+
+BUG = SimpleNamespace(id="bug", part="home", pitfall="no-seed")
+
+
+@pytest.mark.parametrize(("failed", "problem"), [
+    ((("home", "no-seed", 5.0),), None),
+    ((("home", "no-seed", 5.0), ("other", "error", 1.0)), None),  # a generic diagnosis names nothing
+    ((("home", "no-seed", 5.0), ("other", "no-seed", 5.0)), "only 50% of its loss is in home"),
+    ((("home", "no-seed", 5.0), ("other", "topo-pre-order", 1.0)), "diagnosed topo-pre-order, expected no-seed"),
+    ((("home", "overwrite-grad:add", 5.0),), "diagnosed overwrite-grad:add, expected no-seed"),
+    ((("other", "no-seed", 5.0),), "loses no points in home"),
+    ((), "scores full marks"),
+])
+def test_a_bug_is_charged_in_its_home_part_and_named_wherever_a_pitfall_is_named(failed, problem):
+    check = validate.Check("bug", "bug")
+    validate.check_bug(_results(*failed), BUG, check, frozenset({"error"}))
+    assert check.ok == (problem is None), check.problems
+    if problem:
+        assert any(problem in p for p in check.problems), check.problems

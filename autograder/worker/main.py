@@ -7,11 +7,9 @@ the standard library and the submission. Requests come on stdin, one JSON object
 {"id": 1, "probe": "graph", "args": {...}}; replies go to REPLY_FD, one JSON object a line.
 """
 
-import importlib.abc
 import json
 import os
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import probes  # noqa: E402  (lives beside this file, which -I keeps off sys.path)
@@ -23,7 +21,10 @@ class ForbiddenImport(ImportError):
     pass
 
 
-class _ForbiddenImports(importlib.abc.MetaPathFinder):
+class _ForbiddenImports:
+    """A sys.meta_path finder (any object with find_spec; importing importlib.abc for its base class
+    would add tens of milliseconds to every worker start)."""
+
     def __init__(self, names):
         self.names = frozenset(names)
 
@@ -34,11 +35,15 @@ class _ForbiddenImports(importlib.abc.MetaPathFinder):
 
 
 def _where(tb, submission):
-    """'micrograd/engine.py line 57' for the innermost frame in the submission, if any."""
-    for frame in reversed(traceback.extract_tb(tb)):
-        if frame.filename.startswith(submission):
-            return f"{os.path.relpath(frame.filename, submission)} line {frame.lineno}"
-    return ""
+    """'micrograd/engine.py line 57' for the innermost frame in the submission, if any (read from the
+    traceback itself: the traceback module is slow to import)."""
+    where = ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(submission):
+            where = f"{os.path.relpath(filename, submission)} line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def _describe(exc, submission, forbidden):

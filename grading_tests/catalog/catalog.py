@@ -74,13 +74,56 @@ OWN_NEG = ("    def __neg__(self):  # -self\n"
            "        out._backward = _backward\n\n"
            "        return out\n")
 
+ADD = ("            self.grad += out.grad\n            other.grad += out.grad\n")
+MUL = ("            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n")
+POW = "self.grad += other * self.data**(other - 1) * out.grad"
+TANH = "self.grad += (1 - t**2) * out.grad"
+RELU = "self.grad += (out.data > 0) * out.grad"
+EXP = "self.grad += out.data * out.grad"
+WRAP_ADD = ("        other = other if isinstance(other, Value) else Value(other)\n"
+            "        out = Value(self.data + other.data, (self, other), '+')\n")
+WRAP_MUL = ("        other = other if isinstance(other, Value) else Value(other)\n"
+            "        out = Value(self.data * other.data, (self, other), '*')\n")
+KAHN_SORT = """        # Kahn's algorithm: count each node's users, then take a node when all its users are done.
+        users, seen, stack = {}, {self}, [self]
+        while stack:
+            node = stack.pop()
+            for child in node._prev:
+                users[child] = users.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        order, ready = [], [self]
+        while ready:
+            node = ready.pop()
+            order.append(node)
+            for child in node._prev:
+                users[child] -= 1
+                if users[child] == 0:
+                    ready.append(child)
+        topo = order[::-1]
+"""
+WALK = "        for node in reversed(topo):\n            node._backward()\n"
 RESET = ("        # Like torch, only leaves keep their gradients from an earlier backward().\n"
          "        for node in topo:\n            if node._prev:\n                node.grad = 0.0\n")
+
+# Diagnoses that name no specific mistake: `course validate` accepts them from any bug, anywhere.
+GENERIC_PITFALLS = ("error", "wrong-gradient", "gradient-disagrees-with-forward", "forward-wrong-nearby", "timeout",
+                    "crash", "not-implemented", "nn-forward-wrong", "nn-gradient", "training-trajectory")
 
 CORRECT = [
     Entry("no-reset-seed-assign", "the lecture's backward() with an explicit stack: self.grad = 1 and no reset of "
           "any gradient (interior gradients after a repeated backward() are not graded)",
           (engine(RESET + "        self.grad += 1.0\n", "        self.grad = 1.0\n"),)),
+    Entry("kahn-sort", "Kahn's algorithm: count each node's users, then take a node once all its users are done",
+          (engine(REFERENCE_SORT, KAHN_SORT),)),
+    Entry("reversed-by-slicing", "walks topo[::-1] instead of reversed(topo)",
+          (engine("for node in reversed(topo):", "for node in topo[::-1]:"),)),
+    Entry("int-seed", "seeds with the int 1", (engine("        self.grad += 1.0\n", "        self.grad += 1\n"),)),
+    Entry("tanh-derivative-from-out-data", "tanh's derivative from out.data instead of t",
+          (engine(TANH, "self.grad += (1 - out.data**2) * out.grad"),)),
+    Entry("exp-derivative-recomputed", "exp's derivative recomputed with math.exp(self.data)",
+          (engine(EXP, "self.grad += math.exp(self.data) * out.grad"),)),
     Entry("own-sub-div-neg", "subtraction, division and negation as their own operations",
           (engine(SUB, own_op("__sub__", "-", "self.data - other.data", ("out.grad", "-out.grad"))),
            engine(DIV, own_op("__truediv__", "/", "self.data / other.data",
@@ -120,16 +163,6 @@ CORRECT = [
               "    def zero_grad(self):\n        for layer in self.layers:\n            layer.zero_grad()\n"))),
 ]
 
-ADD = ("            self.grad += out.grad\n            other.grad += out.grad\n")
-MUL = ("            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n")
-POW = "self.grad += other * self.data**(other - 1) * out.grad"
-TANH = "self.grad += (1 - t**2) * out.grad"
-RELU = "self.grad += (out.data > 0) * out.grad"
-EXP = "self.grad += out.data * out.grad"
-WRAP_ADD = ("        other = other if isinstance(other, Value) else Value(other)\n"
-            "        out = Value(self.data + other.data, (self, other), '+')\n")
-WRAP_MUL = ("        other = other if isinstance(other, Value) else Value(other)\n"
-            "        out = Value(self.data * other.data, (self, other), '*')\n")
 ZERO_GRAD = "        for p in self.parameters():\n            p.grad = 0.0\n"
 NEURON_INIT = ("        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]\n"
                "        self.b = Value(random.uniform(-1, 1))\n")
@@ -234,6 +267,32 @@ BUGS = [
           (engine(REFERENCE_SORT, lecture_sort(append_first=True)),), "topo_sort", "topo-pre-order"),
     Entry("direct-children-only", "sorts only the output and its direct children",
           (engine(REFERENCE_SORT, "        topo = list(self._prev) + [self]\n"),), "topo_sort", "topo-incomplete"),
+    # -- found by writing the engine from the lecture, with the slips students make ---------------------
+    Entry("seed-after-walk", "the lecture's backward() with self.grad = 1 moved after the loop",
+          (engine(RESET + "        self.grad += 1.0\n" + WALK, WALK + "        self.grad = 1.0\n"),),
+          "backward", "seed-after-walk"),
+    Entry("seed-added", "self.grad += 1 as the seed, nothing reset", (engine(RESET, ""),), "backward", "seed-added"),
+    Entry("pow-precedence", "a precedence slip: other * self.data ** other - 1 * out.grad",
+          (engine(POW, "self.grad += other * self.data ** other - 1 * out.grad"),), "operations", "pow-precedence"),
+    Entry("pow-parenthesis-slip", "other * (self.data**other - 1) * out.grad",
+          (engine(POW, "self.grad += other * (self.data**other - 1) * out.grad"),), "operations",
+          "wrong-derivative:pow"),
+    Entry("add-other-never-gets-grad", "add's _backward updates self only",
+          (engine(ADD, "            self.grad += out.grad\n"),), "operations", "missing-input-grad:add"),
+    Entry("mul-other-never-gets-grad", "mul's _backward updates self only",
+          (engine(MUL, "            self.grad += other.data * out.grad\n"),), "operations", "missing-input-grad:mul"),
+    Entry("mul-uses-grad", "mul's derivative taken from the other input's grad instead of its data",
+          (engine(MUL, MUL.replace(".data", ".grad")),), "operations", "wrong-derivative:mul"),
+    Entry("tanh-square-misplaced", "(1 - t)**2 instead of 1 - t**2",
+          (engine(TANH, "self.grad += (1 - t)**2 * out.grad"),), "operations", "wrong-derivative:tanh"),
+    Entry("tanh-forward-tan", "math.tan instead of math.tanh",
+          (engine("        t = math.tanh(self.data)", "        t = math.tan(self.data)"),), "operations",
+          "forward:tanh"),
+    Entry("missing-rsub", "no __rsub__", (engine("    def __rsub__(self, other):  # other - self\n"
+                                                 "        return other + (-self)\n\n", ""),),
+          "operations", "missing-operator:__rsub__"),
+    Entry("visited-never-added", "checks the visited set but never adds to it",
+          (engine("                visited.add(node)\n", ""),), "topo_sort", "topo-no-visited"),
     # -- nn ------------------------------------------------------------------------------------------------
     Entry("parameters-without-bias", "Neuron.parameters() returns only the weights",
           (nn("return self.w + [self.b]", "return self.w"),), "nn", "parameters-missing-bias"),

@@ -5,14 +5,21 @@ Feedback shows the graph (inputs chosen by the test) and the student's own value
 expected value.
 """
 
+import functools
+
 import diagnose
 import expected
+import operations
 from diagnose import PITFALLS, Tolerance
 
 from autograder.suite import GraphObservation, Mistake, Submission
 
-OP_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
 H = 1e-5  # central-difference step
+UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
+# Inputs for one operation's _backward alone (no point near relu's kink; positive bases for powers).
+LOCAL_POINTS = {"add": [(2.0, -3.0), (0.5, 4.0)], "mul": [(2.0, -3.0), (-1.5, 0.25)],
+                "tanh": [(0.7,), (-1.3,)], "relu": [(1.5,), (-0.7,)], "exp": [(0.5,), (-1.2,)],
+                "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5)]}
 MAX_SHOWN = 10  # nodes of a graph shown in feedback
 
 
@@ -25,20 +32,11 @@ def name(graph: dict, ref) -> str:
 def render(graph: dict) -> str:
     """The graph as the student would write it: 'x0 = 2.0, x1 = -3.0; v2 = x0 * x1; v3 = v2.tanh()'."""
     parts = [", ".join(f"x{i} = {x!r}" for i, x in enumerate(graph["leaves"]))]
-    for i, (op, *refs) in enumerate(graph["ops"], start=len(graph["leaves"])):
+    for i, op in enumerate(graph["ops"], start=len(graph["leaves"])):
         if i - len(graph["leaves"]) == MAX_SHOWN:
             parts.append(f"... ({len(graph['ops']) - MAX_SHOWN} more nodes, each built the same way)")
             break
-        a = name(graph, refs[0])
-        if op in OP_SYMBOL:
-            expr = f"{a} {OP_SYMBOL[op]} {name(graph, refs[1])}"
-        elif op == "pow":
-            expr = f"{a} ** {refs[1]!r}"
-        elif op == "neg":
-            expr = f"-{a}"
-        else:
-            expr = f"{a}.{op}()"
-        parts.append(f"v{i} = {expr}")
+        parts.append(f"v{i} = {operations.written(op, lambda ref: name(graph, ref))}")
     return "; ".join(parts)
 
 
@@ -69,6 +67,35 @@ def feedback(pitfall: str, graph: dict, steps: list | None, observation: GraphOb
             f"{yours(graph, observation.grad, nodes, 'grad')}.")
 
 
+def single_op(op: str, point: tuple) -> dict:
+    values = operations.OPERATIONS[op].values
+    return {"leaves": list(point[:values]), "ops": [[op, *range(values), *point[values:]]]}
+
+
+def local_steps(graph: dict) -> list:
+    out = len(graph["leaves"])
+    return [["set_grad", out, UPSTREAM], ["local_backward", out]]
+
+
+def check_local_derivative(submission: Submission, tolerance: Tolerance, op: str) -> None:
+    """out.grad = 5 then out._backward(): every input's grad is 5 times the local derivative."""
+    graphs = [single_op(op, point) for point in LOCAL_POINTS[op]]
+    check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance, upstream=UPSTREAM,
+                 doing=f"calling {op}'s _backward", localize=False)
+
+
+def wrong_operation(submission: Submission, tolerance: Tolerance, graph: dict) -> Mistake | None:
+    """Which operation of a graph has the wrong _backward, from each one's _backward alone: a mistake in
+    pow is named for pow even where it shows through truediv (built from pow and mul)."""
+    for op in diagnose.LOCAL_OPS:
+        if op in diagnose.ops_in(graph):
+            try:
+                check_local_derivative(submission, tolerance, op)
+            except Mistake as mistake:
+                return mistake
+    return None
+
+
 def op_of(graph: dict, node: int) -> str:
     return graph["ops"][node - len(graph["leaves"])][0]
 
@@ -96,12 +123,17 @@ def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Toler
 
 
 def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
-                     tolerance: Tolerance, wrong: list[int], pitfall: str | None) -> Mistake:
-    """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward.
-    In the other isolation modes the local derivatives are the reference's: never blame them."""
+                     tolerance: Tolerance, wrong: list[int], pitfall: str | None, localize: bool = True) -> Mistake:
+    """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward,
+    and (localize) each operation's _backward alone names the operation. In the other isolation modes the
+    local derivatives are the reference's: never blame them."""
     own = submission is None or submission.mode == "own"
     if pitfall is None and submission is not None and own:
         pitfall = finite_difference_pitfall(submission, graph, observation, tolerance)
+        if pitfall in (None, "gradient-disagrees-with-forward") and localize:
+            found = wrong_operation(submission, tolerance, graph)
+            if found is not None:
+                return Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.", found.flags)
     ops = {op for op, *_ in graph["ops"]}
     if pitfall in (None, "gradient-disagrees-with-forward") and len(ops) == 1 and own:
         pitfall = f"wrong-derivative:{ops.pop()}"
@@ -199,12 +231,31 @@ def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
     return mistake
 
 
+def check_backward(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
+                   doing: str, leaves_only: bool = False) -> None:
+    """backward()'s own job, whatever its walk: replaying the student's own order of _backward calls on
+    the model engine must give the student's gradients, so the seed is right and gradients are kept as
+    they should be between calls. A walk that skips, repeats or misorders nodes is the topo_sort part's
+    to grade (from the same calls), so it cannot cost points here."""
+    steps = steps or [diagnose.default_steps(g) for g in graphs]
+    observations = submission.graphs(graphs, steps, doing=doing, record_calls=True)
+    replayed = [(o.data, o.grad, o.calls) for o in observations]
+    explain = functools.partial(diagnose.explain_batch, tolerance=tolerance, candidates=diagnose.SEED_BUGS,
+                                leaves_only=leaves_only, judge_order=False)
+    for graph, step, observation, seen in zip(graphs, steps, observations, replayed, strict=True):
+        if diagnose.reproduces(None, graph, step, *seen, tolerance, leaves_only):
+            continue
+        pitfall = explain(graphs, steps, replayed) or explain([graph], [step], [seen]) or "wrong-gradient"
+        shown = range(len(graph["leaves"])) if leaves_only else range(diagnose.size(graph))
+        raise Mistake(pitfall, feedback(pitfall, graph, step, observation, list(shown)[:MAX_SHOWN]))
+
+
 def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
                  doing: str, upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
-                 candidates: list[str] | None = None, judge_order: bool = True) -> list[GraphObservation]:
+                 candidates: list[str] | None = None, localize: bool = True) -> list[GraphObservation]:
     """One worker call for all graphs; on a wrong one, one more call records the order of the _backward
     calls, and the mistake that reproduces the student's observations on ALL the graphs is named
-    (judge_order=False: graphs on which any walk order is right, so the order is not a diagnosis)."""
+    (localize: failing that, the operation whose _backward alone is wrong)."""
     steps = steps or [None] * len(graphs)
     try:
         observations = submission.graphs(graphs, steps, doing=doing)
@@ -220,16 +271,21 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         # Right this time: the gradients depend on the order of a set. Explain the first run without its order.
         recorded = [GraphObservation(o.data, o.grad, o.prev, None) for o in observations]
     pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance,
-                                     candidates=candidates, leaves_only=leaves_only, judge_order=judge_order)
+                                     candidates=candidates, leaves_only=leaves_only)
     if pitfall == "topo-not-reversed":
         pitfall = order_on_shared_nodes(submission) or pitfall
     for graph, step, observation in zip(graphs, steps, recorded, strict=True):
         check_forward(graph, observation, tolerance)
         wrong = wrong_gradients(graph, observation, tolerance, **options)
         if wrong:
-            if pitfall is None:  # no one mistake explains them all: explain this graph alone
+            if pitfall is None and localize and submission.mode == "own":
+                # No one mistake explains them all: look at each operation's _backward alone first.
+                found = wrong_operation(submission, tolerance, graph)
+                if found is not None:
+                    raise Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.", found.flags)
+            if pitfall is None:  # explain this graph alone
                 pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
                                                  observation.calls)], tolerance, candidates=candidates,
-                                                 leaves_only=leaves_only, judge_order=judge_order)
-            raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall)
+                                                 leaves_only=leaves_only)
+            raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall, localize)
     return observations

@@ -16,9 +16,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import operations
+from operations import OPERATIONS
+
 # Operations whose _backward a student writes, and the ones built from them in the lecture.
-LOCAL_OPS = ("add", "mul", "pow", "tanh", "relu", "exp")
-COMPOSITES = {"sub": ("add", "mul"), "neg": ("mul",), "truediv": ("mul", "pow")}
+LOCAL_OPS, COMPOSITES = operations.LOCAL_OPS, operations.COMPOSITES
 EXAMPLE = {"add": "b = a + a", "mul": "b = a * a", "pow": "y = x**2 + x", "tanh": "y = x.tanh() + x",
            "relu": "y = x.relu() + x", "exp": "y = x.exp() + x"}
 DERIVATIVE = {"add": "1 for both inputs", "mul": "the other input's data", "pow": "n * x**(n-1)",
@@ -35,6 +37,10 @@ PITFALLS: dict[str, str] = {
     **{f"forward:{op}": f"wrong forward value of {op}" for op in (*LOCAL_OPS, *COMPOSITES)},
     **{f"wrong-derivative:{op}": (f"wrong local derivative in {op}'s _backward (a finite difference of your own "
                                   "forward disagrees with your gradient)") for op in (*LOCAL_OPS, *COMPOSITES)},
+    **{f"missing-input-grad:{op}": (f"{op}'s _backward never passes a gradient to its second input (other): "
+                                    f"both inputs of {op} need their own `+=` line") for op in ("add", "mul")},
+    "pow-precedence": ("operator precedence in pow's _backward: `other * self.data ** other - 1 * out.grad` "
+                       "computes n * x**n - out.grad; write other * self.data**(other - 1) * out.grad"),
     "mul-derivative-swapped": ("mul's _backward uses each input's own data: d(a*b)/da is b (other.data), "
                                "d(a*b)/db is a (self.data)"),
     "tanh-derivative-from-input": ("tanh's derivative computed from the input: it is 1 - t**2 where t is the "
@@ -142,6 +148,18 @@ PITFALLS: dict[str, str] = {
 }
 
 
+# Known wrong formulas: (operation, the local derivatives a student wrote), replayed instead of the table's.
+WRONG_FORMULAS = {
+    "mul-derivative-swapped": ("mul", lambda a, b, out: (a, b)),
+    "tanh-derivative-from-input": ("tanh", lambda a, out: (1 - a * a,)),
+    "exp-derivative-from-input": ("exp", lambda a, out: (a,)),
+    "pow-rule-off-by-one": ("pow", lambda a, n, out: (n * a ** n,)),
+    "pow-rule-missing-factor": ("pow", lambda a, n, out: (a ** (n - 1),)),
+    "relu-gradient-at-zero": ("relu", lambda a, out: (float(a >= 0),)),
+    "relu-mask-always-open": ("relu", lambda a, out: (1.0,)),
+}
+
+
 @dataclass(frozen=True)
 class Tolerance:
     rel: float
@@ -159,11 +177,7 @@ def size(graph: dict) -> int:
 def inputs(graph: dict, node: int) -> list[int]:
     """The node indices an op node reads (plain numbers are not nodes)."""
     n_leaves = len(graph["leaves"])
-    if node < n_leaves:
-        return []
-    op, *refs = graph["ops"][node - n_leaves]
-    refs = refs[:1] if op in ("pow", "tanh", "relu", "exp", "neg") else refs
-    return [r for r in refs if not isinstance(r, dict)]
+    return [] if node < n_leaves else operations.inputs(graph["ops"][node - n_leaves])
 
 
 def reachable(graph: dict, root: int) -> set[int]:
@@ -215,29 +229,12 @@ class Engine:
         self.graph, self.bug = graph, bug
         self.n_leaves = len(graph["leaves"])
         self.data = [float(x) for x in graph["leaves"]]
-        for op, *refs in graph["ops"]:
-            self.data.append(self._forward(op, refs))
+        for op in graph["ops"]:
+            self.data.append(operations.forward(op, self._value))
         self.grad = [0.0] * len(self.data)
 
     def _value(self, ref) -> float:
         return float(ref["c"]) if isinstance(ref, dict) else self.data[ref]
-
-    def _forward(self, op: str, refs: list) -> float:
-        a = self._value(refs[0])
-        if op == "pow":
-            return a ** refs[1]
-        if op == "tanh":
-            return math.tanh(a)
-        if op == "relu":
-            return max(a, 0.0)
-        if op == "exp":
-            return math.exp(a)
-        if op == "neg":
-            return -a
-        b = self._value(refs[1])
-        if op == "truediv":
-            return a / b
-        return {"add": a + b, "sub": a - b, "mul": a * b}[op]
 
     # -- local derivatives ------------------------------------------------------------------
     def _accumulate(self, ref, local: float, upstream: float, op: str) -> None:
@@ -250,12 +247,19 @@ class Engine:
         else:
             self.grad[ref] += value
 
+    def _local(self, op: str, *args: float) -> tuple[float, ...]:
+        """The local derivatives op's _backward computes: the table's, or the known wrong formula."""
+        wrong = WRONG_FORMULAS.get(self.bug)
+        return (wrong[1] if wrong and wrong[0] == op else OPERATIONS[op].derivative)(*args)
+
     def _product(self, left: tuple, right: tuple, g: float) -> tuple[float, float]:
-        """`left * right` as mul's _backward sees it. Each side is (ref, data) with ref a node index,
-        a plain number ({"c": ...}) or None for a Value made inside sub or truediv; returns the
-        gradient each side is sent (what such an intermediate Value receives)."""
+        """`left * right` as mul's _backward sees it, left being `self`. Each side is (ref, data) with ref
+        a node index, a plain number ({"c": ...}) or None for a Value made inside sub or truediv;
+        returns the gradient each side is sent (what such an intermediate Value receives)."""
         (left_ref, left_data), (right_ref, right_data) = left, right
-        d_left, d_right = (left_data, right_data) if self.bug == "mul-derivative-swapped" else (right_data, left_data)
+        d_left, d_right = self._local("mul", left_data, right_data, left_data * right_data)
+        if self.bug == "missing-input-grad:mul":
+            d_right, right_ref = 0.0, None
         upstream = 1.0 if self.bug == "no-upstream-grad:mul" else g
         for ref, local in ((left_ref, d_left), (right_ref, d_right)):
             if ref is not None:
@@ -264,31 +268,30 @@ class Engine:
 
     def _pow(self, a, n: float, g: float) -> None:
         x = self._value(a)
-        local = {"pow-rule-off-by-one": n * x ** n, "pow-rule-missing-factor": x ** (n - 1)}.get(
-            self.bug, n * x ** (n - 1))
-        self._accumulate(a, local, g, "pow")
+        if self.bug == "pow-precedence":  # other * self.data ** other - 1 * out.grad
+            self._accumulate(a, n * x ** n - g, 1.0, "pow")
+            return
+        self._accumulate(a, self._local("pow", x, n, x ** n)[0], g, "pow")
 
     def local_backward(self, node: int) -> None:
         if node < self.n_leaves:
             return
         op, *refs = self.graph["ops"][node - self.n_leaves]
         g, t = self.grad[node], self.data[node]
+        if op in ("add", "mul") and isinstance(refs[0], dict):
+            refs = refs[::-1]  # `2 + x` runs as x.__radd__(2), i.e. x + 2: the Value is `self`
         a = refs[0]
         x = self._value(a)
         if op == "add":
             self._accumulate(a, 1.0, g, "add")
-            self._accumulate(refs[1], 1.0, g, "add")
+            if self.bug != "missing-input-grad:add":
+                self._accumulate(refs[1], 1.0, g, "add")
         elif op == "mul":
             self._product((a, x), (refs[1], self._value(refs[1])), g)
         elif op == "pow":
             self._pow(a, refs[1], g)
-        elif op == "tanh":
-            self._accumulate(a, 1 - (x * x if self.bug == "tanh-derivative-from-input" else t * t), g, "tanh")
-        elif op == "relu":
-            open_ = {"relu-gradient-at-zero": x >= 0, "relu-mask-always-open": True}.get(self.bug, t > 0)
-            self._accumulate(a, float(open_), g, "relu")
-        elif op == "exp":
-            self._accumulate(a, x if self.bug == "exp-derivative-from-input" else t, g, "exp")
+        elif op in ("tanh", "relu", "exp"):
+            self._accumulate(a, self._local(op, x, t)[0], g, op)
         elif op == "neg":  # self * -1
             self._product((a, x), (None, -1.0), g)
         elif op == "sub":  # self + (-other); other + (-self) when a plain number is on the left
@@ -296,8 +299,10 @@ class Engine:
             self._accumulate(a, 1.0, g, "add")
             if self.bug == "sub-derivative-sign" and not isinstance(a, dict):  # its own __sub__
                 self._accumulate(b, 1.0, g, "sub")
-            else:
-                negated = 1.0 if self.bug == "no-upstream-grad:add" else g  # -other, made inside
+            else:  # -other, made inside: add's `other`, unless a plain number is on the left (then `self`)
+                negated = 1.0 if self.bug == "no-upstream-grad:add" else g
+                if self.bug == "missing-input-grad:add" and not isinstance(a, dict):
+                    negated = 0.0
                 self._product((b, self._value(b)), (None, -1.0), negated)
         elif op == "truediv":  # self * other**-1; other * self**-1 when a plain number is on the left
             b = refs[1]
@@ -357,10 +362,9 @@ def candidates_for(graph: dict) -> list[str]:
     used = ops_in(graph)
     ops = {op for op, *_ in graph["ops"]}
     found = [f"{kind}:{op}" for op in LOCAL_OPS if op in used for kind in ("no-upstream-grad", "overwrite-grad")]
-    specific = {"mul-derivative-swapped": "mul", "pow-rule-off-by-one": "pow", "pow-rule-missing-factor": "pow",
-                "tanh-derivative-from-input": "tanh", "exp-derivative-from-input": "exp",
-                "relu-gradient-at-zero": "relu", "relu-mask-always-open": "relu"}
-    found += [bug for bug, op in specific.items() if op in used]
+    found += [f"missing-input-grad:{op}" for op in ("add", "mul") if op in used]
+    found += [bug for bug, (op, _) in WRONG_FORMULAS.items() if op in used]
+    found += ["pow-precedence"] if "pow" in used else []
     found += [bug for bug, op in (("sub-derivative-sign", "sub"), ("div-derivative-sign", "truediv")) if op in ops]
     return [*found, *SEED_BUGS]
 
@@ -370,18 +374,21 @@ SEED_BUGS = ("no-seed", "seed-after-walk", "seed-added", "backward-resets-leaf-g
 
 
 def order_pitfall(graph: dict, steps: Sequence, calls: Sequence[Sequence[int]]) -> str | None:
-    """Check the order of the student's _backward calls in each backward() step."""
+    """Check the order of the student's _backward calls in each backward() step. Only op nodes count:
+    a leaf's _backward does nothing, so skipping, repeating or reordering leaves is harmless."""
+    n_leaves = len(graph["leaves"])
     for (kind, *args), step_calls in zip(
             [s for s in steps if s[0] in ("backward", "local_backward")], calls, strict=False):
         if kind != "backward":
             continue
-        nodes = reachable(graph, args[0])
+        nodes = {node for node in reachable(graph, args[0]) if node >= n_leaves}
+        step_calls = [node for node in step_calls if node >= n_leaves]
         if len(step_calls) != len(set(step_calls)):
             return "topo-no-visited"
         if not nodes <= set(step_calls):
             return "topo-incomplete"
         position = {node: i for i, node in enumerate(step_calls)}
-        edges = [(user, node) for user in nodes for node in inputs(graph, user)]
+        edges = [(user, node) for user in nodes for node in inputs(graph, user) if node >= n_leaves]
         wrong = sum(position[user] > position[node] for user, node in edges)
         if wrong and wrong == len(edges):
             return "topo-not-reversed"
@@ -404,7 +411,7 @@ def matches(engine: Engine, data: Sequence[float], grad: Sequence[float], tolera
     return all(tolerance.close(data[i], engine.data[i]) and tolerance.close(grad[i], engine.grad[i]) for i in nodes)
 
 
-def reproduces(bug: str, graph: dict, steps: Sequence, data: Sequence[float], grad: Sequence[float],
+def reproduces(bug: str | None, graph: dict, steps: Sequence, data: Sequence[float], grad: Sequence[float],
                calls: Sequence[Sequence[int]] | None, tolerance: Tolerance, leaves_only: bool) -> bool:
     try:
         engine = Engine(graph, bug).run(steps, calls)

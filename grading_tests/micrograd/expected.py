@@ -8,7 +8,9 @@ sent to a worker or shown to a student.
 import functools
 import json
 
+import operations
 import torch
+from operations import OPERATIONS
 
 DTYPE = torch.float64
 LECTURE_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
@@ -19,24 +21,14 @@ def _key(*parts) -> str:
     return json.dumps(parts, sort_keys=True)
 
 
-def _torch_op(op, a, b):
-    if op == "pow":
-        return a ** b
-    if op in ("tanh", "relu", "exp"):
-        return getattr(torch, op)(a)
-    if op == "neg":
-        return -a
-    return {"add": a + b, "sub": a - b, "mul": a * b, "truediv": a / b}[op]
-
-
 @functools.cache
 def _graph(key: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     graph, upstream, times = json.loads(key)
     nodes = [torch.tensor(x, dtype=DTYPE, requires_grad=True) for x in graph["leaves"]]
-    for op, *refs in graph["ops"]:
-        operands = [r["c"] if isinstance(r, dict) else nodes[r] for r in refs[:1 if op == "pow" else 2]]
-        operands += refs[1:] if op == "pow" else []
-        node = _torch_op(op, operands[0], operands[1] if len(operands) > 1 else None)
+    for op in graph["ops"]:
+        refs, parameters = operations.operands(op)
+        values = [torch.tensor(r["c"], dtype=DTYPE) if isinstance(r, dict) else nodes[r] for r in refs]
+        node = OPERATIONS[op[0]].torch(torch, *values, *parameters)
         node.retain_grad()
         nodes.append(node)
     nodes[-1].backward(torch.tensor(upstream, dtype=DTYPE))

@@ -6,21 +6,19 @@ operation's _backward costs points in operations only.
 
 import checks
 import pytest
-from diagnose import SEED_BUGS
 
 pytestmark = pytest.mark.part("backward")
 MODE = "reference_derivatives"
 
-# One operation each, on leaves only: any order of the walk that runs the output's _backward is
-# right, so a mistake in the sort cannot cost points here (it costs them in topo_sort).
+# One operation each, on leaves only. Gradients are checked against the student's own walk replayed
+# on the model engine (checks.check_backward), so a mistake in the sort costs points in topo_sort only.
 SEEDED = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.4], "ops": [["tanh", 0]]},
           {"leaves": [1.5, 2.5], "ops": [["add", 0, 1]]}, {"leaves": [-1.5], "ops": [["mul", 0, 0]]}]
 
 
 def test_output_is_seeded(submission, tolerance):
     """After out.backward(), out.grad is 1, set before the walk, and its inputs get the chain rule from there."""
-    checks.check_graphs(submission.isolated(MODE), SEEDED, tolerance=tolerance, doing="calling backward()",
-                        candidates=SEED_BUGS, judge_order=False)
+    checks.check_backward(submission.isolated(MODE), SEEDED, tolerance=tolerance, doing="calling backward()")
 
 
 def test_repeated_backward_calls_add_up(submission, tolerance):
@@ -31,5 +29,5 @@ def test_repeated_backward_calls_add_up(submission, tolerance):
               {"leaves": [0.3], "ops": [["tanh", 0]]}, {"leaves": [1.5], "ops": [["mul", 0, 0]]},
               {"leaves": [-0.5], "ops": [["add", 0, 0]]}]
     steps = [[["backward", len(g["leaves"])]] * 3 for g in graphs]
-    checks.check_graphs(submission.isolated(MODE), graphs, steps, tolerance=tolerance, times=3, leaves_only=True,
-                        doing="calling backward() three times", candidates=SEED_BUGS, judge_order=False)
+    checks.check_backward(submission.isolated(MODE), graphs, steps, tolerance=tolerance, leaves_only=True,
+                          doing="calling backward() three times")

@@ -16,68 +16,45 @@ from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("operations")
 
-UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
-POINTS = {"add": [(2.0, -3.0), (0.5, 4.0)], "mul": [(2.0, -3.0), (-1.5, 0.25)],
-          "tanh": [(0.7,), (-1.3,)], "relu": [(1.5,), (-0.7,)], "exp": [(0.5,), (-1.2,)],
-          "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5)]}
-
-
-def single_op(op: str, point: tuple) -> dict:
-    if op == "pow":
-        return {"leaves": [point[0]], "ops": [["pow", 0, point[1]]]}
-    return {"leaves": list(point), "ops": [[op, *range(len(point))]]}
-
-
-def local_steps(graph: dict) -> list:
-    out = len(graph["leaves"])
-    return [["set_grad", out, UPSTREAM], ["local_backward", out]]
-
-
-def check_local_derivative(submission, tolerance, op):
-    """out.grad = 5 then out._backward(): every input's grad is 5 times the local derivative."""
-    graphs = [single_op(op, point) for point in POINTS[op]]
-    checks.check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
-                        upstream=UPSTREAM, doing=f"calling {op}'s _backward")
-
 
 # One test per operation (not parametrized: each must be its own graded test).
 def test_add_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "add")
+    checks.check_local_derivative(submission, tolerance, "add")
 
 
 def test_mul_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "mul")
+    checks.check_local_derivative(submission, tolerance, "mul")
 
 
 def test_pow_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "pow")
+    checks.check_local_derivative(submission, tolerance, "pow")
 
 
 def test_tanh_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "tanh")
+    checks.check_local_derivative(submission, tolerance, "tanh")
 
 
 def test_relu_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "relu")
+    checks.check_local_derivative(submission, tolerance, "relu")
 
 
 def test_exp_local_derivative(submission, tolerance):
-    check_local_derivative(submission, tolerance, "exp")
+    checks.check_local_derivative(submission, tolerance, "exp")
 
 
 def test_relu_at_zero(submission, tolerance):
     """Like torch, relu has gradient 0 at exactly 0 (the negative side comes first to tell the mistakes apart)."""
-    graphs = [single_op("relu", (-0.7,)), single_op("relu", (0.0,))]
-    checks.check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
-                        upstream=UPSTREAM, doing="calling relu's _backward at 0")
+    graphs = [checks.single_op("relu", (-0.7,)), checks.single_op("relu", (0.0,))]
+    checks.check_graphs(submission, graphs, [checks.local_steps(g) for g in graphs], tolerance=tolerance,
+                        upstream=checks.UPSTREAM, doing="calling relu's _backward at 0")
 
 
 def test_tanh_of_large_inputs(submission, tolerance):
     """tanh saturates to +-1 with gradient 0; it must not overflow (we count an OverflowError at |x| = 1e4 as a bug:
     a neuron's pre-activation can be that large)."""
-    graphs = [single_op("tanh", (x,)) for x in (30.0, -30.0, 1e4, -1e4)]
+    graphs = [checks.single_op("tanh", (x,)) for x in (30.0, -30.0, 1e4, -1e4)]
     try:
-        observations = submission.graphs(graphs, [local_steps(g) for g in graphs], doing="tanh of large inputs")
+        observations = submission.graphs(graphs, [checks.local_steps(g) for g in graphs], doing="tanh of large inputs")
     except Mistake as mistake:
         if mistake.pitfall in ("timeout", "crash", "memory", "forbidden-import", "syntax-error", "not-implemented"):
             raise
@@ -89,8 +66,8 @@ def test_tanh_of_large_inputs(submission, tolerance):
                           f"v1.data = {out:.6g} and x0.grad = {grad:.6g} after v1.grad = 5; v1._backward().")
     for graph, observation in zip(graphs, observations, strict=True):
         checks.check_forward(graph, observation, tolerance)
-    checks.check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
-                        upstream=UPSTREAM, doing="tanh of large inputs")
+    checks.check_graphs(submission, graphs, [checks.local_steps(g) for g in graphs], tolerance=tolerance,
+                        upstream=checks.UPSTREAM, doing="tanh of large inputs")
 
 
 def walked(submission, tolerance, graphs: list[dict], doing: str) -> list:
@@ -107,6 +84,9 @@ REUSED = [
     {"leaves": [0.6], "ops": [["tanh", 0], ["add", 1, 0]]},                    # x.tanh() + x
     {"leaves": [0.9], "ops": [["relu", 0], ["add", 1, 0]]},                    # x.relu() + x
     {"leaves": [-0.4], "ops": [["exp", 0], ["add", 1, 0]]},                    # x.exp() + x
+    # x * y + x and (x + y) * x: an `=` loses the other use's gradient, an input left out gets none
+    {"leaves": [1.3, -0.6], "ops": [["mul", 0, 1], ["add", 2, 0]]},
+    {"leaves": [0.7, -0.2], "ops": [["add", 0, 1], ["mul", 2, 0]]},
 ]
 
 
