@@ -109,7 +109,8 @@ RESET = ("        # Like torch, only leaves keep their gradients from an earlier
 
 # Diagnoses that name no specific mistake: `course validate` accepts them from any bug, anywhere.
 GENERIC_PITFALLS = ("error", "wrong-gradient", "gradient-disagrees-with-forward", "forward-wrong-nearby", "timeout",
-                    "crash", "not-implemented", "nn-forward-wrong", "nn-gradient", "training-trajectory")
+                    "crash", "not-implemented", "nn-forward-wrong", "nn-gradient", "training-trajectory",
+                    "training-own-engine")  # the end-to-end loop: "your engine", named in the engine's parts
 
 CORRECT = [
     Entry("no-reset-seed-assign", "the lecture's backward() with an explicit stack: self.grad = 1 and no reset of "
