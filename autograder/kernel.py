@@ -29,6 +29,7 @@ import shutil
 import sys
 import sysconfig
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +153,13 @@ class SandboxedExecute(Execute):
             return nb, resources
 
 
+FEEDBACK_WIDTH = 88  # nbgrader's feedback shows a cell's output as preformatted text: wrap it to be read
+
+
 def _feedback(results: Any, part: str) -> str:
     lines = [f"{t.name.split('::')[-1]}: {t.output}" for t in results.tests if t.part == part and t.status != "passed"]
-    return "\n".join(lines)
+    return "\n".join(textwrap.fill(line, FEEDBACK_WIDTH, break_long_words=False, break_on_hyphens=False)
+                     for text in lines for line in text.splitlines())
 
 
 class NotebooksOnly(NbGraderPreprocessor):

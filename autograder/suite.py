@@ -105,6 +105,31 @@ class ModelObservation:
     losses: list[float]
     params: list[float]
     grads: list[float]
+    fresh: list[float]  # the parameters' data as built, before the grader set any
+    same_as: list[int]  # per parameter, the first position holding the same object
+    neurons: list[list[Any]]  # (nin, nonlin or None) of every Neuron constructed, in order
+    snapshots: list[dict[str, list[float]]]  # params and grads at each "snapshot" step
+
+
+def _list(value: Any, doing: str) -> list:
+    if not isinstance(value, list):
+        raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+    return value
+
+
+def _neurons(value: Any) -> list[list[Any]]:
+    """(nin, nonlin) pairs: nin a whole number or None, nonlin a bool or None."""
+    pairs = _list(value, "neurons")
+    if not all(isinstance(p, list) and len(p) == 2 and (p[0] is None or type(p[0]) is int)
+               and (p[1] is None or type(p[1]) is bool) for p in pairs):
+        raise Mistake("malformed", "neurons: the worker's answer has the wrong shape", ("tamper",))
+    return pairs
+
+
+def _snapshot(value: Any) -> dict[str, list[float]]:
+    if not isinstance(value, dict):
+        raise Mistake("malformed", "snapshot: the worker's answer has the wrong shape", ("tamper",))
+    return {"params": numbers(value.get("params"), "params"), "grads": numbers(value.get("grads"), "grads")}
 
 
 def _size(graph: dict) -> int:
@@ -188,8 +213,10 @@ class Submission:
         return found
 
     def model(self, cls: str, args: list, *, seed: int = 0, params: list[float] | None = None,
-              steps: list | None = None, doing: str = "building the model") -> ModelObservation:
-        value = self.ask(doing, "model", cls=cls, args=args, seed=seed, params=params, steps=steps or [])
+              steps: list | None = None, kwargs: dict | None = None,
+              doing: str = "building the model") -> ModelObservation:
+        value = self.ask(doing, "model", cls=cls, args=args, seed=seed, params=params, steps=steps or [],
+                         kwargs=kwargs or {})
         forward = value.get("forward")
         if not isinstance(forward, list) or not all(isinstance(batch, list) for batch in forward):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
@@ -201,6 +228,10 @@ class Submission:
             losses=numbers(value.get("losses"), "losses"),
             params=numbers(value.get("params"), "params"),
             grads=numbers(value.get("grads"), "grads"),
+            fresh=numbers(value.get("fresh"), "fresh parameters"),
+            same_as=indices(value.get("same_as"), "same_as"),
+            neurons=_neurons(value.get("neurons")),
+            snapshots=[_snapshot(s) for s in _list(value.get("snapshots"), doing)],
         )
 
     def api(self, names: list[str], *, doing: str = "inspecting Value") -> dict[str, bool]:

@@ -8,6 +8,8 @@ the release untouched, have a catalog bug, deleted a test cell, kill their kerne
 from __future__ import annotations
 
 import csv
+import html as html_text
+import re
 import shutil
 
 import nbformat
@@ -24,7 +26,7 @@ from nbgrader_course import (
     timed_nbgrader,
 )
 
-from autograder import config, grade, notebooks
+from autograder import config, grade, kernel, notebooks
 from autograder.gradebook import read_gradebook
 
 pytestmark = [pytest.mark.slow,
@@ -120,8 +122,9 @@ def test_catalog_bug_loses_points_in_the_right_cells(autograded):
     overwriter = cell_scores(autograded, "autograd", "overwriter")
     print(f"\nautograd reference  {reference}\nautograd overwriter {overwriter}")
     assert reference == {"local_backward": 4.0, "backward": 3.0, "reused_node": 2.0, "tanh_neuron": 1.0}
-    assert overwriter["local_backward"] == 0.0 and overwriter["reused_node"] == 0.0
-    assert overwriter["tanh_neuron"] == 1.0  # every node there is used once: no points lost
+    # The mistake costs points once, in its own part: the local derivatives are right, backward() is
+    # graded on reference derivatives, and every node of the tanh neuron is used once.
+    assert overwriter == {**reference, "reused_node": 0.0}
 
 
 def test_course_grade_of_the_same_notebook_agrees(autograded):
@@ -146,7 +149,7 @@ def test_feedback_and_export(autograded):
     assert result.returncode == 0, result.stderr
     feedback = autograded / "feedback" / "buggy" / "derivatives"
     html = (feedback / "derivatives.html").read_text()
-    assert "that is the rise" in html  # the grader's feedback for the planted bug reaches the student
+    assert "slope returns the rise" in html  # the grader's feedback for the planted bug reaches the student
     assert leaks(autograded / "feedback", "derivatives") == []
 
     exported = autograded / "grades.csv"
@@ -157,3 +160,21 @@ def test_feedback_and_export(autograded):
     assert rows[("derivatives", "buggy")] == 3.0
     assert rows[("derivatives", "untouched")] == 0.0
     assert rows[("autograd", "reference")] == 10.0
+
+
+def test_feedback_names_the_pitfall_and_writes_out_the_expression(autograded):
+    autograded, _ = autograded
+    result = nbgrader(autograded, "generate_feedback", "autograd")
+    assert result.returncode == 0, result.stderr
+    page = (autograded / "feedback" / "overwriter" / "autograd" / "autograd.html").read_text()
+    text = html_text.unescape(re.sub(r"<[^>]+>", "", page))
+    words = " ".join(text.split())
+    # The pitfall, named as the module suite names it, then the expression with the student's own values.
+    assert "gradient overwritten instead of accumulated in add's _backward" in words
+    assert "In a = 3.0; b = a + a, after b.grad = 1.0, b._backward(): your a.grad = 1; with every input's " \
+           "grad at 0.25 before: your a.grad = 1." in words
+    assert "node 0" not in words and "node 4" not in words
+    # Wrapped to a readable width, not one line that scrolls sideways.
+    feedback_lines = [line for line in text.splitlines() if "overwritten" in line or "your a.grad" in line]
+    assert feedback_lines and all(len(line.strip()) <= kernel.FEEDBACK_WIDTH for line in feedback_lines)
+    assert leaks(autograded / "feedback", "autograd") == []

@@ -186,25 +186,65 @@ def _outputs(out, what):
     raise TypeError(f"{what} is a {type(out).__name__}, not a Value or a list of Values")
 
 
-def model(cls, args, seed=0, params=None, steps=()):
-    """Build micrograd.nn.<cls>(*args) under random.seed(seed), optionally set its parameters'
+_NEURONS_BUILT = []  # (nin, nonlin) of every Neuron constructed during the current model probe
+
+
+def _record_neurons(nn):
+    """Wrap Neuron.__init__ to record what each neuron was built with: tells a Layer that drops
+    nonlin=False, or an MLP that sizes its layers wrongly, from a Neuron that ignores them."""
+    Neuron = getattr(nn, "Neuron", None)
+    if not isinstance(Neuron, type) or getattr(Neuron.__init__, "_recording", False):
+        return
+    original = Neuron.__init__
+
+    def __init__(self, *args, **kwargs):
+        nin = args[0] if args else kwargs.get("nin")
+        nonlin = args[1] if len(args) > 1 else kwargs.get("nonlin")
+        _NEURONS_BUILT.append([nin if type(nin) is int else None, nonlin if type(nonlin) is bool else None])
+        original(self, *args, **kwargs)
+
+    __init__._recording = True
+    Neuron.__init__ = __init__
+
+
+def _first_occurrences(parameters):
+    """For each parameter, the position of the first parameter that is the same object."""
+    first = {}
+    return [first.setdefault(id(p), i) for i, p in enumerate(parameters)]
+
+
+def _snapshot(parameters):
+    return {"params": [_number(p.data, f"parameter {i}'s data") for i, p in enumerate(parameters)],
+            "grads": [_number(p.grad, f"parameter {i}'s grad") for i, p in enumerate(parameters)]}
+
+
+def model(cls, args, seed=0, params=None, steps=(), kwargs=None):
+    """Build micrograd.nn.<cls>(*args, **kwargs) under random.seed(seed), optionally set its parameters'
     data, run steps, and report what was observed.
 
+    Always reported: the parameters as built ("fresh", before any is set), which parameters are the
+    same object ("same_as"), and (nin, nonlin) of every Neuron constructed ("neurons").
     steps: ["forward", xs] records the output(s) for each input in xs;
     ["train", xs, ys, lr, n, zero_grad] runs n steps of gradient descent on the summed squared
     error (zero_grad says whether model.zero_grad() is called before each backward);
     ["backward_loss", xs, ys] computes the loss and calls backward(); ["zero_grad"] calls
-    model.zero_grad(); ["sgd", lr] does p.data -= lr * p.grad for every parameter.
+    model.zero_grad(); ["sgd", lr] does p.data -= lr * p.grad for every parameter;
+    ["snapshot"] records every parameter's data and grad at that moment; ["set_grads", gs] sets the
+    parameters' grads (as far as gs goes).
     """
+    nn = _module("nn")
+    _record_neurons(nn)
+    del _NEURONS_BUILT[:]
     random.seed(seed)
-    net = getattr(_module("nn"), cls)(*args)
+    net = getattr(nn, cls)(*args, **(kwargs or {}))
     parameters = list(net.parameters())
+    observed = {"forward": [], "losses": [], "snapshots": [], "neurons": list(_NEURONS_BUILT),
+                "same_as": _first_occurrences(parameters), "fresh": _snapshot(parameters)["params"]}
     if params is not None:
         if len(params) != len(parameters):
             raise ValueError(f"parameters() returned {len(parameters)} values, {len(params)} were given")
         for p, x in zip(parameters, params, strict=True):
             p.data = x
-    observed = {"forward": [], "losses": []}
 
     def loss(xs, ys):
         return sum((net(x) - y) ** 2 for x, y in zip(xs, ys, strict=True))
@@ -218,6 +258,11 @@ def model(cls, args, seed=0, params=None, steps=()):
             observed["losses"].append(_number(total.data, "the loss"))
         elif kind == "zero_grad":
             net.zero_grad()
+        elif kind == "snapshot":
+            observed["snapshots"].append(_snapshot(parameters))
+        elif kind == "set_grads":
+            for p, g in zip(parameters, args_[0], strict=False):
+                p.grad = g
         elif kind == "sgd":
             for p in parameters:
                 p.data += -args_[0] * p.grad
@@ -234,8 +279,7 @@ def model(cls, args, seed=0, params=None, steps=()):
         else:
             raise ValueError(f"unknown step {kind!r}")
     observed["n_parameters"] = len(parameters)
-    observed["params"] = [_number(p.data, f"parameter {i}'s data") for i, p in enumerate(parameters)]
-    observed["grads"] = [_number(p.grad, f"parameter {i}'s grad") for i, p in enumerate(parameters)]
+    observed.update(_snapshot(parameters))
     return observed
 
 

@@ -3,13 +3,14 @@
 Expected gradients come from torch (float64) on the same graph, in this trusted process.
 """
 
+import diagnose
 import pytest
 import torch
+from diagnose import PITFALLS, Tolerance
+from expressions import Labelled, forward_mistake, gradient_mistake
 
-from autograder.notebook_suite import close
 from autograder.suite import Mistake
 
-REL, ABS = 1e-6, 1e-9
 _BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "truediv": torch.div}
 _UNARY = {"tanh": torch.tanh, "exp": torch.exp, "relu": torch.relu, "neg": torch.neg}
 
@@ -30,71 +31,99 @@ def torch_grads(graph, output=-1):
     return [n.item() for n in nodes], [0.0 if n.grad is None else n.grad.item() for n in nodes]
 
 
-def _check(obs, graph, what, nodes=None):
+@pytest.fixture(scope="session")
+def tolerance(course) -> Tolerance:
+    found = course.grading.tolerances
+    return Tolerance(found.rel, found.abs, found.finite_difference_rel_error)
+
+
+def check(submission, labelled: Labelled, tolerance: Tolerance, *, doing: str, steps: list | None = None,
+          expected_grads: list[float] | None = None, nodes=None, candidates=None) -> None:
+    """The student's data and gradients on this graph against torch; a mismatch is named by diagnose."""
+    graph = labelled.graph
+    obs = submission.graph(graph, steps, doing=doing)
     data, grads = torch_grads(graph)
-    for i in nodes if nodes is not None else range(len(graph["leaves"])):
-        if not close(obs.data[i], data[i], rel=REL, abs=ABS):
-            raise Mistake("forward", f"{what}: node {i} holds {obs.data[i]:.6g}, which is not the operation's result")
-        if not close(obs.grad[i], grads[i], rel=REL, abs=ABS):
-            raise Mistake("gradient", f"{what}: the gradient of node {i} is {obs.grad[i]:.6g}")
+    grads = expected_grads or grads
+    for i, want in enumerate(data):
+        if not tolerance.close(obs.data[i], want):
+            raise forward_mistake(labelled, obs, i)
+    nodes = nodes if nodes is not None else range(len(grads))
+    wrong = [i for i in nodes if not tolerance.close(obs.grad[i], grads[i])]
+    if wrong:
+        raise gradient_mistake(submission, labelled, steps, obs, wrong, tolerance, doing=doing,
+                               candidates=candidates)
 
 
-LOCAL = [  # (operation, graph): each checked with a single _backward call on the last node
-    ("+", {"leaves": [1.5, -2.0], "ops": [["add", 0, 1]]}),
-    ("*", {"leaves": [1.5, -2.0], "ops": [["mul", 0, 1]]}),
-    ("**", {"leaves": [1.5], "ops": [["pow", 0, 3]]}),
-    ("tanh", {"leaves": [0.7], "ops": [["tanh", 0]]}),
-    ("exp", {"leaves": [0.3], "ops": [["exp", 0]]}),
-    ("relu", {"leaves": [0.8], "ops": [["relu", 0]]}),
+UPSTREAM, EARLIER = 2.0, 0.25  # out.grad is not 1, so a missing `* out.grad` shows
+LOCAL = [  # each checked with a single _backward call on its output
+    Labelled({"leaves": [1.5, -2.0], "ops": [["add", 0, 1]]}, ["a", "b", "out"]),
+    Labelled({"leaves": [1.5, -2.0], "ops": [["mul", 0, 1]]}, ["a", "b", "out"]),
+    Labelled({"leaves": [1.5], "ops": [["pow", 0, 3]]}, ["a", "out"]),
+    Labelled({"leaves": [0.7], "ops": [["tanh", 0]]}, ["a", "out"]),
+    Labelled({"leaves": [0.3], "ops": [["exp", 0]]}, ["a", "out"]),
+    Labelled({"leaves": [0.8], "ops": [["relu", 0]]}, ["a", "out"]),
 ]
 
 
 @pytest.mark.part("local_backward")
-def test_each_operation_backward_accumulates(submission):
-    for name, graph in LOCAL:
-        out = len(graph["leaves"])
-        # A previous gradient of 0.25 on every input must be kept: _backward adds, it never sets.
-        steps = [["set_grad", i, 0.25] for i in range(out)] + [["set_grad", out, 1.0], ["local_backward", out]]
-        obs = submission.graph(graph, steps, doing=f"calling _backward of {name}")
-        _, grads = torch_grads(graph)
-        for i in range(out):
-            if close(obs.grad[i], grads[i], rel=REL, abs=ABS):
-                raise Mistake("overwrite-grad", f"_backward of {name} replaced the input's gradient instead of "
-                              "adding to it: use += so every use of a node counts")
-            if not close(obs.grad[i] - 0.25, grads[i], rel=REL, abs=ABS):
-                raise Mistake("local-derivative", f"_backward of {name}: the input's gradient became "
-                              f"{obs.grad[i] - 0.25:.6g} more; it should grow by (local derivative) * out.grad")
+def test_each_operation_backward(submission, tolerance):
+    """One _backward call at a time, inputs starting at 0 (accumulating is the reused_node part's)."""
+    for labelled in LOCAL:
+        out = len(labelled.graph["leaves"])
+        _, local = torch_grads(labelled.graph)
+        check(submission, labelled, tolerance, doing=f"calling {labelled.labels[-1]}._backward()",
+              steps=[["set_grad", out, UPSTREAM], ["local_backward", out]],
+              expected_grads=[UPSTREAM * g for g in local[:out]] + [UPSTREAM], nodes=range(out))
+
+
+LECTURE = Labelled({"leaves": [2.0, -3.0, 10.0, -2.0], "ops": [["mul", 0, 1], ["add", 4, 2], ["mul", 5, 3]]},
+                   ["a", "b", "c", "f", "e", "d", "L"])
+CHAIN = Labelled({"leaves": [0.5, -1.5], "ops": [["mul", 0, 1], ["tanh", 2], ["add", 3, 0], ["mul", 4, 3],
+                                                 ["sub", 5, {"c": 2.0}], ["truediv", 6, 1]]},
+                 ["x", "y", "xy", "t", "u", "v", "w", "z"])
 
 
 @pytest.mark.part("backward")
-def test_backward_visits_the_graph_in_topological_order(submission):
-    # L = (a*b + c) * f, then a longer chain where order matters.
-    lecture = {"leaves": [2.0, -3.0, 10.0, -2.0], "ops": [["mul", 0, 1], ["add", 4, 2], ["mul", 5, 3]]}
-    obs = submission.graph(lecture, doing="L.backward() on (a*b + c) * f")
-    if all(g == 0.0 for g in obs.grad):
-        raise Mistake("no-seed", "after backward() every gradient is 0: backward() must start with the output's "
-                      "own gradient set to 1")
-    _check(obs, lecture, "(a*b + c) * f", range(len(obs.grad)))
-    chain = {"leaves": [0.5, -1.5], "ops": [["mul", 0, 1], ["tanh", 2], ["add", 3, 0], ["mul", 4, 3],
-                                             ["sub", 5, {"c": 2.0}], ["truediv", 6, 1]]}
-    _check(submission.graph(chain, doing="backward() on a longer expression"), chain, "a longer expression")
+def test_backward_visits_the_graph_in_topological_order(submission, tolerance):
+    """The student's backward() and sort, on reference local derivatives (a _backward mistake costs points
+    in local_backward only)."""
+    walked = submission.isolated("reference_derivatives")
+    check(walked, LECTURE, tolerance, doing="L.backward() on L = (a*b + c) * f", candidates=diagnose.SEED_BUGS)
+    check(walked, CHAIN, tolerance, doing="backward() on a longer expression", candidates=diagnose.SEED_BUGS)
+
+
+REUSED = [  # a leaf used twice, by one operation or by two; one kind of operation each
+    Labelled({"leaves": [3.0], "ops": [["add", 0, 0]]}, ["a", "b"]),
+    Labelled({"leaves": [-1.5], "ops": [["mul", 0, 0]]}, ["a", "b"]),
+    Labelled({"leaves": [0.5, 2.0], "ops": [["add", 0, 1], ["add", 2, 0]]}, ["a", "w", "e", "L"]),
+    Labelled({"leaves": [0.5, 2.0], "ops": [["mul", 0, 1], ["mul", 2, 0]]}, ["a", "w", "e", "L"]),
+]
 
 
 @pytest.mark.part("reused_node")
-def test_a_node_used_twice_gets_both_gradients(submission):
-    for what, graph in (("b = a + a", {"leaves": [3.0], "ops": [["add", 0, 0]]}),
-                        ("b = a * a", {"leaves": [-1.5], "ops": [["mul", 0, 0]]}),
-                        ("a used in two branches", {"leaves": [0.5, 2.0], "ops": [["mul", 0, 1], ["add", 2, 0]]})):
-        obs = submission.graph(graph, doing=f"backward() on {what}")
-        _, grads = torch_grads(graph)
-        if close(obs.grad[0], grads[0] / 2, rel=REL, abs=ABS):
-            raise Mistake("overwrite-grad", f"{what}: a.grad is {obs.grad[0]:g}, half of what it should be; "
-                          "the second use overwrote the first. Accumulate with +=")
-        _check(obs, graph, what)
+def test_a_node_used_twice_gets_both_gradients(submission, tolerance):
+    """Along the reference walk over the student's own _backward closures, once from zero and once with an
+    earlier gradient on the leaves: a leaf must end exactly that earlier gradient higher, whatever the local
+    derivatives are (they are local_backward's). An `=` in a _backward loses the earlier gradient."""
+    for labelled in REUSED:
+        graph, leaves = labelled.graph, range(len(labelled.graph["leaves"]))
+        walk = diagnose.reference_walk(graph)
+        earlier = [["set_grad", i, EARLIER] for i in leaves] + walk
+        fresh, kept = submission.graphs([graph, graph], [walk, earlier], doing=f"backpropagating {labelled.render()}")
+        if all(tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i]) for i in leaves):
+            continue
+        pitfall = f"overwrite-grad:{graph['ops'][0][0]}"
+        raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, {labelled.steps(walk)}: your "
+                      f"{labelled.yours(fresh.grad, leaves)}; with every input's grad at {EARLIER} before: your "
+                      f"{labelled.yours(kept.grad, leaves)}.")
+
+
+NEURON = Labelled({"leaves": [2.0, 0.0, -3.0, 1.0, 6.8813735870195432],
+                   "ops": [["mul", 0, 2], ["mul", 1, 3], ["add", 5, 6], ["add", 7, 4], ["tanh", 8]]},
+                  ["x1", "x2", "w1", "w2", "b", "x1w1", "x2w2", "x1w1x2w2", "n", "o"])
 
 
 @pytest.mark.part("tanh_neuron")
-def test_tanh_neuron(submission):
-    neuron = {"leaves": [2.0, 0.0, -3.0, 1.0, 6.8813735870195432],
-              "ops": [["mul", 0, 2], ["mul", 1, 3], ["add", 5, 6], ["add", 7, 4], ["tanh", 8]]}
-    _check(submission.graph(neuron, doing="backward() through tanh(x1*w1 + x2*w2 + b)"), neuron, "the tanh neuron")
+def test_tanh_neuron(submission, tolerance):
+    """End to end on the student's own engine (one point: the whole thing works)."""
+    check(submission, NEURON, tolerance, doing="o.backward() through the tanh neuron")

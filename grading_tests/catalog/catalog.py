@@ -109,7 +109,8 @@ RESET = ("        # Like torch, only leaves keep their gradients from an earlier
 
 # Diagnoses that name no specific mistake: `course validate` accepts them from any bug, anywhere.
 GENERIC_PITFALLS = ("error", "wrong-gradient", "gradient-disagrees-with-forward", "forward-wrong-nearby", "timeout",
-                    "crash", "not-implemented", "nn-forward-wrong", "nn-gradient", "training-trajectory")
+                    "crash", "not-implemented", "nn-forward-wrong", "nn-gradient", "training-trajectory",
+                    "training-own-engine")  # the end-to-end loop: "your engine", named in the engine's parts
 
 CORRECT = [
     Entry("no-reset-seed-assign", "the lecture's backward() with an explicit stack: self.grad = 1 and no reset of "
@@ -138,9 +139,37 @@ CORRECT = [
           (engine("out = Value(0 if self.data < 0 else self.data, (self,), 'ReLU')",
                   "out = Value(max(0.0, self.data), (self,), 'ReLU')"),
            engine("self.grad += (out.data > 0) * out.grad", "self.grad += (self.data > 0) * out.grad"))),
+    Entry("nn-plain-loops", "the nn library with index loops and append/extend instead of zip and comprehensions",
+          (nn("        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)\n",
+              "        act = self.b\n        for i in range(len(self.w)):\n            act = act + self.w[i] * x[i]\n"),
+           nn("        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]\n",
+              "        self.neurons = []\n        for _ in range(nout):\n"
+              "            self.neurons.append(Neuron(nin, **kwargs))\n"),
+           nn("        return [p for n in self.neurons for p in n.parameters()]\n",
+              "        params = []\n        for neuron in self.neurons:\n"
+              "            params.extend(neuron.parameters())\n        return params\n"),
+           nn("        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]\n",
+              "        self.w = []\n        for _ in range(nin):\n"
+              "            self.w.append(Value(random.uniform(-1, 1)))\n"))),
+    Entry("nn-functional-style", "layer sizes with zip, parameters with itertools.chain, the forward with "
+          "functools.reduce, zero_grad per layer",
+          (nn("import random\n", "import functools\nimport itertools\nimport random\n"),
+           nn("        sz = [nin] + nouts\n"
+              "        self.layers = [Layer(sz[i], sz[i + 1]) for i in range(len(nouts))]\n",
+              "        sizes = [nin, *nouts]\n        self.layers = [Layer(a, b) for a, b in zip(sizes, sizes[1:])]\n"),
+           nn("        for layer in self.layers:\n            x = layer(x)\n        return x\n",
+              "        return functools.reduce(lambda acc, layer: layer(acc), self.layers, x)\n"),
+           nn("        return [p for layer in self.layers for p in layer.parameters()]\n",
+              "        return list(itertools.chain.from_iterable(layer.parameters() for layer in self.layers))\n\n"
+              "    def zero_grad(self):\n        for layer in self.layers:\n            layer.zero_grad()\n"))),
 ]
 
 ZERO_GRAD = "        for p in self.parameters():\n            p.grad = 0.0\n"
+NEURON_INIT = ("        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]\n"
+               "        self.b = Value(random.uniform(-1, 1))\n")
+NONLIN_RETURN = "        return act.tanh() if self.nonlin else act\n"
+LAYER_NEURONS = "        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]\n"
+MLP_CALL = "        for layer in self.layers:\n            x = layer(x)\n        return x\n"
 
 BUGS = [
     # -- accumulation: `=` instead of `+=` (shows only when a node is used twice) ------------------
@@ -293,4 +322,43 @@ BUGS = [
           "training", "zero-grad-weights-only"),
     Entry("zero-grad-zeroes-data", "zero_grad sets p.data = 0",
           (nn(ZERO_GRAD, ZERO_GRAD.replace("p.grad", "p.data")),), "training", "zero-grad-zeroes-data"),
+    # -- nn, from issue 15 and from writing nn.py the way the lecture shows it ---------------------------
+    Entry("neuron-ignores-nonlin", "the lecture's Neuron, which always applies tanh",
+          (nn(NONLIN_RETURN, "        return act.tanh()\n"),), "nn", "neuron-ignores-nonlin"),
+    Entry("layer-drops-kwargs", "Layer builds Neuron(nin), dropping **kwargs",
+          (nn(LAYER_NEURONS, LAYER_NEURONS.replace("Neuron(nin, **kwargs)", "Neuron(nin)")),), "nn",
+          "layer-drops-kwargs"),
+    Entry("zero-init", "weights and bias start at 0",
+          (nn(NEURON_INIT, "        self.w = [Value(0.0) for _ in range(nin)]\n        self.b = Value(0.0)\n"),),
+          "nn", "init-constant"),
+    Entry("parameters-layers-reversed", "MLP.parameters() walks the layers last to first (as backprop does)",
+          (nn("for layer in self.layers for p", "for layer in reversed(self.layers) for p"),), "nn",
+          "parameters-order"),
+    Entry("weights-list-multiplied", "[Value(random.uniform(-1, 1))] * nin: one Value repeated",
+          (nn(NEURON_INIT, NEURON_INIT.replace("[Value(random.uniform(-1, 1)) for _ in range(nin)]",
+                                               "[Value(random.uniform(-1, 1))] * nin")),), "nn",
+          "parameters-shared-object"),
+    Entry("neurons-list-multiplied", "[Neuron(nin, **kwargs)] * nout: one neuron repeated",
+          (nn(LAYER_NEURONS, "        self.neurons = [Neuron(nin, **kwargs)] * nout\n"),), "nn",
+          "layer-repeats-neuron"),
+    Entry("init-random-random", "random.random() instead of random.uniform(-1, 1)",
+          (nn(NEURON_INIT, NEURON_INIT.replace("random.uniform(-1, 1)", "random.random()")),), "nn",
+          "init-not-symmetric"),
+    Entry("init-one-draw", "one random.uniform(-1, 1) per neuron, shared by its weights",
+          (nn(NEURON_INIT, "        w = random.uniform(-1, 1)\n        self.w = [Value(w) for _ in range(nin)]\n"
+                           "        self.b = Value(random.uniform(-1, 1))\n"),), "nn", "init-one-draw-per-neuron"),
+    Entry("reseed-in-neuron", "random.seed(42) in Neuron.__init__ 'for reproducibility'",
+          (nn(NEURON_INIT, "        random.seed(42)\n" + NEURON_INIT),), "nn", "init-neurons-identical"),
+    Entry("relu-activation", "the neuron applies relu instead of tanh",
+          (nn(NONLIN_RETURN, "        return act.relu() if self.nonlin else act\n"),), "nn", "activation-not-tanh"),
+    Entry("mlp-not-chained", "every layer is called on the original input",
+          (nn(MLP_CALL, "        for layer in self.layers:\n            out = layer(x)\n        return out\n"),), "nn",
+          "mlp-layers-not-chained"),
+    Entry("mlp-return-in-loop", "the return indented into the loop: only the first layer runs",
+          (nn(MLP_CALL, "        for layer in self.layers:\n            x = layer(x)\n            return x\n"),), "nn",
+          "mlp-returns-inside-loop"),
+    Entry("bias-as-number", "the neuron's sum starts from self.b.data, a plain number",
+          (nn("zip(self.w, x)), self.b)", "zip(self.w, x)), self.b.data)"),), "nn", "bias-detached"),
+    Entry("weights-as-numbers", "the neuron multiplies wi.data, a plain number, by xi",
+          (nn("sum((wi * xi for wi, xi", "sum((wi.data * xi for wi, xi"),), "nn", "weights-detached"),
 ]

@@ -103,6 +103,36 @@ PITFALLS: dict[str, str] = {
     "bias-not-in-forward": "the bias is missing from the neuron's forward pass: act = sum of w_i * x_i, plus b",
     "layer-single-output-list": ("a Layer with a single neuron must return that neuron's Value itself, not a list "
                                  "of one Value"),
+    "activation-not-tanh": ("the neuron uses another activation than tanh: this course's neurons return "
+                            "act.tanh() (when nonlin)"),
+    "neuron-ignores-nonlin": ("Neuron ignores nonlin=False: a neuron built with nonlin=False returns act itself, "
+                              "without tanh (the linear neurons of a last layer)"),
+    "layer-drops-kwargs": ("Layer does not pass nonlin=False on to its neurons: build each one with "
+                           "Neuron(nin, **kwargs)"),
+    "parameters-shared-object": ("one Value object appears several times in parameters(): `[Value(...)] * nin` "
+                                 "repeats ONE Value, so every weight is the same number and moves together; "
+                                 "make a new Value(random.uniform(-1, 1)) per weight, e.g. in a list comprehension"),
+    "layer-repeats-neuron": ("the layer's neurons are one Neuron object repeated: `[Neuron(nin)] * nout` repeats "
+                             "ONE neuron; build each with its own Neuron(nin, **kwargs), e.g. in a list comprehension"),
+    "init-out-of-range": "fresh parameters must be drawn from random.uniform(-1, 1): a value lies outside [-1, 1]",
+    "init-constant": ("every parameter starts with the same value (all 0, say): draw each from "
+                      "random.uniform(-1, 1), or neurons compute the same thing and never become different"),
+    "init-not-symmetric": ("fresh parameters are never negative: random.random() draws from [0, 1); use "
+                           "random.uniform(-1, 1)"),
+    "init-one-draw-per-neuron": ("all weights of a neuron start equal: call random.uniform(-1, 1) once per weight, "
+                                 "not once per neuron"),
+    "init-neurons-identical": ("several neurons start with the same weights and bias (is random.seed called inside "
+                               "Neuron?): identical neurons get identical gradients and never become different"),
+    "mlp-layers-not-chained": ("the MLP feeds the original input x to every layer: pass each layer's output on to "
+                               "the next (x = layer(x))"),
+    "mlp-returns-inside-loop": ("MLP.__call__ returns after the first layer: the return belongs after the loop over "
+                                "the layers"),
+    "mlp-output-list": ("an MLP whose last layer has one neuron must return that Value itself: return the last "
+                        "layer's output as it is"),
+    "bias-detached": ("the biases get no gradient: the neuron's sum uses the bias's .data (a plain number) "
+                      "instead of the Value self.b, so backward() never reaches it"),
+    "weights-detached": ("the weights get no gradient: the neuron's sum uses each weight's .data (a plain number) "
+                         "instead of the Value, so backward() never reaches them"),
     "nn-forward-wrong": "the network's output is wrong",
     "nn-gradient": ("the parameters' gradients after loss.backward() are wrong (if tests of operations or "
                     "backward() fail too, fix those first)"),
@@ -112,6 +142,9 @@ PITFALLS: dict[str, str] = {
     "zero-grad-weights-only": "zero_grad leaves biases untouched: it must reset every parameter, biases included",
     "zero-grad-zeroes-data": "zero_grad() sets the parameters' data to 0: it must reset p.grad, not p.data",
     "zero-grad-incomplete": "zero_grad() leaves some parameters' gradients non-zero",
+    "training-own-engine": ("the lecture's training loop goes wrong on your own engine, while your nn.py trains "
+                            "right on a reference engine: fix the failing tests of operations, backward() or the "
+                            "topological sort first"),
     "training-trajectory": ("the training loop's losses or parameters go wrong (if tests of operations or "
                             "backward() fail too, fix those first)"),
 }

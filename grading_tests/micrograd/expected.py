@@ -66,38 +66,47 @@ def parameter_count(cls: str, args: list) -> int:
     return sum(nout * (nin + 1) for nin, nout in layer_sizes(cls, args))
 
 
-def _layers(cls, args, params, bias_first=False):
+def _layers(cls, args, params):
     """Weights (nout, nin) and biases (nout,) per layer from the flat parameters() list."""
     layers, at = [], 0
     for nin, nout in layer_sizes(cls, args):
         block = params[at:at + nout * (nin + 1)].reshape(nout, nin + 1)
         at += nout * (nin + 1)
-        layers.append((block[:, 1:], block[:, 0]) if bias_first else (block[:, :nin], block[:, nin]))
+        layers.append((block[:, :nin], block[:, nin]))
     return layers
 
 
-def _forward(cls, args, params, x, variant):
-    nonlin = not (cls == "Neuron" and len(args) > 1 and args[1] is False)
+# Forward passes of known nn mistakes (besides "correct"): what the student's outputs are compared with.
+FORWARD_VARIANTS = ("no-activation", "relu", "no-bias", "linear-last-layer", "not-chained", "ignores-nonlin")
+
+
+def _forward(cls, args, params, x, variant, nonlin=True):
+    nonlin = nonlin or variant == "ignores-nonlin"
     act = torch.tensor(x, dtype=DTYPE)
-    layers = _layers(cls, args, params, bias_first=variant == "bias-first")
+    layers = _layers(cls, args, params)
+    inputs = act
     for i, (w, b) in enumerate(layers):
-        act = w @ act + (0 if variant == "no-bias" else b)
+        source = inputs if variant == "not-chained" else act
+        k = min(w.shape[1], source.shape[0])  # zip(self.w, x) stops at the shorter list
+        act = w[:, :k] @ source[:k] + (0 if variant == "no-bias" else b)
         last = i == len(layers) - 1
         if nonlin and variant != "no-activation" and not (variant == "linear-last-layer" and last and cls == "MLP"):
-            act = torch.tanh(act)
+            act = torch.relu(act) if variant == "relu" else torch.tanh(act)
     return act
 
 
 @functools.cache
 def _forward_cached(key: str) -> tuple:
-    cls, args, params, xs, variant = json.loads(key)
+    cls, args, params, xs, variant, nonlin = json.loads(key)
     p = torch.tensor(params, dtype=DTYPE)
-    return tuple(tuple(_forward(cls, args, p, x, variant).tolist()) for x in xs)
+    return tuple(tuple(_forward(cls, args, p, x, variant, nonlin).tolist()) for x in xs)
 
 
-def forward(cls: str, args: list, params: list[float], xs: list, variant: str = "correct") -> tuple:
-    """Each input's outputs (a tuple per input) with these parameters; variant models a known nn mistake."""
-    return _forward_cached(_key(cls, args, params, xs, variant))
+def forward(cls: str, args: list, params: list[float], xs: list, variant: str = "correct",
+            nonlin: bool = True) -> tuple:
+    """Each input's outputs (a tuple per input) with these parameters; variant models a known nn mistake;
+    nonlin=False: built with nonlin=False (a Neuron or a Layer of linear neurons)."""
+    return _forward_cached(_key(cls, args, params, xs, variant, nonlin))
 
 
 @functools.cache

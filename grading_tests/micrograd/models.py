@@ -1,6 +1,13 @@
-"""Questioning nn models: parameter values for a model, and diagnoses of parameter counts."""
+"""Questioning nn models: parameter values for a model, and the checks that name nn mistakes.
+
+Each nn mistake is named from evidence: parameter counts against the counts each mistake gives,
+the parameters as built (before the grader sets any), which neurons were built with what, and
+the student's outputs against torch models of each mistake (another parameters() order, another
+activation, no bias, unchained layers).
+"""
 
 import functools
+import itertools
 import json
 import random
 
@@ -12,10 +19,16 @@ from autograder.suite import Mistake, ModelObservation, Submission
 
 MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1]), ("MLP", [3, [4, 4, 1]]), ("MLP", [2, [16, 16, 1]])]
 LECTURE_MLP = ("MLP", [3, [4, 4, 1]])
+LINEAR = {"nonlin": False}
 
 
-def describe(cls: str, args: list) -> str:
-    return f"{cls}({', '.join(map(str, args))})"
+def describe(cls: str, args: list, kwargs: dict | None = None) -> str:
+    shown = [*map(str, args), *(f"{k}={v}" for k, v in (kwargs or {}).items())]
+    return f"{cls}({', '.join(shown)})"
+
+
+def mistake(pitfall: str, evidence: str) -> Mistake:
+    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\n{evidence}")
 
 
 @functools.cache
@@ -29,6 +42,7 @@ def parameters(cls: str, args: list) -> list[float]:
     return list(_parameters(json.dumps([cls, args])))
 
 
+# -- parameter counts -----------------------------------------------------------------------------
 def count_variants(cls: str, args: list) -> dict[str, set[int]]:
     """Parameter counts that known mistakes produce, by pitfall (computed, not observed).
 
@@ -56,28 +70,120 @@ def check_counts(submission: Submission) -> None:
                   if all(n in count_variants(cls, json.loads(args))[pitfall] for (cls, args), n in counts.items())]
     pitfall = consistent[0] if consistent else "parameter-count"
     shown = "; ".join(f"{describe(cls, args)}.parameters() has {n} values" for cls, args, n in wrong)
-    raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nYour {shown}.")
+    raise mistake(pitfall, f"Your {shown}.")
 
 
-def observe(submission: Submission, cls: str, args: list, steps: list, *, doing: str) -> ModelObservation:
+# -- parameters as built --------------------------------------------------------------------------
+def neuron_blocks(cls: str, args: list, values: list) -> list[list]:
+    """values split per neuron (nin weights and a bias each), in parameters() order."""
+    sizes = [nin + 1 for nin, nout in expected.layer_sizes(cls, args) for _ in range(nout)]
+    starts = list(itertools.accumulate([0, *sizes]))
+    return [values[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+
+
+def sharing_mistake(cls: str, args: list, same_as: list[int]) -> Mistake | None:
+    """Several entries of parameters() that are one Value object: one neuron repeated, or one weight."""
+    repeats = [(i, first) for i, first in enumerate(same_as) if first != i]
+    if not repeats:
+        return None
+    blocks = neuron_blocks(cls, args, list(range(len(same_as))))
+    block_of = {i: k for k, block in enumerate(blocks) for i in block}
+    whole_neuron = all(block_of.get(i) != block_of.get(first) for i, first in repeats)
+    pitfall = "layer-repeats-neuron" if whole_neuron else "parameters-shared-object"
+    i, first = repeats[0]
+    return mistake(pitfall, f"In your {describe(cls, args)}, parameters()[{i}] is the same Value object as "
+                   f"parameters()[{first}] ({len(repeats)} of {len(same_as)} entries repeat an earlier one).")
+
+
+INIT_MODELS = [("Neuron", [3], 1), ("Layer", [3, 4], 2), ("MLP", [2, [16, 16, 1]], 3)]
+
+
+def _shown(values: list[float], limit: int = 6) -> str:
+    return ", ".join(f"{v:.4g}" for v in values[:limit]) + (", ..." if len(values) > limit else "")
+
+
+def init_mistake(cls: str, args: list, fresh: list[float]) -> Mistake | None:
+    """Fresh parameters must look drawn from random.uniform(-1, 1): in range, both signs, not all equal,
+    weights differing within a neuron, neurons differing from each other."""
+    yours = f"Your {describe(cls, args)} starts with parameters {_shown(fresh)}"
+    blocks = neuron_blocks(cls, args, fresh)
+    if any(abs(p) > 1 for p in fresh):
+        outside = next(p for p in fresh if abs(p) > 1)
+        return mistake("init-out-of-range", f"{yours} ({outside:.4g} is outside [-1, 1]).")
+    if len(set(fresh)) == 1:
+        return mistake("init-constant", f"{yours}.")
+    if len(fresh) >= 16 and all(p >= 0 for p in fresh):
+        return mistake("init-not-symmetric", f"{yours}: all {len(fresh)} are >= 0.")
+    if all(len(set(block[:-1])) == 1 for block in blocks if len(block) > 2):
+        return mistake("init-one-draw-per-neuron", f"{yours}: each neuron's weights are all equal.")
+    if len(blocks) > 1 and len({tuple(block) for block in blocks}) < len(blocks):
+        return mistake("init-neurons-identical", f"{yours}: several neurons start with exactly the same "
+                       "weights and bias.")
+    return None
+
+
+def check_fresh_parameters(submission: Submission) -> None:
+    """Look at the parameters as built, before the grader sets any."""
+    for cls, args, seed in INIT_MODELS:
+        obs = submission.model(cls, args, seed=seed, doing=f"building {describe(cls, args)}")
+        found = sharing_mistake(cls, args, obs.same_as) or (
+            init_mistake(cls, args, obs.fresh) if obs.n_parameters == expected.parameter_count(cls, args) else None)
+        if found:
+            raise found
+
+
+# -- running a model with our parameters ----------------------------------------------------------
+def observe(submission: Submission, cls: str, args: list, steps: list, *, doing: str,
+            kwargs: dict | None = None) -> ModelObservation:
     """Run steps on the model with our parameter values set through parameters(). When that fails, a wrong
-    parameter count or a broken operator is named before anything else."""
+    parameter count or a broken operator is named before anything else; parameters that are one shared
+    object (so setting one sets another) are named before any output is compared."""
     try:
-        return submission.model(cls, args, params=parameters(cls, args), steps=steps, doing=doing)
-    except Mistake as mistake:
-        if mistake.pitfall != "error":
+        obs = submission.model(cls, args, params=parameters(cls, args), steps=steps, doing=doing, kwargs=kwargs)
+    except Mistake as failure:
+        if failure.pitfall != "error":
             raise
         check_counts(submission)
-        explained = checks.explain_error(submission, mistake)
-        if explained is not mistake:
+        explained = checks.explain_error(submission, failure)
+        if explained is not failure:
             raise explained from None
         check_single_output(submission, cls, args)
         raise
+    shared = sharing_mistake(cls, args, obs.same_as)
+    if shared:
+        raise shared
+    return obs
 
 
-FORWARD_VARIANTS = {"bias-first": "parameters-order", "no-activation": "activation-missing",
-                    "no-bias": "bias-not-in-forward", "linear-last-layer": "mlp-linear-last-layer"}
 INPUTS = {3: expected.LECTURE_XS, 2: [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]]}
+FORWARD_VARIANTS = {"no-activation": "activation-missing", "relu": "activation-not-tanh",
+                    "no-bias": "bias-not-in-forward", "linear-last-layer": "mlp-linear-last-layer",
+                    "not-chained": "mlp-layers-not-chained", "ignores-nonlin": "neuron-ignores-nonlin"}
+
+
+def _slots(cls: str, args: list) -> list[tuple[int, int, int]]:
+    """(layer, neuron, slot) of each parameter in the right order; slot nin is the bias."""
+    return [(layer, neuron, slot) for layer, (nin, nout) in enumerate(expected.layer_sizes(cls, args))
+            for neuron in range(nout) for slot in range(nin + 1)]
+
+
+ORDERS = {  # another parameters() order students write, as a sort key on (layer, neuron, slot)
+    "each neuron's bias comes before its weights": lambda s, nin: (s[0], s[1], -1 if s[2] == nin else s[2]),
+    "the neurons of a layer come last to first": lambda s, nin: (s[0], -s[1], s[2]),
+    "the layers come last to first": lambda s, nin: (-s[0], s[1], s[2]),
+}
+
+
+def reordered(cls: str, args: list, params: list[float], order: str) -> list[float]:
+    """The parameters as the model uses them when parameters() lists them in this other order."""
+    slots = _slots(cls, args)
+    nins = [nin for nin, _ in expected.layer_sizes(cls, args)]
+    listed = sorted(slots, key=lambda s: ORDERS[order](s, nins[s[0]]))
+    position = {slot: i for i, slot in enumerate(slots)}
+    used = [0.0] * len(params)
+    for value, slot in zip(params, listed, strict=True):
+        used[position[slot]] = value
+    return used
 
 
 def _matches(outputs, reference, tolerance: Tolerance) -> bool:
@@ -85,37 +191,107 @@ def _matches(outputs, reference, tolerance: Tolerance) -> bool:
                for o, r in zip(outputs, reference, strict=True))
 
 
-def _forward_mistake(cls, args, xs, outputs, tolerance) -> Mistake:
-    """Name the nn mistake whose torch model gives the student's outputs (bias first, no tanh, no bias)."""
-    params = parameters(cls, args)
-    pitfall = next((pitfall for variant, pitfall in FORWARD_VARIANTS.items()
-                    if _matches(outputs, expected.forward(cls, args, params, xs, variant), tolerance)),
-                   "nn-forward-wrong")
+def _forward_mistake(cls, args, xs, outputs, tolerance, kwargs=None) -> Mistake:
+    """Name the nn mistake whose torch model gives the student's outputs."""
+    params, nonlin = parameters(cls, args), not kwargs
     shown = "; ".join(f"{x} -> {', '.join(f'{v:.6g}' for v in o)}" for x, o in zip(xs, outputs, strict=True))
-    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\nYour {describe(cls, args)} with the parameters "
-                   f"set in parameters() order gives: {shown}.")
+    evidence = f"Your {describe(cls, args, kwargs)} with the parameters set in parameters() order gives: {shown}."
+    for order in ORDERS:
+        if _matches(outputs, expected.forward(cls, args, reordered(cls, args, params, order), xs, nonlin=nonlin),
+                    tolerance):
+            return mistake("parameters-order", f"{evidence}\nThat is what a model gives when {order} "
+                           "in parameters().")
+    pitfall = next((pitfall for variant, pitfall in FORWARD_VARIANTS.items()
+                    if _matches(outputs, expected.forward(cls, args, params, xs, variant, nonlin), tolerance)),
+                   "nn-forward-wrong")
+    return mistake(pitfall, evidence)
 
 
-def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: list) -> None:
+def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: list,
+                  kwargs: dict | None = None) -> ModelObservation:
     """The model's outputs with our parameters against torch with the same weights."""
     xs = INPUTS[args[0]]
-    observed = observe(submission, cls, args, [["forward", xs]], doing=f"calling {describe(cls, args)}").forward[0]
+    obs = observe(submission, cls, args, [["forward", xs]], doing=f"calling {describe(cls, args, kwargs)}",
+                  kwargs=kwargs)
+    observed = obs.forward[0]
     single = expected.layer_sizes(cls, args)[-1][1] == 1
     if single and any(isinstance(o, list) for o in observed):
         check_single_output(submission, cls, args)
     if not single and not all(isinstance(o, list) for o in observed):
         raise Mistake("nn-forward-wrong", f"{describe(cls, args)}(x) must return a list of Values, one per neuron.")
     outputs = [o if isinstance(o, list) else [o] for o in observed]
-    if not _matches(outputs, expected.forward(cls, args, parameters(cls, args), xs), tolerance):
-        raise _forward_mistake(cls, args, xs, outputs, tolerance)
+    if not _matches(outputs, expected.forward(cls, args, parameters(cls, args), xs, nonlin=not kwargs), tolerance):
+        raise _forward_mistake(cls, args, xs, outputs, tolerance, kwargs)
+    return obs
 
 
 def check_single_output(submission: Submission, cls: str, args: list) -> None:
-    """A model ending in one neuron returns a Value, not a list of one Value."""
-    if expected.layer_sizes(cls, args)[-1][1] != 1:
+    """A model ending in one neuron returns a Value, not a list of one Value; an MLP returns its last
+    layer's output."""
+    sizes = expected.layer_sizes(cls, args)
+    if sizes[-1][1] != 1:
         return
     xs = [[0.5] * args[0]]
     outputs = submission.model(cls, args, steps=[["forward", xs]], doing=f"calling {describe(cls, args)}").forward[0]
-    if any(isinstance(o, list) for o in outputs):
-        pitfall = "layer-single-output-list"
-        raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nYour {describe(cls, args)}(x) returned a list.")
+    if not any(isinstance(o, list) for o in outputs):
+        return
+    if cls == "MLP" and len(outputs[0]) == sizes[0][1] != 1:
+        raise mistake("mlp-returns-inside-loop", f"Your {describe(cls, args)}(x) returned {len(outputs[0])} values, "
+                      "as many as its first layer has neurons.")
+    layer = submission.model("Layer", [args[0], 1], steps=[["forward", xs]], doing="calling Layer(3, 1)").forward[0]
+    if cls == "MLP" and not any(isinstance(o, list) for o in layer):
+        raise mistake("mlp-output-list", f"Your {describe(cls, args)}(x) returned a list.")
+    raise mistake("layer-single-output-list", f"Your {describe(cls, args)}(x) returned a list.")
+
+
+# -- nonlin=False -----------------------------------------------------------------------------------
+def check_linear_neuron(submission: Submission, tolerance: Tolerance) -> None:
+    """Neuron(3, nonlin=False) computes w·x + b with no tanh."""
+    check_forward(submission, tolerance, "Neuron", [3], LINEAR)
+
+
+def check_layer_passes_kwargs(submission: Submission, tolerance: Tolerance) -> None:
+    """Layer(3, 2, nonlin=False) builds every neuron with nonlin=False. Judged by what its neurons were
+    built with when that is visible, so a Neuron that ignores nonlin costs points only in its own test."""
+    cls, args = "Layer", [3, 2]
+    doing = f"building {describe(cls, args, LINEAR)}"
+    built = submission.model(cls, args, kwargs=LINEAR, doing=doing).neurons
+    if built and all(nonlin is False for _, nonlin in built):
+        return
+    if built and len(built) == args[1]:
+        shown = ", ".join("Neuron(3)" if nonlin is None else f"Neuron(3, nonlin={nonlin})" for _, nonlin in built)
+        raise mistake("layer-drops-kwargs", f"Your {describe(cls, args, LINEAR)} built its neurons as: {shown}.")
+    check_forward(submission, tolerance, cls, args, LINEAR)  # no Neuron built: judge the outputs alone
+
+
+# -- gradients --------------------------------------------------------------------------------------
+def check_gradients(submission: Submission, tolerance: Tolerance) -> None:
+    """The lecture's MLP(3, [4, 4, 1]) and loss: every parameter's gradient after loss.backward()."""
+    cls, args = LECTURE_MLP
+    xs, ys = expected.LECTURE_XS, expected.LECTURE_YS
+    loss, grads = expected.backward_loss(cls, args, parameters(cls, args), xs, ys)
+    try:
+        observed = observe(submission, cls, args, [["backward_loss", xs, ys]], doing="loss.backward() on an MLP")
+    except Mistake:
+        check_forward(submission, tolerance, cls, args)  # name what is wrong with the model, if that is it
+        raise
+    if not tolerance.close(observed.losses[0], loss):
+        check_forward(submission, tolerance, cls, args)
+        raise mistake("nn-forward-wrong", f"Your loss on the lecture's four samples is {observed.losses[0]:.6g}.")
+    wrong = [i for i, (a, b) in enumerate(zip(observed.grads, grads, strict=True)) if not tolerance.close(a, b)]
+    if wrong:
+        shown = ", ".join(f"parameters()[{i}].grad = {observed.grads[i]:.6g}" for i in wrong[:checks.MAX_SHOWN])
+        raise mistake(detached(cls, args, observed.grads, wrong), f"After loss.backward() on the lecture's four "
+                      f"samples: your {shown}.")
+
+
+def detached(cls: str, args: list, grads: list[float], wrong: list[int]) -> str:
+    """The forward is right but some gradients are wrong: are exactly the biases (or the weights) left at 0,
+    because the forward used their .data (a plain number) instead of the Value?"""
+    biases = set(expected.bias_indices(cls, args))
+    if all(grads[i] == 0 for i in wrong):
+        if set(wrong) <= biases and len(wrong) > len(biases) // 2:
+            return "bias-detached"
+        if not set(wrong) & biases:
+            return "weights-detached"
+    return "nn-gradient"

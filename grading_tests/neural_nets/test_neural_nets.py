@@ -1,8 +1,12 @@
 """Hidden tests of the neural-nets notebook: modules, the squared-error loss, the training loop.
 
-Expected values come from torch (float64) with the submission's own initial parameters.
+Expected values come from torch (float64) with the submission's own initial parameters. The
+training part is graded on the student's own model: when it is a known modules mistake (bias
+listed first, no tanh, a linear last layer), torch trains that same model, so the mistake costs
+points in modules only.
 """
 
+import diagnose
 import pytest
 import torch
 
@@ -12,10 +16,35 @@ from autograder.suite import Mistake, number, numbers
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
 REL = 1e-6
+MODE = "reference_engine"  # every part: the student's nn.py on the reference engine (isolation.py)
+PITFALLS = {  # the module suite's wording where the mistake is the same
+    **{key: diagnose.PITFALLS[key] for key in (
+        "parameters-missing-bias", "parameters-skip-layer", "parameter-count", "parameters-order",
+        "activation-missing", "mlp-linear-last-layer", "mlp-output-list", "nn-forward-wrong")},
+    "loss": "mse_loss is not the sum of the squared differences (ypred - y)**2",
+    "loss-gradient": "the loss's gradient with respect to a prediction p is 2 * (p - y): build the loss from Values",
+    "steps": "train(model, xs, ys, steps, lr) returns one loss per step",
+    "missing-zero-grad": ("your losses match training without zero_grad(): each backward() adds to the previous "
+                          "step's gradients. Call model.zero_grad() before loss.backward()"),
+    "training": "a training step goes wrong: each step is forward, zero_grad, backward, then p.data -= lr * p.grad",
+}
 
 
-def _layers(params, nin, nouts):
-    """The parameters() order of the reference: layer by layer, neuron by neuron, weights then bias."""
+def _bias_first(params, nin, nouts):
+    """The parameters as a model uses them when parameters() lists each neuron's bias first."""
+    reordered, i = [], 0
+    for n_in, n_out in zip([nin] + nouts, nouts, strict=False):
+        for _ in range(n_out):
+            block = params[i:i + n_in + 1]
+            reordered += block[1:] + block[:1]
+            i += n_in + 1
+    return reordered
+
+
+def _layers(params, nin, nouts, variant="correct"):
+    """Weights and biases per layer from parameters(): layer by layer, neuron by neuron, weights then bias
+    (or, for the "bias-first" variant, the order that mistake lists them in)."""
+    params = _bias_first(list(params), nin, nouts) if variant == "bias-first" else params
     layers, i = [], 0
     for n_in, n_out in zip([nin] + nouts, nouts, strict=False):
         rows = [params[i + k * (n_in + 1): i + (k + 1) * (n_in + 1)] for k in range(n_out)]
@@ -26,19 +55,22 @@ def _layers(params, nin, nouts):
     return layers
 
 
-def _forward(layers, x):
+def _forward(layers, x, variant="correct"):
+    """The MLP's output; a variant models a known modules mistake (no tanh, a linear last layer)."""
     h = torch.tensor(x, dtype=torch.float64)
-    for w, b in layers:
-        h = torch.tanh(w @ h + b)
+    for k, (w, b) in enumerate(layers):
+        h = w @ h + b
+        if variant != "no-activation" and not (variant == "linear-last-layer" and k == len(layers) - 1):
+            h = torch.tanh(h)
     return h
 
 
-def torch_training(params, nin, nouts, steps, lr, zero_grad=True):
-    layers = _layers(params, nin, nouts)
+def torch_training(params, nin, nouts, steps, lr, zero_grad=True, variant="correct"):
+    layers = _layers(params, nin, nouts, variant)
     tensors = [t for layer in layers for t in layer]
     losses = []
     for _ in range(steps):
-        loss = sum((_forward(layers, x)[0] - y) ** 2 for x, y in zip(XS, YS, strict=True))
+        loss = sum((_forward(layers, x, variant)[0] - y) ** 2 for x, y in zip(XS, YS, strict=True))
         if zero_grad:
             for t in tensors:
                 t.grad = None
@@ -50,50 +82,108 @@ def torch_training(params, nin, nouts, steps, lr, zero_grad=True):
     return losses
 
 
-@pytest.mark.part("modules")
-def test_mlp_parameters_and_forward(submission):
+def _mistake(pitfall: str, evidence: str) -> Mistake:
+    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\n{evidence}")
+
+
+def count_pitfall(cls: str, args: list, count: int) -> str:
+    """The mistake a wrong parameter count points to (the module suite's wording)."""
+    sizes = list(zip([args[0], *args[1]], args[1], strict=False)) if cls == "MLP" else \
+        [(args[0], args[1] if cls == "Layer" else 1)]
+    per_layer = [nout * (nin + 1) for nin, nout in sizes]
+    if count == sum(nin * nout for nin, nout in sizes):
+        return "parameters-missing-bias"
+    if cls == "MLP" and count in {sum(per_layer) - skipped for skipped in per_layer}:
+        return "parameters-skip-layer"
+    return "parameter-count"
+
+
+FORWARD_VARIANTS = {"bias-first": "parameters-order", "no-activation": "activation-missing",
+                    "linear-last-layer": "mlp-linear-last-layer"}
+
+
+def model_variant(params: list[float], outputs: list) -> str | None:
+    """Which model gives the student's outputs with their own parameters: "correct", a known mistake, or None."""
+    for variant in ("correct", *FORWARD_VARIANTS):
+        layers = _layers(params, 3, [4, 4, 1], variant)
+        if all(not isinstance(got, list) and close(got, _forward(layers, x, variant)[0].item(), rel=REL, abs=1e-9)
+               for x, got in zip(XS, outputs, strict=True)):
+            return variant
+    return None
+
+
+def check_counts(submission) -> None:
     for cls, args, count in (("Neuron", [3], 4), ("Layer", [3, 4], 16), ("MLP", [3, [4, 4, 1]], 41)):
         obs = submission.model(cls, args, doing=f"building {cls}{tuple(args)}")
         if obs.n_parameters != count:
-            raise Mistake("parameters", f"{cls}{tuple(args)}.parameters() has {obs.n_parameters} Values")
-    obs = submission.model("MLP", [3, [4, 4, 1]], seed=1, steps=[["forward", XS]], doing="calling MLP(3, [4, 4, 1])")
-    expected = [_forward(_layers(obs.params, 3, [4, 4, 1]), x)[0].item() for x in XS]
-    for x, got, want in zip(XS, obs.forward[0], expected, strict=True):
-        if isinstance(got, list) or not close(got, want, rel=REL, abs=1e-9):
-            raise Mistake("forward", f"MLP(3, [4, 4, 1])({x}) returned {got}, which is not tanh layers applied in "
-                          "order to your own parameters (one output neuron gives a single Value)")
+            shown = f"{cls}({', '.join(map(str, args))})"
+            raise _mistake(count_pitfall(cls, args, obs.n_parameters),
+                           f"Your {shown}.parameters() has {obs.n_parameters} values.")
+
+
+def modules_mistake(submission, seed: int) -> tuple[str, Mistake | None]:
+    """The model the student's MLP(3, [4, 4, 1]) is (built after random.seed(seed)), and the Mistake if it is
+    not the right one."""
+    check_counts(submission)
+    obs = submission.model("MLP", [3, [4, 4, 1]], seed=seed, steps=[["forward", XS]],
+                           doing="calling MLP(3, [4, 4, 1])")
+    outputs = obs.forward[0]
+    if any(isinstance(o, list) for o in outputs):
+        return "unknown", _mistake("mlp-output-list", f"Your MLP(3, [4, 4, 1])({XS[0]}) returned a list.")
+    variant = model_variant(obs.params, outputs)
+    if variant == "correct":
+        return variant, None
+    pitfall = FORWARD_VARIANTS.get(variant, "nn-forward-wrong")
+    shown = "; ".join(f"{x} -> {got:.6g}" for x, got in zip(XS, outputs, strict=True))
+    return variant or "unknown", _mistake(pitfall, (
+        f"Your MLP(3, [4, 4, 1]), built after random.seed({seed}), with its own parameters (parameters()[:4] = "
+        f"{', '.join(f'{p:.4g}' for p in obs.params[:4])}, ...) gives: {shown}."))
+
+
+@pytest.mark.part("modules")
+def test_mlp_parameters_and_forward(submission):
+    _, mistake = modules_mistake(submission.isolated(MODE), seed=1)
+    if mistake:
+        raise mistake
 
 
 @pytest.mark.part("loss")
 def test_squared_error_loss(submission):
+    submission = submission.isolated(MODE)
     for ypred, ys in (([0.5, -1.0], [1.0, 1.0]), ([0.2, -0.7, 0.9, 0.1], YS)):
         value = submission.ask("calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
         loss = number(value.get("loss"), "the loss")
         grads = numbers(value.get("grads"), "the gradients", len(ypred))
         want = sum((p - y) ** 2 for p, y in zip(ypred, ys, strict=True))
+        call = f"loss = mse_loss([{', '.join(f'Value({p})' for p in ypred)}], {ys})"
         if not close(loss, want, rel=REL):
-            raise Mistake("loss", f"mse_loss({ypred}, {ys}) is {loss:.6g}; sum the squared differences")
-        for p, y, g in zip(ypred, ys, grads, strict=True):
-            if not close(g, 2 * (p - y), rel=REL, abs=1e-9):
-                raise Mistake("loss-gradient", f"after backward() a prediction of {p} has grad {g:.6g}")
+            raise _mistake("loss", f"Your {call} gives loss.data = {loss:.6g}.")
+        if not all(close(g, 2 * (p - y), rel=REL, abs=1e-9) for p, y, g in zip(ypred, ys, grads, strict=True)):
+            shown = ", ".join(f"Value({p}).grad = {g:.6g}" for p, g in zip(ypred, grads, strict=True))
+            raise _mistake("loss-gradient", f"Your {call}, then loss.backward(), gives {shown}.")
 
 
 @pytest.mark.part("training")
 def test_training_loop_with_zero_grad(submission):
+    submission = submission.isolated(MODE)
     steps, lr = 6, 0.05
     value = submission.ask("calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
                 xs=XS, ys=YS, steps=steps, lr=lr)
-    initial = numbers(value.get("initial"), "the initial parameters", 41)
+    initial = numbers(value.get("initial"), "the initial parameters")
     losses = numbers(value.get("losses"), "the losses")
+    call = f"train(MLP(3, [4, 4, 1]), xs, ys, steps={steps}, lr={lr}) on the lecture's four samples"
     if len(losses) != steps:
-        raise Mistake("steps", f"train(..., steps={steps}, ...) returned {len(losses)} losses, one per step expected")
-    want = torch_training(initial, 3, [4, 4, 1], steps, lr)
+        raise _mistake("steps", f"Your {call} returned {len(losses)} losses.")
+    # Graded on the student's own model: a known modules mistake is modelled (it costs points in modules).
+    variant, mistake = modules_mistake(submission, seed=3)
+    if variant == "unknown":
+        raise mistake
+    want = torch_training(initial, 3, [4, 4, 1], steps, lr, variant=variant)
     if all(close(g, w, rel=REL) for g, w in zip(losses, want, strict=True)):
         return
-    if all(close(g, w, rel=REL) for g, w in zip(losses, torch_training(initial, 3, [4, 4, 1], steps, lr, False),
-                                                strict=True)):
-        raise Mistake("missing-zero-grad", "your losses match training without zero_grad(): each backward() adds to "
-                      "the previous step's gradients. Call model.zero_grad() before loss.backward()")
+    shown = f"Your {call} gives the losses {', '.join(f'{g:.6g}' for g in losses)}."
+    without = torch_training(initial, 3, [4, 4, 1], steps, lr, False, variant)
+    if all(close(g, w, rel=REL) for g, w in zip(losses, without, strict=True)):
+        raise _mistake("missing-zero-grad", shown)
     step = next(i for i, (g, w) in enumerate(zip(losses, want, strict=True)) if not close(g, w, rel=REL))
-    raise Mistake("training", f"the loss of step {step + 1} is {losses[step]:.6g}: is each step forward, zero_grad, "
-                  "backward, then p.data -= lr * p.grad?")
+    raise _mistake("training", f"{shown} Step {step + 1} is the first that goes wrong.")

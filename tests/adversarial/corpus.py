@@ -40,6 +40,7 @@ def engine(code: str) -> tuple[str, str, str]:
     return ("micrograd/engine.py", "", "\n" + code.strip("\n") + "\n")
 
 
+ENGINE_PARTS = ("operations", "backward", "topo_sort")  # graded on the student's engine.py
 _EXIT_IN_BACKWARD = "        self.grad += 1.0\n"
 _TORCH_BY_NAME = "torch = __import__('importlib').import_module('to' + 'rch')"  # invisible to the static check
 
@@ -295,9 +296,12 @@ CASES: dict[str, Case] = {
     "borrows-reference-derivatives": Case("template", (engine(_BORROWS_REFERENCE_DERIVATIVES),)),
     "borrows-reference-engine": Case("template", (engine(_BORROWS_REFERENCE_ENGINE),)),
     "borrows-worker-modules": Case("template", (engine(_BORROWS_WORKER_MODULES),)),
-    "os-exit-at-import": Case("reference", (engine("import os\nos._exit(0)"),),
-                              every_failure="stopped the worker", flags=("crash",)),
-    "sys-exit-at-import": Case("reference", (engine("import sys\nsys.exit(0)"),), every_failure="SystemExit"),
+    # engine.py broken at import: the engine's parts score 0, while nn.py, graded on the reference
+    # engine (isolation), keeps its points.
+    "os-exit-at-import": Case("reference", (engine("import os\nos._exit(0)"),), bound=None,
+                              every_failure="stopped the worker", flags=("crash",), zero_parts=ENGINE_PARTS),
+    "sys-exit-at-import": Case("reference", (engine("import sys\nsys.exit(0)"),), bound=None,
+                               every_failure="SystemExit", zero_parts=ENGINE_PARTS),
     "os-exit-in-backward": Case("reference", (("micrograd/engine.py", _EXIT_IN_BACKWARD,
                                                "        __import__('os')._exit(0)\n"),),
                                 bound=None, every_failure="stopped the worker", zero_parts=("backward", "topo_sort")),
@@ -310,17 +314,20 @@ CASES: dict[str, Case] = {
                                           bound=None, every_failure="did not finish", flags=("timeout",)),
     "syntax-error": Case("reference", (("micrograd/engine.py", "    def __mul__(self, other):\n",
                                         "    def __mul__(self, other)\n"),),
-                         every_failure="SyntaxError in micrograd/engine.py line", flags=("syntax_error",)),
+                         bound=None, every_failure="SyntaxError in micrograd/engine.py line", flags=("syntax_error",),
+                         zero_parts=ENGINE_PARTS),
     "missing-nn": Case("reference", (("micrograd/nn.py", "", None),), bound=None,
                        every_failure="micrograd/nn.py is missing", flags=("missing_file",),
                        zero_parts=("nn", "training")),
     "allocates-many-gb": Case("reference", (engine("_hoard = [bytearray(1 << 28) for _ in range(40)]"),),
-                              every_failure="memory"),
+                              bound=None, every_failure="memory", zero_parts=ENGINE_PARTS),
     "torch-autograd-engine": Case("reference", (("micrograd/engine.py", "import math\n",
                                                  "import math\nimport torch\n"),),
-                                  every_failure="policy violation", flags=("policy_violation",)),
-    "torch-imported-by-name": Case("reference", (engine(_TORCH_BY_NAME),),
-                                   every_failure="policy violation", flags=("policy_violation",)),
+                                  bound=None, every_failure="policy violation", flags=("policy_violation",),
+                                  zero_parts=ENGINE_PARTS),
+    "torch-imported-by-name": Case("reference", (engine(_TORCH_BY_NAME),), bound=None,
+                                   every_failure="policy violation", flags=("policy_violation",),
+                                   zero_parts=ENGINE_PARTS),
     "patches-comparisons": Case("template", (engine(_PATCH_COMPARISONS),)),
     "always-equal-float": Case("template", (engine(_ALWAYS_EQUAL),)),
     "walks-frames-for-expected": Case("template", (engine(_FRAME_THIEF),)),
