@@ -18,6 +18,7 @@ from rich.table import Table
 
 from autograder import config
 from autograder.results import Results
+from autograder.sinks import points
 
 
 def database_url(url_or_path: str | os.PathLike) -> str:
@@ -28,12 +29,6 @@ def database_url(url_or_path: str | os.PathLike) -> str:
     path = Path(text).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
-
-
-def points(value: float) -> str:
-    """A score as text: exact to 6 decimals, no trailing zeros (the same bytes for the same score)."""
-    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _ensure_structure(gb, assignment_name: str, assignment: config.Assignment) -> None:

@@ -10,7 +10,7 @@ are computed once for the whole run. Verdicts come only from exceptions raised h
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +38,9 @@ class Staged:
 class GradingPlugin:
     def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
                  on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None,
-                 course: Course | None = None):
+                 course: Course | None = None, probes: Sequence[Path] = ()):
         self.staged = {s.name: s for s in staged}
+        self.probes = tuple(probes)  # the suite's own worker probes (autograder.sandbox.Worker)
         self._course = course
         self.limits = limits
         self.parts = parts
@@ -80,7 +81,7 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def submission(self, request: pytest.FixtureRequest):
         name = request.param
-        worker = Worker(self.staged[name].directory, self.limits, sandbox=self.sandbox)
+        worker = Worker(self.staged[name].directory, self.limits, sandbox=self.sandbox, probes=self.probes)
         try:
             yield Submission(name, worker)
         finally:

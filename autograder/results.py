@@ -7,7 +7,7 @@ student produced passes through `redact` on its way in.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 TOTAL_DECIMALS = 4
@@ -67,6 +67,9 @@ class Results:
     @property
     def max_score(self) -> float:
         return round(sum(p.max_score for p in self.parts), TOTAL_DECIMALS)
+
+    def with_grading_key(self, key: str) -> Results:
+        return replace(self, extra={**self.extra, "grading_key": key})
 
     def to_gradescope(self) -> dict:
         """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...)."""

@@ -15,19 +15,21 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from autograder import REPO_ROOT, config
-from autograder.ci_grade import DISALLOWED_FLAG, _cell, changes, marker, read_student_files
+from autograder.ci_grade import DISALLOWED_FLAG, _cell, _git, changes, marker
 from autograder.grade import grade
 from autograder.results import Results
+from autograder.sources import read_commit
 
 TEMPLATE = REPO_ROOT / "student_template"
 SOLUTIONS = REPO_ROOT / "solutions"
-STUDENT_FILES = config.load().assignment()[1].student_files
-ASSIGNMENT = config.load().assignment()[0]
+ASSIGNMENT, ASSIGNMENT_CONFIG = config.load().assignment()
+STUDENT_FILES = ASSIGNMENT_CONFIG.student_files
 GIT_ENV = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.org",
            "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.org"}
 TAMPERED = ("tests/test_operations.py", ".github/workflows/visible-tests.yml", "conftest.py")
@@ -305,10 +307,9 @@ def test_changed_files_are_counted_from_the_merge_base(student, tmp_path):
     assert change.ignored == tuple(sorted(TAMPERED))
     assert change.graded == tuple(STUDENT_FILES)
 
-    staged = tmp_path / "staged"
-    assert read_student_files(repo, change, staged) == []
-    for relative in STUDENT_FILES:
-        assert (staged / relative).read_bytes() == (SOLUTIONS / relative).read_bytes()
+    source = read_commit(partial(_git, repo), change.head, "pr", ASSIGNMENT_CONFIG)
+    assert source.notes == ()
+    assert source.files == {relative: (SOLUTIONS / relative).read_bytes() for relative in STUDENT_FILES}
 
 
 def test_only_regular_files_are_staged(student, tmp_path):
@@ -320,11 +321,10 @@ def test_only_regular_files_are_staged(student, tmp_path):
     engine.symlink_to("/etc/passwd")
     head = commit_all(repo, "a symlink")
     change = changes(repo, "HEAD~1", head, STUDENT_FILES)
-    staged = tmp_path / "staged"
-    notes = read_student_files(repo, change, staged)
-    assert notes == [f"{STUDENT_FILES[0]} is not a regular file in this commit (a symlink or folder?); "
-                     "it was not graded."]
-    assert not (staged / STUDENT_FILES[0]).exists() and (staged / STUDENT_FILES[1]).is_file()
+    source = read_commit(partial(_git, repo), change.head, "pr", ASSIGNMENT_CONFIG)
+    assert source.notes == (f"{STUDENT_FILES[0]} is not a regular file in this commit (a symlink or folder?); "
+                            "it was not graded.",)
+    assert set(source.files) == {STUDENT_FILES[1]}
 
 
 @pytest.mark.parametrize("text, expected", [

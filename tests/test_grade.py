@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autograder import REPO_ROOT, config
-from autograder.grade import stage, submission_names
 from autograder.results import Redactor
+from autograder.sources import read_folder, stage, submission_names
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment()
@@ -146,14 +146,14 @@ def test_staging_reports_what_is_wrong_without_running_anything(tmp_path: Path):
     (source / "micrograd").mkdir(parents=True)
     (source / "micrograd" / "engine.py").write_text("import math\nimport torch.nn\n\ndef f(:\n")
     os.symlink("/etc/passwd", source / "micrograd" / "nn.py")
-    staging = stage(source, "s", tmp_path / "staged", ASSIGNMENT, COURSE.grading)
+    staging = stage(read_folder(source, "s", ASSIGNMENT), tmp_path / "staged", ASSIGNMENT, COURSE.grading)
     assert "syntax_error" in staging.flags and "missing_file" in staging.flags
     assert any(m.startswith("SyntaxError in micrograd/engine.py line 4") for m in staging.messages)
     assert any("micrograd/nn.py is missing" in m for m in staging.messages)  # a symlink is never followed
     assert not (tmp_path / "staged" / "micrograd" / "nn.py").exists()
 
     (source / "micrograd" / "engine.py").write_text("import math\nfrom torch import nn\n")
-    policy = stage(source, "s", tmp_path / "staged2", ASSIGNMENT, COURSE.grading)
+    policy = stage(read_folder(source, "s", ASSIGNMENT), tmp_path / "staged2", ASSIGNMENT, COURSE.grading)
     assert "policy_violation" in policy.flags
     assert "Policy violation: micrograd/engine.py line 2 imports torch" in policy.messages[0]
 
