@@ -33,7 +33,7 @@ from rich.console import Console
 from autograder import config
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
-from autograder.results import Results
+from autograder.results import Results, load_results
 from autograder.sinks import score_of
 from autograder.sources import Source
 
@@ -65,17 +65,6 @@ def finished(out: Path, name: str, key: str) -> bool:
         return data["extra_data"][KEY] == key
     except (OSError, ValueError, KeyError, TypeError):
         return False
-
-
-def load_results(folder: Path) -> list[Results]:
-    """Every results file in `folder` (sorted by submission); unreadable ones are reported, not used."""
-    found = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            found.append(Results.from_gradescope(json.loads(path.read_text(encoding="utf-8"))))
-        except (ValueError, KeyError, TypeError) as exc:
-            print(f"skipping {path}: not a results file ({exc})", file=sys.stderr)
-    return sorted((r for r in found if r.submission), key=lambda r: r.submission)
 
 
 # -- grade (worker processes) ----------------------------------------------------------------

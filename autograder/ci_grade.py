@@ -40,7 +40,7 @@ from pathlib import Path
 from autograder import commands, config
 from autograder.formats import to_json
 from autograder.pipeline import grade
-from autograder.results import Results
+from autograder.results import PullRequest, Results
 from autograder.sinks import atomic_write, markdown_cell, score_of
 from autograder.sources import read_commit
 
@@ -228,8 +228,7 @@ def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None
         results,
         flags=tuple(sorted({*results.flags, *([DISALLOWED_FLAG] if change.ignored else [])})),
         messages=(*notes, *results.messages),
-        extra={**results.extra, "ci": {"base": change.base, "head": change.head, "changed_files": list(change.changed),
-                                       "ignored_files": list(change.ignored)}},
+        pull_request=PullRequest(change.base, change.head, change.changed, change.ignored),
     )
     run_url = _run_url()
     out.mkdir(parents=True, exist_ok=True)
@@ -281,9 +280,9 @@ def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = N
             log.removeHandler(handler)
             log.propagate = propagate
             handler.close()
-        ignored = results.extra["ci"]["ignored_files"]
+        ignored = results.pull_request.ignored_files
         print(f"course ci-grade: {assignment_name} {results.score:g}/{results.max_score:g} for commit "
-              f"{results.extra['ci']['head'][:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
+              f"{results.pull_request.head[:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
     return 0
 
 

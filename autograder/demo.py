@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import REPO_ROOT, commands, config, markers
+from autograder.results import load_results
 
 SOLUTIONS = REPO_ROOT / "solutions"
 FILES = ("micrograd/engine.py", "micrograd/nn.py")
@@ -195,7 +196,7 @@ def nbgrader_leg(out: Path, console, config_path: Path) -> int:
     import nbformat
     from rich.table import Table
 
-    from autograder import batch, grade
+    from autograder import grade
 
     root = out / "nbgrader"
     shutil.rmtree(root, ignore_errors=True)
@@ -225,7 +226,7 @@ def nbgrader_leg(out: Path, console, config_path: Path) -> int:
         return 1
     code = grade.main(submissions=[root / "submitted"], out=out / "nbgrader-results", assignment=NOTEBOOK_ASSIGNMENT,
                       config_path=config_path, quiet=True)
-    ours = {r.submission: r.score for r in batch.load_results(out / "nbgrader-results")}
+    ours = {r.submission: r.score for r in load_results(out / "nbgrader-results")}
     from nbgrader.api import Gradebook
 
     grid = Table(title=f"nbgrader autograde vs course grade: {NOTEBOOK_ASSIGNMENT} notebooks")
@@ -254,7 +255,7 @@ def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: st
     from rich.console import Console
     from rich.table import Table
 
-    from autograder import batch, grade, gradebook
+    from autograder import grade, gradebook
 
     console = Console()
     course = config.load(config_path)
@@ -268,7 +269,7 @@ def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: st
                       sandbox=sandbox, gradebook=str(database), csv=scores, report=report)
     if code not in (0, 1):
         return code
-    results = [r for r in batch.load_results(results_dir) if r.submission in {s.name for s in STUDENTS}]
+    results = [r for r in load_results(results_dir) if r.submission in {s.name for s in STUDENTS}]
     stories = Table(title="who is who")
     for column in ("student", "kind", "what they handed in"):
         stories.add_column(column)

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from autograder import commands, config
-from autograder.batch import load_results, publish
+from autograder.batch import publish
+from autograder.results import load_results
 from autograder.sinks import atomic_write
 
 

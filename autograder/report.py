@@ -229,7 +229,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(*, results: Path, out: Path, assignment: str | None = None,
          config_path: Path = config.DEFAULT_PATH) -> int:
-    from autograder.batch import load_results
+    from autograder.results import load_results
 
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)

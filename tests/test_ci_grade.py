@@ -23,7 +23,7 @@ import pytest
 from autograder import REPO_ROOT, config
 from autograder.ci_grade import DISALLOWED_FLAG, _cell, _git, changes, marker
 from autograder.grade import grade
-from autograder.results import Results
+from autograder.results import PullRequest, Results
 from autograder.sources import read_commit
 
 TEMPLATE = REPO_ROOT / "student_template"
@@ -206,8 +206,8 @@ def test_fix_is_graded_and_reported_everywhere(student, reference_results):
     assert [(t.name, t.score) for t in results.tests] == [(t.name, t.score) for t in reference_results.tests]
     assert results.score == reference_results.score
     assert results.max_score == config.load().assignment()[1].max_score
-    assert results.extra["ci"] == {"base": student["shas"]["main"], "head": student["shas"]["fix"],
-                                   "changed_files": sorted(STUDENT_FILES), "ignored_files": []}
+    assert results.pull_request == PullRequest(student["shas"]["main"], student["shas"]["fix"],
+                                               tuple(sorted(STUDENT_FILES)), ())
     assert DISALLOWED_FLAG not in results.flags
 
     summary = posted["summary"]
@@ -242,8 +242,8 @@ def test_changes_outside_the_student_files_are_flagged_and_ignored(student, refe
 
     assert results.score == reference_results.score  # graded on engine.py and nn.py only
     assert DISALLOWED_FLAG in results.flags
-    assert results.extra["ci"]["ignored_files"] == sorted(TAMPERED)
-    assert results.extra["ci"]["changed_files"] == sorted([*TAMPERED, *STUDENT_FILES])
+    assert results.pull_request.ignored_files == tuple(sorted(TAMPERED))
+    assert results.pull_request.changed_files == tuple(sorted([*TAMPERED, *STUDENT_FILES]))
     assert results.messages[0].startswith("This pull request also changes files that are not graded: ")
     for name in TAMPERED:
         assert name in results.messages[0] and name in posted["summary"] and name in posted["comment"]
