@@ -88,11 +88,13 @@ def _work(chunk: list[Source], events, settings: dict) -> None:
     def stop(signum, frame):
         nonlocal stopping
         stopping = True
+        events.cancel_join_thread()  # never hang at exit on events a stopping batch process will not read
         raise _Stopping()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the batch process, which stops us
-    events.cancel_join_thread()  # never hang at exit on events a dead batch process will not read
+    # A normal exit waits until every event is sent: a process that ends right after its last
+    # submission must not lose that submission's "done".
     if os.getppid() != settings["parent"]:
         return
     from autograder.pipeline import grade  # imported here: the batch process never runs pytest

@@ -256,6 +256,9 @@ class _Collector:
 
     def _add_nbgrader(self, submitted: Path) -> None:
         """nbgrader's submitted/<student>/<assignment>/ (notebooks, or the template layout)."""
+        if not any((student / self.assignment_name).is_dir() for student in submitted.iterdir()):
+            raise InputError(f"{submitted}: no submissions of assignment {self.assignment_name!r} "
+                             f"(expected {submitted.name}/<student>/{self.assignment_name}/; pass --assignment?)")
         for student in sorted(p for p in submitted.iterdir() if p.is_dir()):
             folder = student / self.assignment_name
             if not folder.is_dir():

@@ -24,6 +24,7 @@ from autograder import REPO_ROOT, config
 from autograder.ci_grade import DISALLOWED_FLAG, _cell, _git, changes, marker
 from autograder.grade import grade
 from autograder.results import PullRequest, Results
+from autograder.sinks import score_of
 from autograder.sources import read_commit
 
 TEMPLATE = REPO_ROOT / "student_template"
@@ -193,7 +194,7 @@ def read(out: Path) -> dict:
 
 
 def score_text(results: Results) -> str:
-    return f"{results.score:g}/{results.max_score:g}"
+    return score_of(results.score, results.max_score)
 
 
 @pytest.mark.slow
@@ -213,17 +214,17 @@ def test_fix_is_graded_and_reported_everywhere(student, reference_results):
     summary = posted["summary"]
     assert summary.startswith(f"## {ASSIGNMENT}: {score_text(results)}\n")
     for part in results.parts:  # one table per part, with its points
-        assert f"### {part.title}: {part.score:g}/{part.max_score:g}\n" in summary
+        assert f"### {part.title}: {score_of(part.score, part.max_score)}\n" in summary
     assert summary.count("| Test | Points | Diagnosis |") == len({t.part for t in results.tests})
     for test in results.tests:
-        assert f"| `{test.name.split('::')[-1]}` | {test.score:g}/{test.max_score:g} |" in summary
+        assert f"| `{test.name.split('::')[-1]}` | {score_of(test.score, test.max_score)} |" in summary
     assert student["job"]["summary"].read_text() == summary + "\n"
 
     assert posted["marker"] == marker(ASSIGNMENT) and posted["comment"].startswith(posted["marker"] + "\n")
     assert summary in posted["comment"] and posted["comment_json"] == {"body": posted["comment"]}
     assert "https://github.com/course/micrograd/actions/runs/4242" in posted["comment"]
     assert posted["status"] == {
-        "state": "success" if score_text(results) == f"{results.max_score:g}/{results.max_score:g}" else "failure",
+        "state": "success" if score_text(results) == score_of(results.max_score, results.max_score) else "failure",
         "context": ASSIGNMENT,
         "description": score_text(results), "target_url": "https://github.com/course/micrograd/actions/runs/4242"}
 

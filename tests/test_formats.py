@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 
 from autograder.formats import FORMATS, RENDER, SUFFIX, to_json, to_junit, to_markdown
 from autograder.results import PartResult, PullRequest, Results, TestResult
+from autograder.sinks import points
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
 GRADESCOPE_VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
@@ -131,3 +132,9 @@ def test_markdown_says_when_everything_visible_passed():
 def test_every_format_has_a_renderer_and_a_suffix(fmt: str):
     assert RENDER[fmt](sample()).endswith("\n")
     assert SUFFIX[fmt].startswith(".")
+
+
+@pytest.mark.parametrize("value, text", [(100.0, "100"), (62.5, "62.5"), (20 / 3, "6.666667"),
+                                         (35.8333333, "35.833333"), (0.0, "0"), (-0.0000001, "0"), (1e-7, "0")])
+def test_one_score_formatter_for_every_sink(value, text):
+    assert points(value) == text
