@@ -79,7 +79,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Fixed, whatever the notebook's metadata asks for; interrupts go as messages because a
         # signal to bwrap does not reach the kernel in its own PID namespace.
         self._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                                       display_name="micrograd course (sandboxed)", language="python",
+                                       display_name="course kernel (sandboxed)", language="python",
                                        interrupt_mode="message")
         self._runtime: Path | None = None
 
