@@ -108,3 +108,25 @@ def test_nbgrader_autograde_scores_with_the_given_course(tmp_path):
     _, resources = TrustedScores(course_config=str(path)).preprocess(nb, resources)
     parts = {p.name: (p.score, p.max_score) for p in resources["course"]["results"].parts}
     assert parts["slope"] == (9.0, 9.0)
+
+
+def test_resume_keys_cover_the_course_file_the_suite_and_its_probes(tmp_path):
+    from autograder.pipeline import grader_key, grading_key
+
+    root = tmp_path / "course"
+    shutil.copytree(SECOND, root)
+
+    def keys() -> tuple[str, str]:
+        course_ = config.load(root / "course.yml")
+        assignment = course_.assignments["slopes"]
+        grader = grader_key(course_, assignment)
+        return grader, grading_key(Source("ada", {"slopes.py": b"x = 1\n"}), assignment, grader)
+
+    seen = [keys()]
+    for path in ("course.yml", "suites/slopes/check_slopes.py", "suites/slopes/worker/slope_probes.py"):
+        with open(root / path, "a") as f:
+            f.write("\n# changed\n")
+        seen.append(keys())
+    assert len({grader for grader, _ in seen}) == len({key for _, key in seen}) == 4
+    (root / "students" / "ada" / "slopes.py").write_text("# not what is graded here\n")
+    assert keys() == seen[-1]
