@@ -37,8 +37,6 @@ from autograder.results import Results, load_results
 from autograder.sinks import score_of
 from autograder.sources import Source
 
-KEY = "grading_key"
-
 
 # -- select ----------------------------------------------------------------------------------
 def parse_shard(text: str) -> tuple[int, int]:
@@ -60,9 +58,10 @@ def results_path(out: Path, name: str) -> Path:
 
 
 def finished(out: Path, name: str, key: str) -> bool:
+    """Whether `out` holds this submission's results, graded with the same grading key."""
     try:
         data = json.loads(results_path(out, name).read_text(encoding="utf-8"))
-        return data["extra_data"][KEY] == key
+        return Results.from_gradescope(data).grading_key == key
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -281,10 +280,10 @@ def options(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in BATCH_OPTIONS}
 
 
-def main(sources: list[Source], *, out: Path, course: config.Course, assignment_name: str, format: str = "json",
-         sandbox: str | None = None, jobs: int | None = None, force: bool = False,
-         shard: tuple[int, int] | None = None, gradebook: str | None = None, csv: Path | None = None,
-         report: Path | None = None, quiet: bool = False) -> int:
+def grade_into(sources: list[Source], *, out: Path, course: config.Course, assignment_name: str,
+               format: str = "json", sandbox: str | None = None, jobs: int | None = None, force: bool = False,
+               shard: tuple[int, int] | None = None, gradebook: str | None = None, csv: Path | None = None,
+               report: Path | None = None, quiet: bool = False) -> int:
     """Grade `sources` into `out` (one results file each), skipping finished ones, then publish."""
     assignment = course.assignments[assignment_name]
     if format not in FORMATS:

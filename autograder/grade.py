@@ -63,7 +63,7 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
         print(f"course grade: {exc}", file=sys.stderr)
         return 2
     if out is not None:
-        return batch.main(sources, out=out, course=course, assignment_name=assignment_name, format=format,
+        return batch.grade_into(sources, out=out, course=course, assignment_name=assignment_name, format=format,
                           sandbox=sandbox, **batch_options)
     if results is not None and len(sources) != 1:
         print(f"course grade: {len(sources)} submissions need --out DIR, not --results FILE", file=sys.stderr)
