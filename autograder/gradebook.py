@@ -18,7 +18,7 @@ from rich.table import Table
 
 from autograder import config
 from autograder.results import Results
-from autograder.sinks import points
+from autograder.sinks import atomic_write, points
 
 
 def database_url(url_or_path: str | os.PathLike) -> str:
@@ -99,10 +99,7 @@ def csv_text(results: list[Results], course: config.Course, assignment_name: str
 
 
 def write_csv(results: list[Results], path: Path, course: config.Course, assignment_name: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(csv_text(results, course, assignment_name), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write(path, csv_text(results, course, assignment_name))
 
 
 def _short(value: float) -> str:
