@@ -1,4 +1,4 @@
-"""The micrograd course's grader and the `course` command."""
+"""A course's grader and the `course` command (the course itself is described by course.yml)."""
 
 from pathlib import Path
 

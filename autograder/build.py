@@ -10,7 +10,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from autograder import REPO_ROOT, markers
+from autograder import REPO_ROOT, commands, config, markers
 
 SOLUTIONS = REPO_ROOT / "solutions"
 TEMPLATE = REPO_ROOT / "student_template"
@@ -56,13 +56,21 @@ def write(expected: dict[str, bytes], target: Path) -> None:
         path.write_bytes(data)
 
 
-def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = TEMPLATE) -> int:
-    """Build the template and the course's notebooks (or, with check, report what is stale)."""
+def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = TEMPLATE,
+         course: config.Course | None = None) -> int:
+    """Build the template and, given the course, its notebooks (or, with check, report what is stale)."""
     status = _build_template(check=check, solutions=solutions, template=template)
-    if solutions == SOLUTIONS:  # the nbgrader notebooks are rendered from the course's own solutions/
-        from autograder import notebooks
-        status = max(status, notebooks.build(check=check))
+    if course is not None:  # the nbgrader notebooks are rendered from the course's own solutions/
+        status = max(status, build_notebooks(course, check=check))
     return status
+
+
+def build_notebooks(course: config.Course, *, check: bool = False, target: Path | None = None) -> int:
+    """Write assignments/source/ from the recipes (or, with check, report what is stale)."""
+    from autograder import notebooks  # nbformat costs seconds to import
+
+    return sync(notebooks.source_files(course), target or notebooks.SOURCE, check=check, origin="the recipes",
+                label="assignments/source/", unit="notebooks")
 
 
 def _build_template(*, check: bool, solutions: Path, template: Path) -> int:
@@ -89,7 +97,8 @@ def sync(expected: dict[str, bytes], target: Path, *, check: bool, origin: str, 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 and name the stale files if the template is out of date")
+    commands.add_course_options(parser, assignment=False)
 
 
 def run(args: argparse.Namespace) -> int:
-    return main(check=args.check)
+    return main(check=args.check, course=config.load(args.config))

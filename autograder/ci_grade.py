@@ -8,9 +8,10 @@ writes (docs/ci-grading.md explains the design):
    event, never from the bundle) is graded, and git checks that the commit has that hash.
 2. changed files: `git diff` from the merge base of base and head to head. Files outside the
    assignment's student_files are flagged and ignored.
-3. stage: the student files at head, read from git objects (regular files only). Nothing is
-   checked out, and nothing from the pull request runs outside the grader's sandbox.
-4. grade: autograder.grade.grade.
+3. source: the student files at head, read from git objects (autograder.sources.read_commit,
+   regular files only). Nothing is checked out, and nothing from the pull request runs outside
+   the grader's sandbox.
+4. grade: autograder.pipeline.grade, like every other front-end.
 5. write into --out: results.json, summary.md (also appended to $GITHUB_STEP_SUMMARY),
    comment.md and comment.json (the one PR comment, found again by the hidden marker in
    comment-marker.txt), status.json (a commit status named after the assignment, "37/40").
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import html
 import json
 import logging
 import os
@@ -31,19 +31,20 @@ import re
 import secrets
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from autograder import config
+from autograder import commands, config
 from autograder.formats import to_json
-from autograder.grade import MAX_FILE_BYTES, grade
-from autograder.results import Results
+from autograder.pipeline import grade
+from autograder.results import PullRequest, Results
+from autograder.sinks import atomic_write, markdown_cell, score_of
+from autograder.sources import read_commit
 
 DISALLOWED_FLAG = "changes_outside_student_files"
-REGULAR_FILE_MODES = {"100644", "100755"}
 MAX_CELL_CHARS = 300
 MAX_LISTED_FILES = 20
 # The grader's own log (internal errors quote hidden tests): kept out of the public job log
@@ -118,38 +119,9 @@ def changes(repo: Path, base: str, head: str, student_files: list[str]) -> Chang
                   ignored=tuple(name for name in changed if name not in allowed))
 
 
-def read_student_files(repo: Path, change: Change, into: Path) -> list[str]:
-    """Write the graded files at head into `into` (template layout); return notes for the student."""
-    notes = []
-    for relative in change.graded:
-        listing = _git(repo, "ls-tree", "-z", change.head, "--", relative).split(b"\0")[0]
-        if not listing:
-            continue  # missing: grade.stage says so
-        mode, kind, blob = listing.split(b"\t", 1)[0].decode().split()
-        if kind != "blob" or mode not in REGULAR_FILE_MODES:
-            notes.append(f"{relative} is not a regular file in this commit (a symlink or folder?); "
-                         "it was not graded.")
-            continue
-        if int(_git(repo, "cat-file", "-s", blob)) > MAX_FILE_BYTES:
-            notes.append(f"{relative} is larger than {MAX_FILE_BYTES >> 20} MiB; it was not graded.")
-            continue
-        target = into / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_git(repo, "cat-file", "blob", blob))
-    return notes
-
-
 # -- what the student sees ---------------------------------------------------------------------
 def _cell(text: str) -> str:
-    """Student-produced text made inert in a Markdown table cell (no rows, HTML, code spans)."""
-    flat = " ".join(str(text).split())
-    if len(flat) > MAX_CELL_CHARS:
-        flat = flat[:MAX_CELL_CHARS - 1] + "…"
-    return html.escape(flat, quote=False).replace("|", "\\|").replace("`", "&#96;")
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"
+    return markdown_cell(text, MAX_CELL_CHARS)
 
 
 def _listing(names: tuple[str, ...]) -> str:
@@ -164,14 +136,14 @@ def marker(assignment: str) -> str:
 
 def render_summary(results: Results, change: Change) -> str:
     """The job summary: the total, what was ignored, then one table per part."""
-    lines = [f"## {results.assignment}: {_points(results.score)}/{_points(results.max_score)}", "",
+    lines = [f"## {results.assignment}: {score_of(results.score, results.max_score)}", "",
              f"Graded commit `{change.short}`; graded files: {_cell(_listing(change.graded))}.", ""]
     lines += [f"> {_cell(message)}" for message in results.messages if message]
     if results.messages:
         lines.append("")
     for part in results.parts:
         tests = [t for t in results.tests if t.part == part.name]
-        lines += [f"### {_cell(part.title)}: {_points(part.score)}/{_points(part.max_score)}", ""]
+        lines += [f"### {_cell(part.title)}: {score_of(part.score, part.max_score)}", ""]
         shown = [t for t in tests if t.visibility == "visible"]
         if not tests:
             lines += ["No test of this part could run.", ""]
@@ -179,7 +151,7 @@ def render_summary(results: Results, change: Change) -> str:
             lines += [f"{len(tests) - len(shown)} test(s) of this part are shown after grades are published.", ""]
         if shown:
             lines += ["| Test | Points | Diagnosis |", "| --- | ---: | --- |"]
-            lines += [f"| `{_cell(t.name.split('::')[-1])}` | {_points(t.score)}/{_points(t.max_score)} | "
+            lines += [f"| `{_cell(t.name.split('::')[-1])}` | {score_of(t.score, t.max_score)} | "
                       f"{'passed' if t.status == 'passed' else _cell(t.output) or 'failed'} |" for t in shown]
             lines.append("")
     return "\n".join(lines)
@@ -199,7 +171,7 @@ def _status(state: str, assignment: str, description: str, run_url: str | None) 
 
 def status(results: Results, change: Change, run_url: str | None) -> dict:
     """A commit status named after the assignment: success at full marks, failure below."""
-    description = f"{_points(results.score)}/{_points(results.max_score)}"
+    description = f"{score_of(results.score, results.max_score)}"
     if change.ignored:
         description += " (changes outside the graded files ignored)"
     full_marks = round(results.score, 4) >= round(results.max_score, 4)  # per-test points carry rounding
@@ -212,20 +184,14 @@ def _run_url() -> str | None:
 
 
 # -- output ------------------------------------------------------------------------------------
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _publish(out: Path, assignment: str, summary: str, status_body: dict, run_url: str | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     comment = render_comment(summary, assignment, run_url)
-    _write(out / "summary.md", summary)
-    _write(out / "comment.md", comment)
-    _write(out / "comment.json", json.dumps({"body": comment}) + "\n")
-    _write(out / "comment-marker.txt", marker(assignment) + "\n")
-    _write(out / "status.json", json.dumps(status_body, indent=2) + "\n")
+    atomic_write(out / "summary.md", summary)
+    atomic_write(out / "comment.md", comment)
+    atomic_write(out / "comment.json", json.dumps({"body": comment}) + "\n")
+    atomic_write(out / "comment-marker.txt", marker(assignment) + "\n")
+    atomic_write(out / "status.json", json.dumps(status_body, indent=2) + "\n")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as f:
@@ -248,32 +214,25 @@ def _workflow_commands_stopped() -> Iterator[None]:
 
 
 def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
-             assignment_name: str | None = None, course: config.Course | None = None,
-             sandbox: str | None = None) -> Results:
+             assignment_name: str | None = None, course: config.Course, sandbox: str | None = None) -> Results:
     """Grade the pull request's head commit and write the files the workflow posts."""
-    course = course or config.load()
     assignment_name, assignment = course.assignment(assignment_name)
     if bundle is not None:
         fetch_bundle(repo, bundle, head)
     change = changes(repo, base, head, assignment.student_files)
-    with tempfile.TemporaryDirectory(prefix="course-ci-") as workspace:
-        submission = Path(workspace) / change.short
-        submission.mkdir()
-        notes = read_student_files(repo, change, submission)
-        [results] = grade([submission], assignment_name=assignment_name, course=course, sandbox=sandbox)
-    if change.ignored:
-        notes.insert(0, f"This pull request also changes files that are not graded: {_listing(change.ignored)}. Only "
-                        f"{', '.join(change.graded)} count; the other changes were ignored.")
+    source = read_commit(partial(_git, repo), change.head, change.short, assignment)
+    [results] = grade([source], assignment_name=assignment_name, course=course, sandbox=sandbox)
+    notes = [f"This pull request also changes files that are not graded: {_listing(change.ignored)}. Only "
+             f"{', '.join(change.graded)} count; the other changes were ignored."] if change.ignored else []
     results = dataclasses.replace(
         results,
         flags=tuple(sorted({*results.flags, *([DISALLOWED_FLAG] if change.ignored else [])})),
         messages=(*notes, *results.messages),
-        extra={**results.extra, "ci": {"base": change.base, "head": change.head, "changed_files": list(change.changed),
-                                       "ignored_files": list(change.ignored)}},
+        pull_request=PullRequest(change.base, change.head, change.changed, change.ignored),
     )
     run_url = _run_url()
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "results.json", to_json(results))
+    atomic_write(out / "results.json", to_json(results))
     _publish(out, assignment_name, render_summary(results, change), status(results, change, run_url), run_url)
     return results
 
@@ -292,9 +251,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", required=True, help="the pull request's head commit (full sha, from GitHub's event)")
     parser.add_argument("--bundle", type=Path, help="git bundle with the head commit (untrusted; checked by --head)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json, summary, comment and status")
-    parser.add_argument("--assignment", help="assignment in course.yml (default: the first)")
-    parser.add_argument("--config", type=Path, default=config.DEFAULT_PATH, help="course.yml to use")
-    parser.add_argument("--sandbox", choices=("bwrap", "process"), help="default: bwrap where installed")
+    commands.add_course_options(parser)
+    commands.add_sandbox_option(parser)
 
 
 def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
@@ -322,9 +280,9 @@ def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = N
             log.removeHandler(handler)
             log.propagate = propagate
             handler.close()
-        ignored = results.extra["ci"]["ignored_files"]
+        ignored = results.pull_request.ignored_files
         print(f"course ci-grade: {assignment_name} {results.score:g}/{results.max_score:g} for commit "
-              f"{results.extra['ci']['head'][:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
+              f"{results.pull_request.head[:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
     return 0
 
 

@@ -7,7 +7,7 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from autograder import REPO_ROOT
 
@@ -51,7 +51,7 @@ class Assignment(_Strict):
     description: str = ""
     suite: str
     kind: Literal["module", "notebook"] = "module"
-    student_files: list[str] = ["micrograd/engine.py", "micrograd/nn.py"]
+    student_files: list[str] = Field(min_length=1)
     parts: dict[str, Part]
 
     @field_validator("parts")
@@ -70,6 +70,23 @@ class Course(_Strict):
     name: str
     grading: Grading = Grading()
     assignments: dict[str, Assignment]
+    # Where the file was read (suite folders are relative to it) and its exact bytes (what batch
+    # resume keys hash); a Course built in code stands for its values.
+    _root: Path = PrivateAttr(default=REPO_ROOT)
+    _text: bytes | None = PrivateAttr(default=None)
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def fingerprint(self) -> bytes:
+        """The bytes this course was read from (its values, for a Course built in code)."""
+        return self._text if self._text is not None else self.model_dump_json().encode()
+
+    def suite(self, assignment: Assignment) -> Path:
+        """The assignment's hidden suite folder, relative to the course file's folder."""
+        return (self._root / assignment.suite).resolve()
 
     def assignment(self, name: str | None = None) -> tuple[str, Assignment]:
         """The named assignment, or the only/first one when no name is given."""
@@ -168,7 +185,8 @@ def load(path: Path | str = DEFAULT_PATH) -> Course:
     """Read and validate course.yml; raise ConfigError with every problem, one per line."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = path.read_bytes()
+        raw = yaml.load(data.decode("utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except OSError as exc:
@@ -184,7 +202,10 @@ def load(path: Path | str = DEFAULT_PATH) -> Course:
         found = "the file is empty" if raw is None else f"the top level is {_shown(raw)} ({type(raw).__name__})"
         raise ConfigError(f"{path}: {found}; expected {_expected(Course)}")
     try:
-        return Course.model_validate(raw)
+        course = Course.model_validate(raw)
     except ValidationError as exc:
         lines = [_describe(error) for error in exc.errors()]
         raise ConfigError(f"{path}: " + "\n  ".join(["invalid course configuration:", *lines])) from None
+    course._root = path.resolve().parent
+    course._text = data
+    return course

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, markers
+from autograder import REPO_ROOT, commands, config, markers
+from autograder.results import load_results
 
 SOLUTIONS = REPO_ROOT / "solutions"
 FILES = ("micrograd/engine.py", "micrograd/nn.py")
@@ -186,7 +187,7 @@ def notebook_submission(release: Path, source: Path, edit) -> object:
     return nb
 
 
-def nbgrader_leg(out: Path, console) -> int:
+def nbgrader_leg(out: Path, console, config_path: Path) -> int:
     """generate_assignment, three submissions, `nbgrader autograde` (sandboxed kernels, trusted scores),
     and `course grade` of the same notebooks: the two gradebooks side by side."""
     import subprocess
@@ -194,7 +195,7 @@ def nbgrader_leg(out: Path, console) -> int:
     import nbformat
     from rich.table import Table
 
-    from autograder import batch, entry_points
+    from autograder import entry_points, grade
 
     root = out / "nbgrader"
     shutil.rmtree(root, ignore_errors=True)
@@ -222,9 +223,9 @@ def nbgrader_leg(out: Path, console) -> int:
     console.print(f"[bold]nbgrader[/]: autograding {len(NOTEBOOK_STUDENTS)} notebooks of {NOTEBOOK_ASSIGNMENT!r}")
     if not nbgrader("autograde", NOTEBOOK_ASSIGNMENT):
         return 1
-    code = batch.main(inputs=[root / "submitted"], out=out / "nbgrader-results", assignment=NOTEBOOK_ASSIGNMENT,
-                      quiet=True)
-    ours = {r.submission: r.score for r in batch.load_results(out / "nbgrader-results")}
+    code = grade.main(submissions=[root / "submitted"], out=out / "nbgrader-results", assignment=NOTEBOOK_ASSIGNMENT,
+                      config_path=config_path, quiet=True)
+    ours = {r.submission: r.score for r in load_results(out / "nbgrader-results")}
     from nbgrader.api import Gradebook
 
     grid = Table(title=f"nbgrader autograde vs course grade: {NOTEBOOK_ASSIGNMENT} notebooks")
@@ -243,30 +244,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "demo_out", help="output folder (default demo_out/)")
     parser.add_argument("--jobs", "-j", type=int, help="grading processes (default: the cores)")
     parser.add_argument("--force", action="store_true", help="regrade students graded by an earlier run")
-    parser.add_argument("--sandbox", choices=("bwrap", "process"), help="default: bwrap where installed")
+    commands.add_sandbox_option(parser)
     parser.add_argument("--no-nbgrader", action="store_true", help="skip grading notebooks with nbgrader")
+    commands.add_course_options(parser, assignment=False)
 
 
 def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: str | None = None,
-         nbgrader: bool = True) -> int:
+         nbgrader: bool = True, config_path: Path = config.DEFAULT_PATH) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from autograder import batch, gradebook
+    from autograder import grade, gradebook
 
     console = Console()
-    course = config.load()
+    course = config.load(config_path)
     assignment_name, _ = course.assignment(None)
     submissions = out / "class"
     shutil.rmtree(submissions, ignore_errors=True)
     generate_class(submissions)
     console.print(f"[bold]demo class[/]: {len(STUDENTS)} students generated from solutions/ in {submissions}")
     results_dir, database, scores, report = out / "results", out / "gradebook.db", out / "scores.csv", out / "report"
-    code = batch.main(inputs=[submissions], out=results_dir, jobs=jobs, force=force, sandbox=sandbox,
-                      gradebook=str(database), csv=scores, report=report)
+    code = grade.main(submissions=[submissions], out=results_dir, config_path=config_path, jobs=jobs, force=force,
+                      sandbox=sandbox, gradebook=str(database), csv=scores, report=report)
     if code not in (0, 1):
         return code
-    results = [r for r in batch.load_results(results_dir) if r.submission in {s.name for s in STUDENTS}]
+    results = [r for r in load_results(results_dir) if r.submission in {s.name for s in STUDENTS}]
     stories = Table(title="who is who")
     for column in ("student", "kind", "what they handed in"):
         stories.add_column(column)
@@ -278,14 +280,14 @@ def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: st
     console.print(gradebook.table(book, course, assignment_name, {r.submission: r.flags for r in results}))
     console.print(f"gradebook (nbgrader): {database}\nscores: {scores}\nclass report: {report / 'index.html'}")
     if nbgrader:
-        code = max(code, nbgrader_leg(out, console))
+        code = max(code, nbgrader_leg(out, console, config_path))
     return code
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         return main(out=args.out, jobs=args.jobs, force=args.force, sandbox=args.sandbox,
-                    nbgrader=not args.no_nbgrader)
+                    nbgrader=not args.no_nbgrader, config_path=args.config)
     except DemoError as exc:
         print(exc, file=sys.stderr)
         return 2

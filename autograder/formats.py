@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from autograder.results import Results
+from autograder.sinks import atomic_write, markdown_cell, score_of
 
 FORMATS = ("json", "junit", "markdown")
 SUFFIX = {"json": ".json", "junit": ".xml", "markdown": ".md"}
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"
 
 
 def to_json(results: Results) -> str:
@@ -43,7 +41,7 @@ def to_junit(results: Results) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"{results.assignment}.{part}",
                                  name=_xml(test.name))
             ET.SubElement(ET.SubElement(case, "properties"), "property", name="score",
-                          value=f"{_points(test.score)}/{_points(test.max_score)}")
+                          value=score_of(test.score, test.max_score))
             if test.status == "failed":
                 output = _xml(test.output)
                 ET.SubElement(case, "failure", message=output.splitlines()[0] if output else "failed",
@@ -52,25 +50,26 @@ def to_junit(results: Results) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _cell(text: str) -> str:
-    """One table cell: one line, pipes escaped, no raw HTML from a student's message."""
-    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
-
-
 def to_markdown(results: Results) -> str:
-    lines = [f"### {results.assignment}: {_points(results.score)}/{_points(results.max_score)}", ""]
-    lines += [f"> {_cell(message)}" for message in results.messages]
+    lines = [f"### {markdown_cell(results.assignment)}: {score_of(results.score, results.max_score)}", ""]
+    lines += [f"> {markdown_cell(message)}" for message in results.messages]
     if results.messages:
         lines.append("")
     lines += ["| Part | Points |", "| --- | ---: |"]
-    lines += [f"| {_cell(p.title)} | {_points(p.score)}/{_points(p.max_score)} |" for p in results.parts]
+    lines += [f"| {markdown_cell(p.title)} | {score_of(p.score, p.max_score)} |" for p in results.parts]
     failed = [t for t in results.tests if t.status == "failed" and t.visibility == "visible"]
     if failed:
         lines += ["", "| Failed test | Part | What went wrong |", "| --- | --- | --- |"]
-        lines += [f"| `{_cell(t.name.split('::')[-1])}` | {t.part} | {_cell(t.output)} |" for t in failed]
+        lines += [f"| `{markdown_cell(t.name.split('::')[-1])}` | {t.part} | {markdown_cell(t.output)} |"
+                  for t in failed]
     else:
         lines += ["", "All visible tests passed."]
     return "\n".join(lines) + "\n"
 
 
 RENDER = {"json": to_json, "junit": to_junit, "markdown": to_markdown}
+
+
+def write(results: Results, path: Path, fmt: str) -> None:
+    """The results file in format `fmt`, written atomically."""
+    atomic_write(path, RENDER[fmt](results))

@@ -19,6 +19,7 @@ from rich.table import Table
 from autograder import config
 from autograder.entry_points import put_scripts_first_on_path
 from autograder.results import Results
+from autograder.sinks import atomic_write, points
 
 
 def database_url(url_or_path: str | os.PathLike) -> str:
@@ -29,12 +30,6 @@ def database_url(url_or_path: str | os.PathLike) -> str:
     path = Path(text).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
-
-
-def points(value: float) -> str:
-    """A score as text: exact to 6 decimals, no trailing zeros (the same bytes for the same score)."""
-    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _ensure_structure(gb, assignment_name: str, assignment: config.Assignment) -> None:
@@ -107,10 +102,7 @@ def csv_text(results: list[Results], course: config.Course, assignment_name: str
 
 
 def write_csv(results: list[Results], path: Path, course: config.Course, assignment_name: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(csv_text(results, course, assignment_name), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write(path, csv_text(results, course, assignment_name))
 
 
 def _short(value: float) -> str:

@@ -39,7 +39,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Int
+from traitlets import Int, Unicode
 
 from autograder import config, notebooks, sandbox
 
@@ -83,7 +83,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Fixed, whatever the notebook's metadata asks for; interrupts go as messages because a
         # signal to bwrap does not reach the kernel in its own PID namespace.
         self._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                                       display_name="micrograd course (sandboxed)", language="python",
+                                       display_name="course kernel (sandboxed)", language="python",
                                        interrupt_mode="message")
         self._runtime: Path | None = None
 
@@ -182,21 +182,20 @@ class NotebooksOnly(NbGraderPreprocessor):
 class TrustedScores(NbGraderPreprocessor):
     """Replaces the output of every graded test cell with the trusted grader's score for its part."""
 
+    course_config = Unicode(str(config.DEFAULT_PATH), config=True,
+                            help="the course.yml to grade with (tolerances, limits, points)")
+
     def preprocess(self, nb: nbformat.NotebookNode, resources: dict):
-        from autograder import grade  # imported here: nbgrader imports this module for every command
+        from autograder import pipeline, sources  # imported here: nbgrader imports this module for every command
 
         assignment = resources["nbgrader"]["assignment"]
         student = resources["nbgrader"]["student"]
-        course = config.load()
+        course = config.load(self.course_config)
         if assignment not in notebooks.notebook_assignments(course):
-            raise RuntimeError(f"nbgrader assignment {assignment!r} is not a `kind: notebook` assignment in course.yml")
-        recipe = notebooks.load_recipe(assignment)
-        workspace = Path(tempfile.mkdtemp(prefix="course-autograde-"))
-        try:
-            staged = notebooks.write_submission(notebooks.extract(nb, recipe), workspace / student)
-            results = grade.grade([staged], assignment_name=assignment, course=course)[0]
-        finally:
-            shutil.rmtree(workspace, ignore_errors=True)
+            raise RuntimeError(f"nbgrader assignment {assignment!r} is not a `kind: notebook` assignment in "
+                               f"{self.course_config}")
+        source = sources.notebook_source(nb, student, assignment, course.assignments[assignment])
+        results = pipeline.grade([source], assignment_name=assignment, course=course)[0]
         scores = {part.name: part.score for part in results.parts}
         for cell in nb.cells:
             if cell.cell_type != "code" or not nbgrader_utils.is_grade(cell):

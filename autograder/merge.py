@@ -9,13 +9,13 @@ shards give exactly what one unsharded run gives.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
 from pathlib import Path
 
-from autograder import config
-from autograder.batch import load_results, publish
+from autograder import commands, config
+from autograder.batch import publish
+from autograder.results import load_results
+from autograder.sinks import atomic_write
 
 
 class MergeError(Exception):
@@ -38,9 +38,7 @@ def merge_folders(shards: list[Path], out: Path) -> int:
         target = out / name
         if target.resolve() == path.resolve():
             continue
-        temporary = out / f".{name}.tmp"
-        shutil.copyfile(path, temporary)
-        os.replace(temporary, target)
+        atomic_write(target, path.read_text(encoding="utf-8"))
     return len(seen)
 
 
@@ -50,8 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gradebook", metavar="URL_OR_PATH", help="nbgrader gradebook (SQLAlchemy URL or path)")
     parser.add_argument("--csv", type=Path, help="scores table (per part and total)")
     parser.add_argument("--report", type=Path, metavar="DIR", help="class report (HTML and PNGs)")
-    parser.add_argument("--assignment", help="assignment in course.yml (default: the first)")
-    parser.add_argument("--config", type=Path, default=config.DEFAULT_PATH, help="course.yml to use")
+    commands.add_course_options(parser)
 
 
 def main(*, shards: list[Path], out: Path, gradebook: str | None = None, csv: Path | None = None,

@@ -25,10 +25,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
-import sys
-import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,9 +232,8 @@ def notebook_assignments(course: config.Course) -> dict[str, config.Assignment]:
     return {name: a for name, a in course.assignments.items() if a.kind == "notebook"}
 
 
-def source_files(course: config.Course | None = None, recipes: Path = RECIPES) -> dict[str, bytes]:
+def source_files(course: config.Course, recipes: Path = RECIPES) -> dict[str, bytes]:
     """What assignments/source/ must contain: <assignment>/<assignment>.ipynb -> bytes."""
-    course = course or config.load()
     notebook_kind = notebook_assignments(course)
     files = {}
     for path in recipe_paths(recipes):
@@ -249,14 +244,6 @@ def source_files(course: config.Course | None = None, recipes: Path = RECIPES) -
     if missing:
         raise RecipeError(f"notebook assignments without a recipe in {recipes}: {sorted(missing)}")
     return files
-
-
-def build(*, check: bool = False, target: Path = SOURCE) -> int:
-    """Write assignments/source/ (or, with check, report what is stale). Returns the exit status."""
-    from autograder.build import sync  # build.py calls this function
-
-    return sync(source_files(), target, check=check, origin="the recipes", label="assignments/source/",
-                unit="notebooks")
 
 
 # -- notebook -> submission --------------------------------------------------------------------
@@ -303,63 +290,3 @@ def extract(nb: nbformat.NotebookNode, recipe: Recipe) -> dict[str, str]:
 def missing_cells(nb: nbformat.NotebookNode, recipe: Recipe) -> list[str]:
     sources = cell_sources(nb)
     return [i for ids in recipe.exports.values() for i in ids if i not in sources]
-
-
-def write_submission(files: dict[str, str], directory: Path) -> Path:
-    for relative, text in files.items():
-        target = directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    return directory
-
-
-def submission_name(path: Path, assignment: str) -> str:
-    """alice for submitted/alice/<assignment>/<assignment>.ipynb, else the notebook's own name."""
-    if path.stem != assignment:
-        return path.stem
-    return path.parent.parent.name if path.parent.name == assignment else path.parent.name
-
-
-def stage_notebooks(submissions: Iterable[Path], assignment: str | None,
-                    course: config.Course) -> tuple[list[Path], str | None, Path | None]:
-    """For `course grade`: notebook paths become extracted submission directories.
-
-    Returns the submission directories, the assignment (inferred from the notebooks' names when
-    not given) and the temporary folder to delete afterwards (None when nothing was extracted).
-    """
-    submissions = list(submissions)
-    notebooks = [s for s in submissions if s.suffix == ".ipynb" and s.is_file()]
-    if not notebooks:
-        return submissions, assignment, None
-    if assignment is None:
-        stems = {n.stem for n in notebooks}
-        assignment = stems.pop() if len(stems) == 1 else None
-        if assignment not in notebook_assignments(course):
-            raise config.ConfigError("grading notebooks needs --assignment NAME (a `kind: notebook` assignment)")
-    recipe = load_recipe(assignment)
-    workspace = Path(tempfile.mkdtemp(prefix="course-notebooks-"))
-    staged = []
-    for index, path in enumerate(submissions):
-        if path in notebooks:
-            directory = (workspace / str(index) / submission_name(path, assignment)).resolve()
-            directory.mkdir(parents=True)
-            try:
-                nb = read_notebook(path)
-            except Exception as exc:  # a student's file: whatever is wrong with it, it grades as empty
-                print(f"course grade: {path} is not a readable notebook ({exc}); it is graded as empty",
-                      file=sys.stderr)
-                nb = nbformat.v4.new_notebook()
-            missing = missing_cells(nb, recipe)
-            if missing:
-                print(f"course grade: {path} lacks the answer cells {', '.join(missing)}; "
-                      "the tests that need them fail", file=sys.stderr)
-            files = extract(nb, recipe)
-            staged.append(write_submission(files, directory))
-        else:
-            staged.append(path)
-    return staged, assignment, workspace
-
-
-def cleanup(workspace: Path | None) -> None:
-    if workspace is not None:
-        shutil.rmtree(workspace, ignore_errors=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +43,10 @@ class Workers:
     """One submission's workers, one per isolation mode, each started when a test first asks for
     it and all closed when the submission is done (the own-mode worker first: its output is kept)."""
 
-    def __init__(self, staged: Staged, limits: Limits, sandbox: str | None, modes: dict[str, Mode] | None):
-        self.staged, self.limits, self.sandbox, self.modes = staged, limits, sandbox, modes
-        own = Worker(staged.directory, limits, sandbox=sandbox)
+    def __init__(self, staged: Staged, limits: Limits, sandbox: str | None, modes: dict[str, Mode] | None,
+                 probes: Sequence[Path] = ()):
+        self.staged, self.limits, self.sandbox, self.modes, self.probes = staged, limits, sandbox, modes, probes
+        own = Worker(staged.directory, limits, sandbox=sandbox, probes=probes)
         self.submissions = {isolation.OWN: Submission(staged.name, own, isolate=self.isolated if modes else None)}
         self.copies: list[Path] = []
 
@@ -59,7 +60,8 @@ class Workers:
                 raise ValueError(f"unknown isolation mode {name!r} (the suite declares {sorted(self.modes)})")
             mode = self.modes[name]
             self.copies.append(isolation.stage(self.staged.directory, name, mode))
-            worker = Worker(self.copies[-1], self.limits, sandbox=self.sandbox, worker_files=mode.worker_files)
+            worker = Worker(self.copies[-1], self.limits, sandbox=self.sandbox, probes=self.probes,
+                            worker_files=mode.worker_files)
             worker.start_test()  # started during a test: that test's time budget applies
             self.submissions[name] = Submission(self.staged.name, worker, name, dict(mode.graph_options),
                                                 self.isolated)
@@ -79,10 +81,12 @@ class Workers:
 class GradingPlugin:
     def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
                  on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None,
-                 course: Course | None = None, modes: dict[str, Mode] | None = None):
-        """modes: the suite's isolation modes (autograder/isolation.py); none grades on the own code only."""
+                 course: Course | None = None, modes: dict[str, Mode] | None = None, probes: Sequence[Path] = ()):
+        """modes: the suite's isolation modes (autograder/isolation.py); none grades on the own code only.
+        probes: the suite's own worker probe modules (autograder.sandbox.Worker)."""
         self.staged = {s.name: s for s in staged}
         self.modes = modes or {}
+        self.probes = tuple(probes)
         self.workers: dict[str, Workers] = {}
         self._course = course
         self.limits = limits
@@ -124,7 +128,7 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def submission(self, request: pytest.FixtureRequest):
         name = request.param
-        workers = self.workers[name] = Workers(self.staged[name], self.limits, self.sandbox, self.modes)
+        workers = self.workers[name] = Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
         try:
             yield workers.own
         finally:

@@ -22,7 +22,6 @@ from pathlib import Path
 import jinja2
 
 from autograder import config
-from autograder.diagnose import PITFALLS
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
@@ -37,14 +36,14 @@ _templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templ
                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def short_name(pitfall: str) -> str:
-    """A pitfall's label: the start of its feedback text (up to its first ': ' or ' ('), else its id."""
+def short_name(pitfall: str, feedback: str = "") -> str:
+    """A pitfall's label: the start of its feedback text (up to its first ': ', ' (' or sentence end),
+    else its id. Read from the feedback itself, so the report needs no course's pitfall model."""
     if pitfall in FAILURES:
         return FAILURES[pitfall]
-    text = PITFALLS.get(pitfall)
-    if text is None:
+    first = re.split(r": | \(|\.\s|\.$|\n", feedback.strip(), maxsplit=1)[0].strip()
+    if not first:
         return pitfall
-    first = re.split(r": | \(", text, maxsplit=1)[0]
     return first if len(first) <= SHORT_NAME_CHARS else first[:SHORT_NAME_CHARS - 3].rstrip() + "..."
 
 
@@ -100,7 +99,7 @@ class ClassStatistics:
         students = {pitfall: sorted({r.submission for r in self.results for t in r.tests if t.pitfall == pitfall})
                     for pitfall in failing_tests}
         # Most students first: a student counts once per pitfall, however many of its tests failed.
-        rows = [PitfallRow(pitfall, short_name(pitfall), who, failing_tests[pitfall],
+        rows = [PitfallRow(pitfall, short_name(pitfall, example[pitfall][1]), who, failing_tests[pitfall],
                            example[pitfall][0].split("::")[-1], example[pitfall][1][:EXAMPLE_FEEDBACK_CHARS])
                 for pitfall, who in sorted(students.items(), key=lambda item: (-len(item[1]), item[0]))]
         self.misconceptions = [row for row in rows if row.pitfall not in FAILURES]
@@ -232,7 +231,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(*, results: Path, out: Path, assignment: str | None = None,
          config_path: Path = config.DEFAULT_PATH) -> int:
-    from autograder.batch import load_results
+    from autograder.results import load_results
 
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)

@@ -7,7 +7,10 @@ student produced passes through `redact` on its way in.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 TOTAL_DECIMALS = 4
@@ -48,6 +51,16 @@ class PartResult:
 
 
 @dataclass(frozen=True)
+class PullRequest:
+    """What ci-grade graded: the commits and the files the pull request changed."""
+
+    base: str
+    head: str
+    changed_files: tuple[str, ...] = ()
+    ignored_files: tuple[str, ...] = ()  # changed, but not student files: not graded
+
+
+@dataclass(frozen=True)
 class Results:
     submission: str
     assignment: str
@@ -56,7 +69,8 @@ class Results:
     flags: tuple[str, ...] = ()  # submission-level: policy_violation, crash, timeout, missing_file ...
     messages: tuple[str, ...] = ()  # submission-level explanations shown to the student
     output_excerpt: str = ""  # capped, redacted excerpt of the student's own stdout/stderr
-    extra: dict = field(default_factory=dict)
+    grading_key: str = ""  # what the result depends on (autograder.pipeline.grading_key): batch resume
+    pull_request: PullRequest | None = None  # set by ci-grade
 
     @property
     def score(self) -> float:
@@ -68,45 +82,67 @@ class Results:
     def max_score(self) -> float:
         return round(sum(p.max_score for p in self.parts), TOTAL_DECIMALS)
 
-    def to_gradescope(self) -> dict:
-        """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...)."""
+    def with_grading_key(self, key: str) -> Results:
+        return replace(self, grading_key=key)
+
+    def student_output(self) -> str:
+        """Gradescope's top-level `output`: the messages, then what the code printed (rendered only)."""
         output = "\n".join(self.messages)
         if self.output_excerpt:
             output += ("\n\n" if output else "") + "Your code printed:\n" + self.output_excerpt
+        return output
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...);
+        every field of this object is kept in `extra_data`, so from_gradescope never parses text."""
+        extra = {"submission": self.submission, "assignment": self.assignment, "flags": list(self.flags),
+                 "parts": [asdict(p) for p in self.parts],
+                 "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
+                 "messages": list(self.messages), "output_excerpt": self.output_excerpt}
+        if self.grading_key:
+            extra["grading_key"] = self.grading_key
+        if self.pull_request is not None:
+            extra["ci"] = asdict(self.pull_request)
         return {
             "score": self.score,
-            "output": output,
+            "output": self.student_output(),
             "tests": [
                 {"name": t.name, "score": t.score, "max_score": t.max_score, "status": t.status,
                  "output": t.output, "visibility": t.visibility,
                  **({"tags": [t.part]} if t.part else {})}
                 for t in self.tests
             ],
-            "extra_data": {"submission": self.submission, "assignment": self.assignment,
-                           "flags": list(self.flags),
-                           "parts": [asdict(p) for p in self.parts],
-                           "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
-                           **self.extra},
+            "extra_data": extra,
         }
 
     @classmethod
     def from_gradescope(cls, data: dict) -> Results:
         """Read back what to_gradescope wrote (batch resume, reports, merging shards)."""
-        extra = dict(data.get("extra_data", {}))
-        pitfalls = extra.pop("pitfalls", {})
+        extra = data["extra_data"]
+        pitfalls = extra.get("pitfalls", {})
         tests = tuple(
             TestResult(t["name"], (t.get("tags") or [""])[0], t["score"], t["max_score"], t["status"],
                        t.get("output", ""), t.get("visibility", "visible"), pitfalls.get(t["name"]))
             for t in data.get("tests", [])
         )
-        parts = tuple(PartResult(**p) for p in extra.pop("parts", []))
-        messages, _, excerpt = data.get("output", "").partition("\n\nYour code printed:\n")
-        if messages.startswith("Your code printed:\n"):
-            messages, excerpt = "", messages.removeprefix("Your code printed:\n")
-        return cls(submission=extra.pop("submission", ""), assignment=extra.pop("assignment", ""),
-                   tests=tests, parts=parts, flags=tuple(extra.pop("flags", [])),
-                   messages=tuple(m for m in messages.split("\n") if m), output_excerpt=excerpt,
-                   extra=extra)
+        ci = extra.get("ci")
+        return cls(submission=extra["submission"], assignment=extra["assignment"], tests=tests,
+                   parts=tuple(PartResult(**p) for p in extra.get("parts", [])),
+                   flags=tuple(extra.get("flags", [])), messages=tuple(extra.get("messages", [])),
+                   output_excerpt=extra.get("output_excerpt", ""), grading_key=extra.get("grading_key", ""),
+                   pull_request=None if ci is None else PullRequest(
+                       ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
+
+
+def load_results(folder: Path) -> list[Results]:
+    """Every results file in `folder` (sorted by submission); unreadable ones are reported, not used."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            found.append(Results.from_gradescope(json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, KeyError, TypeError) as exc:
+            print(f"skipping {path}: not a results file ({exc})", file=sys.stderr)
+    return sorted((r for r in found if r.submission), key=lambda r: r.submission)
 
 
 class Redactor:

@@ -35,11 +35,14 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
+WORKER_FILES = ("main.py",)
+DEFAULT_PROBES = "probes"  # autograder/worker/probes.py, for suites that ship no probes of their own
 MAX_REPLY_BYTES = 8 << 20
 MAX_OUTPUT_BYTES = 1 << 20  # a worker writing more than this to stdout/stderr is stopped
 SCRATCH_BYTES = 64 << 20  # the bwrap scratch folder is a tmpfs of this size
@@ -239,8 +242,8 @@ class Worker:
     by this worker's uid and by nobody else but root.
     """
 
-    def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None,
-                 worker_files: tuple[Path, ...] = ()):
+    def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None, probes: Sequence[Path] = (),
+                 worker_files: Sequence[Path] = ()):
         self.submission = Path(submission)
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
@@ -261,10 +264,15 @@ class Worker:
         os.chmod(self._home, 0o711)
         self._grader = self._home / "grader"  # a copy of the worker's own files, readable by it
         self._grader.mkdir(mode=0o755)
-        # worker_files: modules only this worker may import (an isolation mode's reference pieces)
-        for source in [*WORKER_DIR.glob("*.py"), *worker_files]:
+        # The worker's own files, the probe modules the assignment's suite provides (default: the
+        # ones beside the worker) and worker_files, modules only this worker may import (an isolation
+        # mode's reference pieces); none may replace the worker itself.
+        if any(path.name in WORKER_FILES for path in [*probes, *worker_files]):
+            raise SandboxUnavailable(f"probe modules may not be named like the worker's own files {WORKER_FILES}")
+        for source in [*WORKER_DIR.glob("*.py"), *probes, *worker_files]:
             shutil.copyfile(source, self._grader / source.name)
             os.chmod(self._grader / source.name, 0o644)
+        self._probes = ",".join(probe.stem for probe in probes) or DEFAULT_PROBES
         if self.uid is not None:
             self._hand_over(self.submission)
         self._proc: subprocess.Popen | None = None
@@ -292,14 +300,14 @@ class Worker:
                 pipe.write(b"".join(option.encode() + b"\0" for option in cmd[1:separator]))
             cmd = ["bwrap", "--args", str(args[0]), *cmd[separator:]]
             cmd += [self.python, "-I", "-S", "-u", "-X", "frozen_modules=on", "/grader/main.py",
-                    str(write_fd), "/submission", forbidden]
+                    str(write_fd), "/submission", forbidden, self._probes]
             return cmd, None, {}
         scratch = self._home / f"scratch{self.restarts}"
         scratch.mkdir(mode=0o700)
         if self.uid is not None:
             os.chown(scratch, self.uid, self.uid)
         cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd),
-               str(self.submission), forbidden]
+               str(self.submission), forbidden, self._probes]
         env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
         return cmd, scratch, env
 

@@ -8,6 +8,7 @@ computed here, and fail by raising `Mistake` with feedback in the student's term
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,9 +50,11 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
                                            and "not allowed" in error.message):
         return Mistake("forbidden-import", f"policy violation: {error.message} ({error.where})",
                        ("policy_violation",))
-    missing = "No module named 'micrograd."
-    if error.type == "ModuleNotFoundError" and error.message.startswith(missing):
-        path = "micrograd/" + error.message.removeprefix(missing).strip("'").partition(".")[0] + ".py"
+    # Only the standard library and the submission are importable, so a missing module of a
+    # package that exists (micrograd.nn) is a file missing from the submission's package.
+    missing = re.fullmatch(r"No module named '(\w+)\.(\w+)[\w.]*'", error.message)
+    if error.type == "ModuleNotFoundError" and missing:
+        path = f"{missing[1]}/{missing[2]}.py"
         return Mistake("missing-file", f"{doing}: {path} is missing from your submission", ("missing_file",))
     if error.type == "NotImplementedError":
         return Mistake("not-implemented", f"{doing}: not implemented yet ({error})")

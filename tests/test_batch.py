@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import REPO_ROOT, batch, config, demo
+from autograder import REPO_ROOT, batch, config, demo, sources
 from autograder.entry_points import which
 from autograder.gradebook import csv_text, database_url, read_gradebook, write_gradebook
 from autograder.merge import MergeError, merge_folders
@@ -28,8 +28,8 @@ def course(*args: str, **kwargs) -> subprocess.CompletedProcess:
                           cwd=REPO_ROOT, timeout=600, **kwargs)
 
 
-def names(sources: list[batch.Source]) -> list[str]:
-    return [s.name for s in sources]
+def names(found: list[sources.Source]) -> list[str]:
+    return [s.name for s in found]
 
 
 def zip_folder(folder: Path, archive: Path, prefix: str = "") -> Path:
@@ -54,16 +54,14 @@ def test_collects_folders_lms_zips_and_nbgrader_trees(tmp_path):
     # nbgrader: submitted/<student>/<assignment>/ in the template layout
     demo.write_student(STUDENTS["grace"], tmp_path / "course" / "submitted" / "grace", name=ASSIGNMENT_NAME)
 
-    sources = batch.collect([tmp_path / "one" / "ada", tmp_path / "class", archive, tmp_path / "course"],
-                            ASSIGNMENT_NAME, ASSIGNMENT, tmp_path / "work")
+    found = sources.collect([tmp_path / "one" / "ada", tmp_path / "class", archive, tmp_path / "course"],
+                            ASSIGNMENT_NAME, ASSIGNMENT)
 
-    assert names(sources) == ["John_Doe_1234_assignsubmission_file", "ada", "alan", "grace", "hedy",
-                              "ken_5678_upload"]
-    for source in sources:
-        assert source.directory.name == source.name  # grade() names a submission after its folder
-    by_name = {s.name: s for s in sources}
-    expected = demo.student_files(STUDENTS["ken"])["micrograd/engine.py"]
-    assert (by_name["ken_5678_upload"].directory / "micrograd/engine.py").read_text() == expected
+    assert names(found) == ["John_Doe_1234_assignsubmission_file", "ada", "alan", "grace", "hedy",
+                            "ken_5678_upload"]
+    by_name = {s.name: s for s in found}
+    for name, student in (("ada", "ada"), ("grace", "grace"), ("ken_5678_upload", "ken")):
+        assert by_name[name].files == {f: text.encode() for f, text in demo.student_files(STUDENTS[student]).items()}
 
 
 def test_collects_notebooks_and_nbgrader_trees_of_notebooks(tmp_path):
@@ -73,13 +71,13 @@ def test_collects_notebooks_and_nbgrader_trees_of_notebooks(tmp_path):
     (tmp_path / "course" / "submitted" / "bob" / name).mkdir(parents=True)
     shutil.copy(source, tmp_path / "course" / "submitted" / "bob" / name / f"{name}.ipynb")
     (tmp_path / "broken.ipynb").write_text("{not json")
-    sources = batch.collect([tmp_path / "alice.ipynb", tmp_path / "course", tmp_path / "broken.ipynb"], name,
-                            assignment, tmp_path / "work")
-    assert names(sources) == ["alice", "bob", "broken"]
-    for source_ in sources[:2]:
-        engine = (source_.directory / "micrograd" / "engine.py").read_text()
+    found = sources.collect([tmp_path / "alice.ipynb", tmp_path / "course", tmp_path / "broken.ipynb"], name,
+                            assignment)
+    assert names(found) == ["alice", "bob", "broken"]
+    for source in found[:2]:
+        engine = source.files["micrograd/engine.py"].decode()
         assert "class Value" in engine and "def backward(self)" in engine
-    assert not (sources[2].directory / "micrograd" / "engine.py").exists()  # graded as empty: files missing
+    assert found[2].files == {}  # graded as empty: files missing
 
 
 def test_a_zip_cannot_write_outside_its_folder_or_plant_links(tmp_path):
@@ -91,19 +89,17 @@ def test_a_zip_cannot_write_outside_its_folder_or_plant_links(tmp_path):
         link.external_attr = 0o120777 << 16  # a symlink to a secret
         zf.writestr(link, "/etc/shadow")
         zf.writestr("mallory/micrograd/engine.py", "x = 1\n")
-    sources = batch.collect([archive], ASSIGNMENT_NAME, ASSIGNMENT, tmp_path / "work")
-    assert names(sources) == ["evil"]
-    assert not (tmp_path / "escaped.py").exists() and not list((tmp_path / "work").rglob("abs.py"))
-    staged = sources[0].directory
-    assert (staged / "micrograd/engine.py").read_text() == "x = 1\n"
-    assert not (staged / "micrograd/nn.py").exists()
+    found = sources.collect([archive], ASSIGNMENT_NAME, ASSIGNMENT)
+    assert names(found) == ["evil"]
+    assert not (tmp_path / "escaped.py").exists() and not (Path("/") / "abs.py").exists()
+    assert found[0].files == {"micrograd/engine.py": b"x = 1\n"}  # the link was not extracted
 
 
 def test_two_submissions_with_one_name_are_an_error_not_a_loss(tmp_path):
     demo.write_student(STUDENTS["ada"], tmp_path / "a", name="sam")
     demo.write_student(STUDENTS["alan"], tmp_path / "b", name="sam")
-    with pytest.raises(batch.InputError, match="both named 'sam'"):
-        batch.collect([tmp_path / "a", tmp_path / "b"], ASSIGNMENT_NAME, ASSIGNMENT, tmp_path / "work")
+    with pytest.raises(sources.InputError, match="both named 'sam'"):
+        sources.collect([tmp_path / "a", tmp_path / "b"], ASSIGNMENT_NAME, ASSIGNMENT)
 
 
 def test_bad_inputs_get_a_clear_message(tmp_path):
@@ -117,10 +113,10 @@ def test_bad_inputs_get_a_clear_message(tmp_path):
 
 
 def test_shards_are_a_deterministic_partition():
-    sources = [batch.Source(f"s{i:03d}", Path(f"s{i:03d}"), "") for i in range(23)]
-    shards = [names(batch.shard_slice(list(reversed(sources)), i, 4)) for i in range(1, 5)]
-    assert sorted(sum(shards, [])) == names(sources)
-    assert shards == [names(batch.shard_slice(sources, i, 4)) for i in range(1, 5)]
+    every = [sources.Source(f"s{i:03d}", {}) for i in range(23)]
+    shards = [names(batch.shard_slice(list(reversed(every)), i, 4)) for i in range(1, 5)]
+    assert sorted(sum(shards, [])) == names(every)
+    assert shards == [names(batch.shard_slice(every, i, 4)) for i in range(1, 5)]
     assert max(map(len, shards)) - min(map(len, shards)) <= 1
     assert batch.parse_shard("2/4") == (2, 4)
     for bad in ("0/4", "5/4", "x", "1/0"):

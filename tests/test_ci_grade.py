@@ -15,19 +15,22 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from autograder import REPO_ROOT, config
-from autograder.ci_grade import DISALLOWED_FLAG, _cell, changes, marker, read_student_files
+from autograder.ci_grade import DISALLOWED_FLAG, _cell, _git, changes, marker
 from autograder.grade import grade
-from autograder.results import Results
+from autograder.results import PullRequest, Results
+from autograder.sinks import score_of
+from autograder.sources import read_commit
 
 TEMPLATE = REPO_ROOT / "student_template"
 SOLUTIONS = REPO_ROOT / "solutions"
-STUDENT_FILES = config.load().assignment()[1].student_files
-ASSIGNMENT = config.load().assignment()[0]
+ASSIGNMENT, ASSIGNMENT_CONFIG = config.load().assignment()
+STUDENT_FILES = ASSIGNMENT_CONFIG.student_files
 GIT_ENV = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.org",
            "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.org"}
 TAMPERED = ("tests/test_operations.py", ".github/workflows/visible-tests.yml", "conftest.py")
@@ -191,7 +194,7 @@ def read(out: Path) -> dict:
 
 
 def score_text(results: Results) -> str:
-    return f"{results.score:g}/{results.max_score:g}"
+    return score_of(results.score, results.max_score)
 
 
 @pytest.mark.slow
@@ -204,24 +207,24 @@ def test_fix_is_graded_and_reported_everywhere(student, reference_results):
     assert [(t.name, t.score) for t in results.tests] == [(t.name, t.score) for t in reference_results.tests]
     assert results.score == reference_results.score
     assert results.max_score == config.load().assignment()[1].max_score
-    assert results.extra["ci"] == {"base": student["shas"]["main"], "head": student["shas"]["fix"],
-                                   "changed_files": sorted(STUDENT_FILES), "ignored_files": []}
+    assert results.pull_request == PullRequest(student["shas"]["main"], student["shas"]["fix"],
+                                               tuple(sorted(STUDENT_FILES)), ())
     assert DISALLOWED_FLAG not in results.flags
 
     summary = posted["summary"]
     assert summary.startswith(f"## {ASSIGNMENT}: {score_text(results)}\n")
     for part in results.parts:  # one table per part, with its points
-        assert f"### {part.title}: {part.score:g}/{part.max_score:g}\n" in summary
+        assert f"### {part.title}: {score_of(part.score, part.max_score)}\n" in summary
     assert summary.count("| Test | Points | Diagnosis |") == len({t.part for t in results.tests})
     for test in results.tests:
-        assert f"| `{test.name.split('::')[-1]}` | {test.score:g}/{test.max_score:g} |" in summary
+        assert f"| `{test.name.split('::')[-1]}` | {score_of(test.score, test.max_score)} |" in summary
     assert student["job"]["summary"].read_text() == summary + "\n"
 
     assert posted["marker"] == marker(ASSIGNMENT) and posted["comment"].startswith(posted["marker"] + "\n")
     assert summary in posted["comment"] and posted["comment_json"] == {"body": posted["comment"]}
     assert "https://github.com/course/micrograd/actions/runs/4242" in posted["comment"]
     assert posted["status"] == {
-        "state": "success" if score_text(results) == f"{results.max_score:g}/{results.max_score:g}" else "failure",
+        "state": "success" if score_text(results) == score_of(results.max_score, results.max_score) else "failure",
         "context": ASSIGNMENT,
         "description": score_text(results), "target_url": "https://github.com/course/micrograd/actions/runs/4242"}
 
@@ -240,8 +243,8 @@ def test_changes_outside_the_student_files_are_flagged_and_ignored(student, refe
 
     assert results.score == reference_results.score  # graded on engine.py and nn.py only
     assert DISALLOWED_FLAG in results.flags
-    assert results.extra["ci"]["ignored_files"] == sorted(TAMPERED)
-    assert results.extra["ci"]["changed_files"] == sorted([*TAMPERED, *STUDENT_FILES])
+    assert results.pull_request.ignored_files == tuple(sorted(TAMPERED))
+    assert results.pull_request.changed_files == tuple(sorted([*TAMPERED, *STUDENT_FILES]))
     assert results.messages[0].startswith("This pull request also changes files that are not graded: ")
     for name in TAMPERED:
         assert name in results.messages[0] and name in posted["summary"] and name in posted["comment"]
@@ -305,10 +308,9 @@ def test_changed_files_are_counted_from_the_merge_base(student, tmp_path):
     assert change.ignored == tuple(sorted(TAMPERED))
     assert change.graded == tuple(STUDENT_FILES)
 
-    staged = tmp_path / "staged"
-    assert read_student_files(repo, change, staged) == []
-    for relative in STUDENT_FILES:
-        assert (staged / relative).read_bytes() == (SOLUTIONS / relative).read_bytes()
+    source = read_commit(partial(_git, repo), change.head, "pr", ASSIGNMENT_CONFIG)
+    assert source.notes == ()
+    assert source.files == {relative: (SOLUTIONS / relative).read_bytes() for relative in STUDENT_FILES}
 
 
 def test_only_regular_files_are_staged(student, tmp_path):
@@ -320,11 +322,10 @@ def test_only_regular_files_are_staged(student, tmp_path):
     engine.symlink_to("/etc/passwd")
     head = commit_all(repo, "a symlink")
     change = changes(repo, "HEAD~1", head, STUDENT_FILES)
-    staged = tmp_path / "staged"
-    notes = read_student_files(repo, change, staged)
-    assert notes == [f"{STUDENT_FILES[0]} is not a regular file in this commit (a symlink or folder?); "
-                     "it was not graded."]
-    assert not (staged / STUDENT_FILES[0]).exists() and (staged / STUDENT_FILES[1]).is_file()
+    source = read_commit(partial(_git, repo), change.head, "pr", ASSIGNMENT_CONFIG)
+    assert source.notes == (f"{STUDENT_FILES[0]} is not a regular file in this commit (a symlink or folder?); "
+                            "it was not graded.",)
+    assert set(source.files) == {STUDENT_FILES[1]}
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -4,13 +4,15 @@ junitparser), Markdown (parsed as a GFM table by markdown-it-py)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import junitparser
 import pytest
 from markdown_it import MarkdownIt
 
 from autograder.formats import FORMATS, RENDER, SUFFIX, to_json, to_junit, to_markdown
-from autograder.results import PartResult, Results, TestResult
+from autograder.results import PartResult, PullRequest, Results, TestResult
+from autograder.sinks import points
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
 GRADESCOPE_VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
@@ -52,6 +54,21 @@ def test_gradescope_fields_and_types():
 def test_gradescope_round_trips():
     results = sample()
     assert Results.from_gradescope(json.loads(to_json(results))) == results
+
+
+@pytest.mark.parametrize("messages, excerpt", [
+    ((f"a message over\ntwo lines with {TRICKY}", "", "Your code printed:\nnot the excerpt"),
+     "printed\n\nYour code printed:\n"),
+    ((), "Your code printed:\nonly output"),
+    (("<script>alert(1)</script> | **bold** `code`",), ""),
+])
+def test_write_read_write_is_identical(messages, excerpt):
+    """Every field survives results.json, however its text looks: nothing is parsed back from `output`."""
+    results = replace(sample(), messages=messages, output_excerpt=excerpt, grading_key="k" * 64,
+                      pull_request=PullRequest("a" * 40, "b" * 40, ("x.py", "micrograd/engine.py"), ("x.py",)))
+    written = to_json(results)
+    again = Results.from_gradescope(json.loads(written))
+    assert again == results and to_json(again) == written
 
 
 def test_json_is_deterministic():
@@ -115,3 +132,9 @@ def test_markdown_says_when_everything_visible_passed():
 def test_every_format_has_a_renderer_and_a_suffix(fmt: str):
     assert RENDER[fmt](sample()).endswith("\n")
     assert SUFFIX[fmt].startswith(".")
+
+
+@pytest.mark.parametrize("value, text", [(100.0, "100"), (62.5, "62.5"), (20 / 3, "6.666667"),
+                                         (35.8333333, "35.833333"), (0.0, "0"), (-0.0000001, "0"), (1e-7, "0")])
+def test_one_score_formatter_for_every_sink(value, text):
+    assert points(value) == text

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from autograder import REPO_ROOT, config
-from autograder.grade import stage, submission_names
 from autograder.results import Redactor
+from autograder.sources import read_folder, stage, submission_names
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment()
@@ -154,14 +154,14 @@ def test_staging_reports_what_is_wrong_without_running_anything(tmp_path: Path):
     (source / "micrograd").mkdir(parents=True)
     (source / "micrograd" / "engine.py").write_text("import math\nimport torch.nn\n\ndef f(:\n")
     os.symlink("/etc/passwd", source / "micrograd" / "nn.py")
-    staging = stage(source, "s", tmp_path / "staged", ASSIGNMENT, COURSE.grading)
+    staging = stage(read_folder(source, "s", ASSIGNMENT), tmp_path / "staged", ASSIGNMENT, COURSE.grading)
     assert "syntax_error" in staging.flags and "missing_file" in staging.flags
     assert any(m.startswith("SyntaxError in micrograd/engine.py line 4") for m in staging.messages)
     assert any("micrograd/nn.py is missing" in m for m in staging.messages)  # a symlink is never followed
     assert not (tmp_path / "staged" / "micrograd" / "nn.py").exists()
 
     (source / "micrograd" / "engine.py").write_text("import math\nfrom torch import nn\n")
-    policy = stage(source, "s", tmp_path / "staged2", ASSIGNMENT, COURSE.grading)
+    policy = stage(read_folder(source, "s", ASSIGNMENT), tmp_path / "staged2", ASSIGNMENT, COURSE.grading)
     assert "policy_violation" in policy.flags
     assert "Policy violation: micrograd/engine.py line 2 imports torch" in policy.messages[0]
 
@@ -210,3 +210,59 @@ def test_a_bug_whose_effect_depends_on_set_order_gets_the_same_grade_every_time(
             verdicts.append([(t["name"], t["status"], t["output"]) for t in results["tests"]])
     assert any(status == "failed" for _, status, _ in verdicts[0])
     assert all(v == verdicts[0] for v in verdicts)
+
+
+# -- one command for one or many sources ---------------------------------------------------------
+def _inputs(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    """alice's submission as each kind of input: path -> (input, extra options)."""
+    import zipfile
+
+    folder = root / "folder" / "alice"
+    shutil.copytree(SOLUTIONS / "micrograd", folder / "micrograd")
+    archive = root / "zip" / "alice.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*.py")):
+            zf.write(path, str(path.relative_to(folder.parent)))
+    notebook = root / "notebook" / "alice" / "autograd.ipynb"
+    notebook.parent.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "assignments" / "source" / "autograd" / "autograd.ipynb", notebook)
+    tree = root / "nbgrader" / "submitted" / "alice" / "autograd"
+    tree.mkdir(parents=True)
+    shutil.copy(notebook, tree)
+    return {"folder": (folder, ()), "zip": (archive, ()), "notebook": (notebook, ()),
+            "nbgrader tree": (root / "nbgrader" / "submitted", ("--assignment", "autograd"))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["folder", "zip", "notebook", "nbgrader tree"])
+def test_results_and_out_give_the_same_name_file_and_score(tmp_path: Path, kind: str):
+    path, options = _inputs(tmp_path)[kind]
+    single = course_grade(path, *options, "--results", tmp_path / "single.json")
+    assert single.returncode == 0, single.stderr
+    batch = course_grade(path, *options, "--out", tmp_path / "out")
+    assert batch.returncode == 0, batch.stderr
+    assert [p.name for p in (tmp_path / "out").glob("*.json")] == ["alice.json"]
+    assert (tmp_path / "out" / "alice.json").read_bytes() == (tmp_path / "single.json").read_bytes()
+    assert json.loads((tmp_path / "single.json").read_text())["score"] > 0
+
+
+@pytest.mark.parametrize("option", ["--jobs=2", "--quiet", "--force"])
+def test_batch_options_without_out_are_a_misuse(tmp_path: Path, option: str):
+    run = course_grade(SOLUTIONS, option, "--results", tmp_path / "r.json")
+    assert run.returncode == 2 and "need --out DIR" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_bad_input_gets_one_clear_line_and_exit_2(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("not a submission")
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    notebook = tmp_path / "alice.ipynb"
+    notebook.write_text("{}")
+    for args, message in (((tmp_path / "notes.txt",), "not a submission directory, notebook (.ipynb) or zip file"),
+                          ((tmp_path / "broken.zip",), "not a readable zip file"),
+                          ((notebook,), "is not a `kind: notebook` assignment"),
+                          ((notebook, "--assignment", "nonesuch"), "no assignment 'nonesuch' in course.yml")):
+        run = course_grade(*args, "--results", tmp_path / "r.json")
+        assert run.returncode == 2, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
+    assert not (tmp_path / "r.json").exists()

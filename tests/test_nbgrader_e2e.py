@@ -26,7 +26,7 @@ from nbgrader_course import (
     timed_nbgrader,
 )
 
-from autograder import config, grade, kernel, notebooks
+from autograder import config, grade, kernel, sources
 from autograder.gradebook import read_gradebook
 
 pytestmark = [pytest.mark.slow,
@@ -132,11 +132,8 @@ def test_course_grade_of_the_same_notebook_agrees(autograded):
     course = config.load()
     for student in ("reference", "buggy", "killer"):
         notebook = autograded / "submitted" / student / "derivatives" / "derivatives.ipynb"
-        staged, assignment, workspace = notebooks.stage_notebooks([notebook], None, course)
-        try:
-            results = grade.grade(staged, assignment_name=assignment, course=course)[0]
-        finally:
-            notebooks.cleanup(workspace)
+        [source] = sources.collect([notebook], "derivatives", course.assignments["derivatives"])
+        results = grade.grade([source], assignment_name="derivatives", course=course)[0]
         assert {p.name: p.score for p in results.parts} == cell_scores(autograded, "derivatives", student)
     # The gradebook has the layout `course grade --gradebook` writes: one grade cell per part.
     book = read_gradebook(f"sqlite:///{autograded / 'gradebook.db'}", "derivatives")

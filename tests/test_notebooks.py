@@ -23,8 +23,8 @@ def course():
 
 
 @pytest.fixture(scope="module")
-def rendered():
-    return notebooks.source_files()
+def rendered(course):
+    return notebooks.source_files(course)
 
 
 def _nb(rendered, name):
@@ -37,8 +37,8 @@ def test_the_four_notebook_assignments_have_recipes_and_are_built(course, render
     assert build.stale_files(rendered, notebooks.SOURCE) == [], "run `course build`"
 
 
-def test_rendering_is_deterministic_and_has_no_outputs(rendered):
-    assert notebooks.source_files() == rendered
+def test_rendering_is_deterministic_and_has_no_outputs(course, rendered):
+    assert notebooks.source_files(course) == rendered
     for name in ASSIGNMENTS:
         nb = _nb(rendered, name)
         ids = [cell.id for cell in nb.cells]
@@ -79,12 +79,12 @@ def test_solution_hints_survive_as_comments_above_nbgrader_markers(rendered):
     assert "    # Hint: nudge x by h and divide the change in f by h\n    ### BEGIN SOLUTION\n" in cell.source
 
 
-def test_check_reports_a_stale_notebook(tmp_path, capsys):
-    assert notebooks.build(target=tmp_path) == 0
-    assert notebooks.build(check=True, target=tmp_path) == 0
+def test_check_reports_a_stale_notebook(course, tmp_path, capsys):
+    assert build.build_notebooks(course, target=tmp_path) == 0
+    assert build.build_notebooks(course, check=True, target=tmp_path) == 0
     (tmp_path / "autograd" / "autograd.ipynb").write_text("{}")
     (tmp_path / "autograd" / "answers.py").write_text("leak = 1\n")
-    assert notebooks.build(check=True, target=tmp_path) == 1
+    assert build.build_notebooks(course, check=True, target=tmp_path) == 1
     out = capsys.readouterr().out
     assert "assignments/source/autograd/autograd.ipynb" in out
     assert "autograd/answers.py (not generated from solutions/)" in out

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from suite_modules import micrograd_suite
 
 from autograder import config
-from autograder.diagnose import PITFALLS
 from autograder.report import ClassStatistics, short_name, write_report
 from autograder.results import PartResult, Results, TestResult
 
@@ -94,12 +94,18 @@ def test_pitfalls_are_counted_in_students_and_errors_apart():
 
 
 def test_each_pitfall_is_labelled_with_its_feedbacks_short_name():
-    assert short_name("overwrite-grad:mul") == "gradient overwritten instead of accumulated in mul's _backward"
-    assert short_name("no-seed") == "backward() never seeds the output"
-    assert short_name("topo-no-visited") == "the topological sort has no visited set"
-    assert short_name("timeout") == "timed out" and short_name("syntax-error") == "syntax error"
+    with micrograd_suite():
+        from diagnose import PITFALLS
+
+    def label(pitfall: str) -> str:
+        return short_name(pitfall, f"{PITFALLS[pitfall]}.\nIn x0 = 2.0; v1 = x0 * x0: your x0.grad = 2.")
+
+    assert label("overwrite-grad:mul") == "gradient overwritten instead of accumulated in mul's _backward"
+    assert label("no-seed") == "backward() never seeds the output"
+    assert label("topo-no-visited") == "the topological sort has no visited set"
+    assert short_name("timeout", "anything") == "timed out" and short_name("syntax-error") == "syntax error"
     assert short_name("a-pitfall-without-wording") == "a-pitfall-without-wording"
-    assert all(len(short_name(pitfall)) <= 70 for pitfall in PITFALLS)
+    assert all(len(label(pitfall)) <= 70 for pitfall in PITFALLS)
 
 
 def test_report_shows_the_class(report):

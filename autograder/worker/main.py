@@ -2,17 +2,19 @@
 
 Everything in this process is untrusted (the student's code shares it), so it holds no
 expected value and decides nothing; the trusted grader checks what it sends back. It is
-started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES` and imports only
-the standard library and the submission. Requests come on stdin, one JSON object a line:
-{"id": 1, "probe": "graph", "args": {...}}; replies go to REPLY_FD, one JSON object a line.
+started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES PROBE,MODULES` and
+imports only the standard library, the probe modules beside it (each defines PROBES, a dict of
+name -> function; the assignment's suite provides them) and the submission. Requests come on
+stdin, one JSON object a line: {"id": 1, "probe": "graph", "args": {...}}; replies go to
+REPLY_FD, one JSON object a line.
 """
 
+import importlib
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import probes  # noqa: E402  (lives beside this file, which -I keeps off sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the probe modules (-I keeps it off)
 
 ERROR_MESSAGE_CHARS = 300
 
@@ -61,7 +63,15 @@ def _describe(exc, submission, forbidden):
     return {"type": type(exc).__name__, "message": message[:ERROR_MESSAGE_CHARS], "where": where}
 
 
-def serve(reply_fd, submission, forbidden):
+def load_probes(modules):
+    """name -> function, from the probe modules (imported before any student code)."""
+    found = {}
+    for module in modules:
+        found.update(importlib.import_module(module).PROBES)
+    return found
+
+
+def serve(reply_fd, submission, forbidden, probes):
     sys.path[:0] = [submission]
     forbidden = frozenset(forbidden)
     sys.meta_path.insert(0, _ForbiddenImports(forbidden))
@@ -70,7 +80,7 @@ def serve(reply_fd, submission, forbidden):
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            reply = {"id": request["id"], "ok": True, "value": probes.PROBES[request["probe"]](**request["args"])}
+            reply = {"id": request["id"], "ok": True, "value": probes[request["probe"]](**request["args"])}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
             reply = {"id": request["id"], "ok": False, "error": _describe(exc, submission, forbidden)}
         data = (json.dumps(reply, allow_nan=True) + "\n").encode()
@@ -79,4 +89,5 @@ def serve(reply_fd, submission, forbidden):
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2], [name for name in sys.argv[3].split(",") if name])
+    serve(int(sys.argv[1]), sys.argv[2], [name for name in sys.argv[3].split(",") if name],
+          load_probes(name for name in sys.argv[4].split(",") if name))

@@ -1,0 +1,156 @@
+"""The one grading path every front-end calls: Sources -> staged submissions -> verdicts -> Results.
+
+1. stage: each Source's student files are written into a fresh folder (autograder.sources.stage),
+   noting what is missing, what does not compile and which forbidden modules are imported.
+2. run the assignment's hidden suite in this (trusted) process; it questions each staged
+   submission through its sandboxed worker (autograder.pytest_plugin, autograder.sandbox).
+3. score: verdicts become points from the course, in a Results object that also carries the
+   grading key (what the result depends on, for batch resume).
+Sinks (autograder.sinks, formats, gradebook, report, ci-grade) render the Results afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from autograder import config, isolation, pytest_plugin
+from autograder.pytest_plugin import GradingPlugin, Staged
+from autograder.results import TOTAL_DECIMALS, PartResult, Redactor, Results, TestResult, Verdict
+from autograder.sandbox import Limits, Worker, available_sandbox, check_sandbox
+from autograder.sources import Source, Staging, read_folder, stage, submission_names
+
+MAX_TEST_OUTPUT_CHARS = 2000  # one test's feedback; it quotes at most 300 characters of student text
+WORKER_PROBES = "worker"  # a suite's own worker probes: <suite>/worker/*.py (docs/pipeline.md)
+
+
+class GraderError(RuntimeError):
+    """The grader itself cannot run (not the submission's fault); the message says why."""
+
+
+def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
+          assignment: config.Assignment, grading: config.Grading, redact: Redactor,
+          output: bytes) -> Results:
+    """Turn verdicts into points (course.yml), visibility and student-safe text."""
+    weights = {v.test: assignment.parts[v.part].test_weights.get(v.test.split("::")[-1], 1.0)
+               for v in verdicts}
+    part_weight = {part: sum(weights[v.test] for v in verdicts if v.part == part) for part in assignment.parts}
+    # Each test's share of its part, rounded; the part's last test takes the rounding remainder
+    # so that a part's shares add up to exactly its points.
+    shares: dict[str, float] = {}
+    for name, part in assignment.parts.items():
+        tests_of_part = [v.test for v in verdicts if v.part == name]
+        for test in tests_of_part[:-1]:
+            shares[test] = round(part.points * weights[test] / part_weight[name], 6)
+        if tests_of_part:
+            shares[tests_of_part[-1]] = round(part.points - sum(shares[t] for t in tests_of_part[:-1]), 6)
+    tests, flags = [], set(staging.flags)
+    for verdict in verdicts:
+        part = assignment.parts[verdict.part]
+        max_score = shares[verdict.test]
+        tests.append(TestResult(
+            name=verdict.test, part=verdict.part, score=max_score if verdict.passed else 0.0,
+            max_score=max_score, status="passed" if verdict.passed else "failed",
+            output=redact(verdict.feedback)[:MAX_TEST_OUTPUT_CHARS], visibility=part.visibility,
+            pitfall=verdict.pitfall))
+        flags.update(verdict.flags)
+    parts = tuple(
+        PartResult(name, part.title, round(sum(t.score for t in tests if t.part == name), TOTAL_DECIMALS),
+                   part.points)
+        for name, part in assignment.parts.items()
+    )
+    excerpt = output.decode("utf-8", "replace")[:grading.output_excerpt_chars]
+    return Results(submission=staging.name, assignment=assignment_name, tests=tuple(tests),
+                   parts=parts, flags=tuple(sorted(flags)), messages=tuple(redact(m) for m in staging.messages),
+                   output_excerpt=redact(excerpt))
+
+
+# -- what a result depends on (batch resume) ---------------------------------------------------
+def grader_key(course: config.Course, assignment: config.Assignment) -> str:
+    """What every result of this assignment depends on: the course file, the hidden suite (its
+    tests, helpers and worker probes) and the reference code its isolation modes run."""
+    digest = hashlib.sha256(course.fingerprint)
+    suite = course.suite(assignment)
+    for path in sorted(suite.rglob("*.py")):
+        digest.update(str(path.relative_to(suite)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for source in isolation.reference_sources(_modes(course, suite)):
+        digest.update(source.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def grading_key(source: Source, assignment: config.Assignment, grader: str) -> str:
+    """What one submission's result depends on: the grader (grader_key) and its student files."""
+    digest = hashlib.sha256(grader.encode())
+    for relative in assignment.student_files:
+        data = source.files.get(relative, b"<missing>")
+        digest.update(relative.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+# -- grading -----------------------------------------------------------------------------------
+def _hidden_sources(suite: Path) -> list[str]:
+    return [p.read_text(encoding="utf-8", errors="replace") for p in sorted(suite.rglob("*.py"))]
+
+
+def _modes(course: config.Course, suite: Path) -> dict[str, isolation.Mode]:
+    """The suite's isolation modes, or none when the course grades every part on the student's own code."""
+    return isolation.load_modes(suite) if course.grading.isolate_parts else {}
+
+
+def suite_probes(suite: Path) -> list[Path]:
+    """The probe modules a suite ships into its submissions' workers (none: the default probes)."""
+    return sorted((suite / WORKER_PROBES).glob("*.py"))
+
+
+def as_sources(submissions: Sequence[Source | Path], assignment_name: str,
+               assignment: config.Assignment) -> list[Source]:
+    """Sources as given; a folder in the template layout becomes one, named by the one naming rule."""
+    folders = [s for s in submissions if not isinstance(s, Source)]
+    names = iter(submission_names(folders, assignment_name))
+    return [s if isinstance(s, Source) else read_folder(Path(s), next(names), assignment) for s in submissions]
+
+
+def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = None,
+          course: config.Course | None = None, sandbox: str | None = None,
+          on_result: Callable[[Results], None] | None = None) -> list[Results]:
+    """Grade each source (a Source, or a folder in the template layout); return their Results in
+    order (and hand each to on_result as it finishes). `course` defaults to the course.yml beside
+    the package, for callers that have no other."""
+    course = course or config.load()
+    assignment_name, assignment = course.assignment(assignment_name)
+    grading = course.grading
+    suite = course.suite(assignment)
+    if not suite.is_dir():
+        raise GraderError(f"the hidden suite {suite} of assignment {assignment_name!r} does not exist")
+    sources = as_sources(sources, assignment_name, assignment)
+    sandbox = sandbox or available_sandbox()
+    check_sandbox(sandbox, [suite, config.REPO_ROOT / "solutions"])
+    modes = _modes(course, suite)
+    redact = Redactor(_hidden_sources(suite) + isolation.reference_sources(modes))
+    limits = Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports))
+    grader = grader_key(course, assignment)
+    keys = {s.name: grading_key(s, assignment, grader) for s in sources}
+    workspace = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    os.chmod(workspace, 0o711)
+    stagings = {s.name: stage(s, workspace / f"s{index}", assignment, grading) for index, s in enumerate(sources)}
+    results: dict[str, Results] = {}
+
+    def done(name: str, verdicts: list[Verdict], worker: Worker) -> None:
+        result = score(stagings[name], verdicts, assignment_name, assignment, grading, redact, worker.stdout_excerpt)
+        results[name] = result.with_grading_key(keys[name])
+        if on_result:
+            on_result(results[name])
+
+    plugin = GradingPlugin([Staged(s.name, s.directory) for s in stagings.values()], limits, set(assignment.parts),
+                           done, sandbox, course, modes=modes, probes=suite_probes(suite))
+    try:
+        pytest_plugin.run(suite, plugin)
+    except RuntimeError as exc:  # the hidden suite could not run
+        raise GraderError(str(exc)) from None
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    return [results[name] for name in stagings]

@@ -1,0 +1,61 @@
+"""The import-linter contracts of pyproject.toml: one layered grading path, no import cycles."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import REPO_ROOT
+
+# lint-imports of the running interpreter (a dev extra: `pip install -e .[dev]`, as `make test` does)
+LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """lint-imports over the `autograder` package found in root (a copy shadows the installed one)."""
+    assert importlib.util.find_spec("importlinter"), "import-linter is missing: pip install -e '.[dev]'"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([sys.executable, "-c", LINT_IMPORTS, "--no-cache", "--config", str(root / "pyproject.toml")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def copy_with(tmp_path: Path, module: str, line: str) -> Path:
+    """A copy of the package and its contracts with one import added to `module`."""
+    shutil.copytree(REPO_ROOT / "autograder", tmp_path / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path)
+    path = tmp_path / "autograder" / f"{module}.py"
+    path.write_text(path.read_text() + f"\n{line}\n")
+    return tmp_path
+
+
+def test_the_package_keeps_its_contracts():
+    run = lint_imports(REPO_ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 broken" in run.stdout
+
+
+@pytest.mark.parametrize("module, line, broken", [
+    # the trust boundary reaching up into the pipeline
+    ("sandbox", "from autograder import pipeline  # noqa", "layers"),
+    # a sink reaching up into a command
+    ("formats", "from autograder import grade  # noqa", "layers"),
+    # a cycle hidden in a function: batch -> formats -> batch
+    ("formats", "def _late():\n    from autograder import batch  # noqa", "layers"),
+])
+def test_an_upward_import_or_a_cycle_breaks_a_contract(tmp_path, module, line, broken):
+    run = lint_imports(copy_with(tmp_path, module, line))
+    assert run.returncode != 0, run.stdout
+    assert f"{broken}" in run.stdout and "BROKEN" in run.stdout
+
+
+def test_a_cycle_between_siblings_of_one_layer_breaks_the_acyclic_contract(tmp_path):
+    # grade and demo share a layer (demo imports grade); grade importing demo closes a cycle
+    run = lint_imports(copy_with(tmp_path, "grade", "from autograder import demo  # noqa"))
+    assert run.returncode != 0, run.stdout
+    assert "no import cycles between autograder's modules BROKEN" in run.stdout
