@@ -43,6 +43,7 @@ DEFAULT_ROOT = Path("/autograder")
 # What grading imports besides the standard library (tests/test_gradescope.py checks the list);
 # nbformat only for notebook assignments, torch only for suites that compute expectations with it.
 GRADING_DISTRIBUTIONS = ("pydantic", "PyYAML", "pytest", "hypothesis", "rich")
+TORCH = ("torch", "numpy")  # torch uses numpy when it is there, as it is where the course was tested
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # every member's timestamp: the same course gives the same zip
 MAX_UPLOAD_FILES = 2_000
 MAX_UPLOAD_BYTES = 64 << 20  # uncompressed, for an uploaded zip
@@ -115,7 +116,7 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     if not suite.is_dir():
         raise config.ConfigError(f"the hidden suite {suite} of assignment {name!r} does not exist")
     roots = [*GRADING_DISTRIBUTIONS, *(["nbformat"] if assignment.kind == "notebook" else []),
-             *(["torch"] if _imports_torch(suite) else [])]
+             *(TORCH if _imports_torch(suite) else ())]
     shipped = course.model_copy(update={"assignments": {
         name: assignment.model_copy(update={"suite": f"grading_tests/{suite.name}"})}})
     text = {

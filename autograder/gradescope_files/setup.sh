@@ -5,7 +5,7 @@
 # PyPI; requirements.txt pins every Python package to the version the course was tested with.
 #
 # Each step is a function: `setup.sh` runs them all, `setup.sh STEP...` only those (the project's
-# tests run the steps that need no download: course_package lock_down self_check).
+# tests run the steps that need no download: course_package self_check lock_down).
 set -euo pipefail
 
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
@@ -60,7 +60,7 @@ self_check() {
 
 steps=("$@")
 if [ ${#steps[@]} -eq 0 ]; then
-    steps=(system_packages python_env course_package lock_down self_check)
+    steps=(system_packages python_env course_package self_check lock_down)
 fi
 for step in "${steps[@]}"; do
     case "$step" in
