@@ -29,6 +29,7 @@ import yaml
 from adversarial import processes_tagged
 
 from autograder import REPO_ROOT, config, gradescope
+from autograder.results import PartResult, Results, TestResult
 from autograder.validate import DEFAULT_CATALOG, load_catalog, patched_sources
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
@@ -237,6 +238,36 @@ def test_markdown_output_shows_the_text_itself():
     assert gradescope.markdown_text("a\nb") == "a  \nb"
 
 
+def test_only_visible_parts_are_summed_up_for_students():
+    assignment = config.Assignment(suite="grading_tests/x", parts={
+        "shown": config.Part(title="Shown part", points=1),
+        "secret": config.Part(title="Secret part", points=2, visibility="after_due_date")})
+    results = Results(
+        submission="s", assignment="x",
+        parts=(PartResult("shown", "Shown part", 1, 1), PartResult("secret", "Secret part", 0, 2)),
+        tests=(TestResult("t.py::test_a", "shown", 1, 1, "passed", "", "visible"),
+               TestResult("t.py::test_b", "secret", 0, 2, "failed", "x.grad was 0 in __mul__", "after_due_date")),
+        output_excerpt="printed ``` fence")
+    data = gradescope.gradescope_json(results, assignment, sandbox="process", seconds=3.2)
+    jsonschema.validate(data, SCHEMA)
+    assert "Shown part" in data["output"] and "Secret part" not in data["output"]
+    assert [t["visibility"] for t in data["tests"]] == ["visible", "after_due_date"]
+    assert data["tests"][1]["output"] == r"x\.grad was 0 in \_\_mul\_\_"
+    assert "````text\nprinted ``` fence\n````" in data["output"]  # a longer fence than the student's
+    assert data["execution_time"] == 3 and data["extra_data"]["sandbox"] == "process"
+
+
+def test_the_shipped_course_yml_keeps_the_visibility_of_each_part(tmp_path: Path):
+    custom = yaml.safe_load((REPO_ROOT / "course.yml").read_text())
+    custom["assignments"][MODULE]["parts"]["training"]["visibility"] = "after_published"
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(custom, sort_keys=False))
+    run = course_cli("gradescope", "--config", tmp_path / "course.yml", "--out", tmp_path / "a.zip")
+    assert run.returncode == 0, run.stderr
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        shipped = config.Course.model_validate(yaml.safe_load(archive.read("course.yml")))
+    assert shipped.assignments[MODULE].parts["training"].visibility == "after_published"
+
+
 # -- grading through run_autograder ------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("sandbox", ["bwrap", "process"])
@@ -262,7 +293,7 @@ def test_template_scores_zero_and_the_sandbox_is_chosen_automatically(module_box
 
 
 @pytest.mark.slow
-def test_points_and_visibility_come_from_course_yml(module_box: Container, tmp_path: Path):
+def test_points_and_visibility_come_from_course_yml(module_box: Container):
     results, _ = module_box.run(reference_files())
     by_part: dict[str, float] = {}
     for test in results["tests"]:
