@@ -197,6 +197,7 @@ def test_an_unknown_assignment_is_a_clear_error(tmp_path: Path):
     assert not (tmp_path / "a.zip").exists()
 
 
+@pytest.mark.slow
 def test_requirements_cover_every_distribution_grading_imports(tmp_path: Path):
     """Grade in a fresh interpreter, then map every imported module to its distribution: each must
     be among the pinned requirements (otherwise setup.sh would install too little)."""
@@ -344,12 +345,17 @@ def test_an_unrecognised_upload_gets_a_message_and_zero(module_box: Container):
 
 @pytest.mark.slow
 def test_a_notebook_upload_scores_as_in_course_grade(notebook_box: Container, tmp_path: Path):
-    notebook = REPO_ROOT / "assignments" / "source" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
-    results, _ = notebook_box.run({"my answers.ipynb": notebook.read_bytes()})
+    """The source notebook answers everything; this one gets the central difference wrong."""
+    source = REPO_ROOT / "assignments" / "source" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
+    right = "return (f(x + h) - f(x - h)) / (2 * h)"
+    assert source.read_text().count(right) == 1
+    notebook = source.read_text().replace(right, "return (f(x + h) - f(x - h)) / h")
+    results, _ = notebook_box.run({"my answers.ipynb": notebook})
     copy = tmp_path / f"{NOTEBOOK}.ipynb"
-    shutil.copy(notebook, copy)
+    copy.write_text(notebook)
     expected = course_grade_score(copy, "--assignment", NOTEBOOK)
-    assert results["score"] == expected == COURSE.assignments[NOTEBOOK].max_score
+    assignment = COURSE.assignments[NOTEBOOK]
+    assert results["score"] == expected == assignment.max_score - assignment.parts["central_difference"].points
     assert results["extra_data"]["assignment"] == NOTEBOOK
 
 
