@@ -1,10 +1,12 @@
 """`course gradescope` end to end: the zip, installed into a scratch root laid out like Gradescope's.
 
 Each container is a folder with source/ (the unpacked zip), submission/, results/, run_autograder
-and submission_metadata.json, as Gradescope lays out /autograder. Of setup.sh, the steps that need
-no download run as written (course_package, self_check, lock_down); system_packages and python_env
-(apt and PyPI) are replaced by a virtual environment over this machine's packages. run_autograder
-runs as root with AUTOGRADER_ROOT pointing at the container and an empty environment otherwise.
+and submission_metadata.json, as Gradescope lays out /autograder. setup.sh runs as written but for
+system_packages (apt, Ubuntu's Python): the notebook assignment's container runs python_env too
+(a virtual environment with requirements.txt alone, so a missing requirement fails its tests);
+the micrograd one replaces it by a virtual environment over this machine's packages (PyPI's torch
+would bring gigabytes of CUDA libraries). run_autograder runs as root with AUTOGRADER_ROOT
+pointing at the container and an empty environment otherwise.
 Every results.json must validate against gradescope_results.schema.json (Gradescope's spec).
 """
 
@@ -84,7 +86,7 @@ def course_grade_score(submission: Path, *extra: str) -> float:
 class Container:
     """A scratch /autograder with the package installed as setup.sh installs it."""
 
-    def __init__(self, root: Path, package: Path):
+    def __init__(self, root: Path, package: Path, *, isolated: bool = False):
         self.root = root
         self.source = root / "source"
         with zipfile.ZipFile(package) as archive:  # as Gradescope unpacks it, file modes included
@@ -92,11 +94,14 @@ class Container:
             for info in archive.infolist():
                 os.chmod(self.source / info.filename, (info.external_attr >> 16) & 0o777)
         shutil.copy2(self.source / "run_autograder", root / "run_autograder")
-        # Links to the interpreter, as `python3 -m venv` makes on Linux (bwrap mounts the real one).
-        venv.create(root / "venv", system_site_packages=True, symlinks=True, with_pip=False)
+        env = {"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)}
         steps = ["course_package", "self_check", "lock_down"]
-        self.setup = subprocess.run(["bash", str(self.source / "setup.sh"), *steps],
-                                    env={"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)},
+        if isolated:  # setup.sh's own python_env: requirements.txt alone, from the package registry
+            env["COURSE_PYTHON"] = os.path.realpath(sys._base_executable)
+            steps.insert(0, "python_env")
+        else:  # this machine's packages (torch among them), linked as `python3 -m venv` links them
+            venv.create(root / "venv", system_site_packages=True, symlinks=True, with_pip=False)
+        self.setup = subprocess.run(["bash", str(self.source / "setup.sh"), *steps], env=env,
                                     capture_output=True, text=True, cwd=self.source)
 
     def checksums(self) -> dict[str, str]:
@@ -148,7 +153,7 @@ def module_box(packages, tmp_path_factory: pytest.TempPathFactory) -> Container:
 
 @pytest.fixture(scope="module")
 def notebook_box(packages, tmp_path_factory: pytest.TempPathFactory) -> Container:
-    box = Container(tmp_path_factory.mktemp("autograder-nb"), packages[NOTEBOOK])
+    box = Container(tmp_path_factory.mktemp("autograder-nb"), packages[NOTEBOOK], isolated=True)
     assert box.setup.returncode == 0, box.setup.stdout + box.setup.stderr
     return box
 
