@@ -97,13 +97,19 @@ def _tree(folder: Path, under: str) -> dict[str, Path]:
             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
 
 
+def _recipe(assignment_name: str) -> Path:
+    return REPO_ROOT / "assignments" / "recipes" / f"{assignment_name}.py"
+
+
 def _reference_files(assignment_name: str, assignment: config.Assignment, course: config.Course) -> list[str]:
     """The files under solutions/ that grading reads: a notebook recipe's includes; for a module
     assignment graded with isolated parts, the reference of each student file (it stands in for
     the student's other parts). Root-only in the container, like the hidden suite."""
     if assignment.kind == "notebook":
-        recipe = (REPO_ROOT / "assignments" / "recipes" / f"{assignment_name}.py").read_text(encoding="utf-8")
-        return sorted(set(_INCLUDE.findall(recipe)))
+        recipe = _recipe(assignment_name)
+        if not recipe.is_file():
+            raise config.ConfigError(f"notebook assignment {assignment_name!r} has no recipe at {recipe}")
+        return sorted(set(_INCLUDE.findall(recipe.read_text(encoding="utf-8"))))
     if course.grading.isolate_parts:
         return [f for f in assignment.student_files if (REPO_ROOT / "solutions" / f).is_file()]
     return []
@@ -129,7 +135,7 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     if (suite.parent / "pytest.ini").is_file():
         paths["grading_tests/pytest.ini"] = suite.parent / "pytest.ini"
     if assignment.kind == "notebook":
-        paths[f"assignments/recipes/{name}.py"] = REPO_ROOT / "assignments" / "recipes" / f"{name}.py"
+        paths[f"assignments/recipes/{name}.py"] = _recipe(name)
     for relative in _reference_files(name, assignment, course):
         paths[f"solutions/{relative}"] = REPO_ROOT / "solutions" / relative
     files = {member: (path.read_bytes(), 0o644) for member, path in paths.items()}
