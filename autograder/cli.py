@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("autograder.merge", "combine the results of grading shards into one gradebook, CSV and report"),
     "report": ("autograder.report", "write the class report (HTML and PNGs) from a folder of results"),
     "demo": ("autograder.demo", "grade a generated demo class and show its gradebook and report"),
+    "gradescope": ("autograder.gradescope", "write the Gradescope autograder zip of an assignment"),
 }
 
 
