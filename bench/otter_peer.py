@@ -6,10 +6,13 @@ in otter's format made from the nbgrader source notebook (same cells, same point
 question whose public test is the notebook's visible assert and whose hidden tests are
 bench/otter_autograd_tests.py), built with `otter assign`. Each nbgrader submission becomes the
 otter student notebook with the student's answer cells, and `otter run` grades it.
+
+    python bench/otter_peer.py FOLDER   # writes the master notebook and otter assign's dist/ there
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import builtins
 import inspect
@@ -26,7 +29,7 @@ from pathlib import Path
 import nbformat
 from otter_autograd_tests import HIDDEN
 
-from autograder import notebooks
+from autograder import REPO_ROOT, notebooks
 
 OTTER = "otter-grader==7.0.0"
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -67,8 +70,8 @@ def environment() -> tuple[Path | None, str]:
         subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements()],
                        check=True, capture_output=True, text=True, timeout=1200)
     except subprocess.CalledProcessError as error:
-        lines = [line for line in error.stderr.splitlines() if not line.startswith("WARNING")]
-        return None, f"installing {OTTER} failed: {' '.join(lines[-3:]) or error}"
+        lines = [line for line in error.stderr.splitlines() if line.strip() and not line.startswith("WARNING")]
+        return None, f"installing {OTTER} failed: {lines[-1][:300] if lines else error}"
     except (OSError, subprocess.TimeoutExpired) as error:
         return None, f"installing {OTTER} failed: {error}"
     stamp.write_text(wanted)
@@ -187,3 +190,22 @@ def score(out: Path) -> tuple[float, float]:
     # Gradescope's format: one entry per question, plus a summary of the public tests without a score
     questions = [test for test in json.loads((out / "results.json").read_text())["tests"] if "max_score" in test]
     return sum(test["score"] for test in questions), sum(test["max_score"] for test in questions)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--assignment", default="autograd")
+    options = parser.parse_args()
+    bin_dir, why = environment()
+    if bin_dir is None:
+        print(why, file=sys.stderr)
+        return 1
+    built = assign(bin_dir, REPO_ROOT / "assignments" / "source" / options.assignment / f"{options.assignment}.ipynb",
+                   options.folder)
+    print(f"student notebook: {built.student}\nautograder: {built.autograder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
