@@ -146,7 +146,7 @@ def otter(table: Table, work: Path, root: Path | None, assignment: str, n: int) 
         try:
             runs.append(measure(otter_peer.run_command(bin_dir, built, submission, out), ok=(0,)))
         except SystemExit as failed:  # the peer failing loses its row, not the table
-            return 0.0, [*notes, f"otter run: skipped, {failed}"]
+            return 0.0, [*notes, f"otter run: skipped, {str(failed)[-500:]}"]
         got, possible = otter_peer.score(out)
         verdicts.append((folder.name in buggy, got == possible))
     per = table.add(f"(d) otter run of {assignment} notebooks (median)", len(runs), sum(r[0] for r in runs),
