@@ -7,7 +7,9 @@
 (b)  `course grade` with one process per submission, on a sample of them.
 (a') `course grade` batch on the same submissions as nbgrader notebooks (assignment --notebook-assignment).
 (c)  `nbgrader autograde` on those notebooks (a sample: each notebook runs a kernel).
-(d)  otter-grader (`otter run`) where installed; skipped otherwise.
+(d)  `otter run` of the same sample as (c), converted to an otter assignment built with `otter assign`
+     (bench/otter_peer.py; otter-grader is installed into its own environment under bench/.cache/ on
+     first use). `otter grade` needs a Docker daemon: the benchmark says whether one answers.
 Per submission: batch runs report wall time / N; per-process runs the median. Peak memory is
 the largest sum of RSS over the whole process tree, sampled every 50 ms. --profile splits one
 submission's time into worker start, pytest per test and the once-per-process expectations.
@@ -24,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import otter_peer
 from measure import measure
 
 from autograder import REPO_ROOT, demo
@@ -67,6 +70,15 @@ def module_batch(table: Table, work: Path, n: int, jobs: int, sample: int) -> tu
     return batch, single
 
 
+def student(i: int) -> str:
+    return f"s{i + 1:04d}"
+
+
+def has_bug(i: int) -> bool:
+    """Half the notebook students set a gradient instead of adding to it."""
+    return i % 2 == 1
+
+
 def notebook_class(work: Path, assignment: str, n: int) -> Path:
     """An nbgrader course root with n submitted notebooks (reference answers, some with a bug)."""
     sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -83,14 +95,16 @@ def notebook_class(work: Path, assignment: str, n: int) -> Path:
         return code.replace("self.grad += out.grad\n", "self.grad = out.grad\n", 1)
 
     for i in range(n):
-        submit(root, f"s{i + 1:04d}", assignment, filled(release, source, overwrite if i % 2 else lambda g, c: c))
+        submit(root, student(i), assignment, filled(release, source, overwrite if has_bug(i) else lambda g, c: c))
     return root
 
 
-def notebooks(table: Table, work: Path, assignment: str, n: int, jobs: int, sample: int) -> tuple[float, float]:
+def notebooks(table: Table, work: Path, assignment: str, n: int, jobs: int,
+              sample: int) -> tuple[float, float, Path | None]:
+    """(a') and (c); also the nbgrader course root, whose submitted/ keeps the sample."""
     if not (REPO_ROOT / "assignments" / "source" / assignment).is_dir():
-        print(f"  no notebook assignment {assignment!r}: (a') and (c) skipped", file=sys.stderr)
-        return 0.0, 0.0
+        print(f"  no notebook assignment {assignment!r}: (a'), (c) and (d) skipped", file=sys.stderr)
+        return 0.0, 0.0, None
     root = notebook_class(work, assignment, n)
     seconds, rss, pss = measure(course("grade", str(root / "submitted"), "--assignment", assignment,
                                        "--out", str(work / "nbout"), "--jobs", str(jobs), "--force", "--quiet"))
@@ -105,15 +119,42 @@ def notebooks(table: Table, work: Path, assignment: str, n: int, jobs: int, samp
                                 env=env)
     theirs = table.add(f"(c) nbgrader autograde of {assignment} notebooks", sample, seconds, seconds / sample,
                        rss, pss)
-    return ours, theirs
+    return ours, theirs, root
 
 
-def otter(table: Table) -> float:
-    if shutil.which("otter") is None:
-        print("  otter-grader is not installed: (d) skipped", file=sys.stderr)
-        return 0.0
-    print("  otter-grader is installed, but this course has no otter assignment: (d) skipped", file=sys.stderr)
-    return 0.0
+def otter(table: Table, work: Path, root: Path | None, assignment: str, n: int) -> tuple[float, list[str]]:
+    """(d) on the notebooks nbgrader graded: (seconds per submission or 0 when skipped, notes for the
+    summary: whether otter's scores tell the reference from the buggy students, why a run was skipped)."""
+    notes = ["otter grade: not run, " + ("it grades in Docker containers and no Docker daemon answers here"
+                                         if not otter_peer.docker_answers() else
+                                         "its Docker image comes from the network, which this benchmark does not use")]
+    if root is None:
+        return 0.0, notes
+    bin_dir, why = otter_peer.environment()
+    if bin_dir is None:
+        return 0.0, [*notes, f"otter run: skipped, {why}"]
+    try:
+        built = otter_peer.assign(bin_dir, root / "source" / assignment / f"{assignment}.ipynb", work / "otter")
+    except RuntimeError as error:
+        return 0.0, [*notes, f"otter run: skipped, {error}"]
+    buggy = {student(i) for i in range(n) if has_bug(i)}
+    runs, verdicts = [], []  # verdicts: (has a bug, got full marks)
+    for folder in sorted((root / "submitted").iterdir()):
+        submission = otter_peer.convert(folder / assignment / f"{assignment}.ipynb", built.student,
+                                        work / "otter-submitted" / folder.name / f"{assignment}.ipynb")
+        out = work / "otter-out" / folder.name
+        try:
+            runs.append(measure(otter_peer.run_command(bin_dir, built, submission, out), ok=(0,)))
+        except SystemExit as failed:  # the peer failing loses its row, not the table
+            return 0.0, [*notes, f"otter run: skipped, {str(failed)[-500:]}"]
+        got, possible = otter_peer.score(out)
+        verdicts.append((folder.name in buggy, got == possible))
+    per = table.add(f"(d) otter run of {assignment} notebooks (median)", len(runs), sum(r[0] for r in runs),
+                    statistics.median(r[0] for r in runs), max(r[1] for r in runs), max(r[2] for r in runs))
+    references = [full for bug, full in verdicts if not bug]
+    bugs = [full for bug, full in verdicts if bug]
+    return per, [*notes, f"otter run: {sum(references)}/{len(references)} reference notebooks get full marks, "
+                         f"{bugs.count(False)}/{len(bugs)} buggy ones lose points"]
 
 
 def profile(work: Path) -> None:
@@ -155,24 +196,31 @@ def main() -> int:
     parser.add_argument("--notebook-assignment", default="autograd")
     parser.add_argument("--profile", action="store_true", help="split one submission's time into its parts")
     options = parser.parse_args()
-    print(f"load before: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} CPUs", file=sys.stderr)
+    load_before = f"load before: {os.getloadavg()[0]:.2f} (1 min average) on {os.cpu_count()} CPUs"
+    print(load_before, file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     table = Table()
     try:
         batch, single = module_batch(table, work, options.n, options.jobs, options.sample)
-        ours, nbgrader_time = notebooks(table, work, options.notebook_assignment, options.n, options.jobs,
-                                        options.sample)
-        otter_time = otter(table)
+        ours, nbgrader_time, root = notebooks(table, work, options.notebook_assignment, options.n, options.jobs,
+                                              options.sample)
+        otter_time, otter_notes = otter(table, work, root, options.notebook_assignment, options.n)
         if options.big:
             module_batch(table, work, options.big, options.jobs, 0)
         if options.profile:
             profile(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{load_before}")
     table.show()
-    print(f"\nratios per submission: one-process-per-submission / batch = {single / batch:.1f}x"
-          + (f"; nbgrader autograde / batch of the same notebooks = {nbgrader_time / ours:.1f}x" if ours else "")
-          + (f"; otter / batch = {otter_time / batch:.1f}x" if otter_time else ""))
+    print("\nratios per submission:")
+    if single:
+        print(f"(b)/(a) = {single / batch:.1f}x  (one process per submission / batch)")
+    if ours and nbgrader_time:
+        print(f"(c)/(a') = {nbgrader_time / ours:.1f}x  (nbgrader autograde / batch of the same notebooks)")
+    if ours and otter_time:
+        print(f"(d)/(a') = {otter_time / ours:.1f}x  (otter run / batch of the same notebooks)")
+    print(*otter_notes, sep="\n")
     print(f"load after: {os.getloadavg()[0]:.2f} (1 min average; the CPU is shared)")
     return 0
 
