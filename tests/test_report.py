@@ -31,14 +31,22 @@ window.addEventListener("load", () => {
 </script>"""
 
 
+def _wording(pitfall: str) -> str:
+    """The suite's feedback wording of a pitfall (as a real result starts), or its id."""
+    with micrograd_suite():
+        from diagnose import PITFALLS
+    return PITFALLS.get(pitfall, pitfall)
+
+
 def results(name: str, failing: dict[str, str], flags: tuple[str, ...] = (), output: str = "",
             messages: tuple[str, ...] = ("a message",)) -> Results:
     tests, parts = [], []
     for part_name, part in ASSIGNMENT.parts.items():
         test = f"micrograd/test_{part_name}.py::test_{part_name}"
         pitfall = failing.get(part_name)
+        feedback = f"{_wording(pitfall)}.\nyours is {output}" if pitfall else ""
         tests.append(TestResult(test, part_name, 0.0 if pitfall else part.points, part.points,
-                                "failed" if pitfall else "passed", f"{pitfall}: yours is {output}" if pitfall else "",
+                                "failed" if pitfall else "passed", feedback,
                                 "visible", pitfall))
         parts.append(PartResult(part_name, part.title, 0.0 if pitfall else part.points, part.points))
     return Results(name, ASSIGNMENT_NAME, tuple(tests), tuple(parts), flags, messages, output)
@@ -98,7 +106,7 @@ def test_each_pitfall_is_labelled_with_its_feedbacks_short_name():
         from diagnose import PITFALLS
 
     def label(pitfall: str) -> str:
-        return short_name(pitfall, f"{PITFALLS[pitfall]}.\nIn x0 = 2.0; v1 = x0 * x0: your x0.grad = 2.")
+        return short_name(pitfall, f"{_wording(pitfall)}.\nIn x0 = 2.0; v1 = x0 * x0: your x0.grad = 2.")
 
     assert label("overwrite-grad:mul") == "gradient overwritten instead of accumulated in mul's _backward"
     assert label("no-seed") == "backward() never seeds the output"
