@@ -96,10 +96,6 @@ def wrong_operation(submission: Submission, tolerance: Tolerance, graph: dict) -
     return None
 
 
-def op_of(graph: dict, node: int) -> str:
-    return graph["ops"][node - len(graph["leaves"])][0]
-
-
 def check_forward(graph: dict, observation: GraphObservation, tolerance: Tolerance) -> None:
     data, _ = expected.graph(graph)
     for i, (mine, theirs) in enumerate(zip(observation.data, data, strict=True)):
@@ -115,11 +111,10 @@ def check_forward(graph: dict, observation: GraphObservation, tolerance: Toleran
             raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {render(graph)}: your v{i}.data = {mine:.6g}.")
 
 
-def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Tolerance, *, upstream: float = 1.0,
-                    times: int = 1, leaves_only: bool = False) -> list[int]:
-    _, grads = expected.graph(graph, upstream=upstream, times=times)
-    nodes = range(len(graph["leaves"]) if leaves_only else diagnose.size(graph))
-    return [i for i in nodes if not tolerance.close(observation.grad[i], grads[i])]
+def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Tolerance, *,
+                    upstream: float = 1.0) -> list[int]:
+    _, grads = expected.graph(graph, upstream=upstream)
+    return [i for i in range(diagnose.size(graph)) if not tolerance.close(observation.grad[i], grads[i])]
 
 
 def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
@@ -142,17 +137,6 @@ def gradient_mistake(submission: Submission | None, graph: dict, steps: list | N
     return Mistake(pitfall, feedback(pitfall, graph, steps, observation, shown))
 
 
-def check_gradients(graph: dict, steps: list | None, observation: GraphObservation, tolerance: Tolerance, *,
-                    upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
-                    submission: Submission | None = None) -> None:
-    """Compare every gradient with torch; name the pitfall that reproduces the student's gradients."""
-    wrong = wrong_gradients(graph, observation, tolerance, upstream=upstream, times=times, leaves_only=leaves_only)
-    if wrong:
-        pitfall = diagnose.explain_graph(graph, steps, observation.data, observation.grad, observation.calls,
-                                         tolerance, leaves_only=leaves_only)
-        raise gradient_mistake(submission, graph, steps, observation, tolerance, wrong, pitfall)
-
-
 def finite_difference_pitfall(submission: Submission, graph: dict, observation: GraphObservation,
                               tolerance: Tolerance) -> str | None:
     """Tell a wrong forward from a wrong backward with central differences of the student's own forward."""
@@ -169,22 +153,6 @@ def finite_difference_pitfall(submission: Submission, graph: dict, observation: 
     if not backward_consistent:
         return "gradient-disagrees-with-forward"
     return None
-
-
-# Graphs where a node is used by two others (a cross edge): a post-order sort walked forward and a
-# pre-order sort walked backward give different, recognisable call orders whatever order _prev has.
-ORDER_GRAPHS = [
-    {"leaves": [0.3], "ops": [["exp", 0], ["tanh", 1], ["mul", 1, {"c": 2.0}], ["add", 2, 3]]},
-    {"leaves": [0.6, -0.8], "ops": [["mul", 0, 1], ["tanh", 2], ["exp", 2], ["mul", 3, 4], ["add", 5, 2]]},
-    {"leaves": [1.1, 0.4], "ops": [["add", 0, 1], ["mul", 2, 0], ["tanh", 3], ["mul", 4, 2], ["add", 5, 3]]},
-]
-
-
-def order_on_shared_nodes(submission: Submission) -> str | None:
-    """The call-order pitfall on ORDER_GRAPHS (on a tree, a pre-order sort just looks unreversed)."""
-    observations = submission.graphs(ORDER_GRAPHS, doing="backward() on graphs with shared nodes", record_calls=True)
-    steps = [diagnose.default_steps(g) for g in ORDER_GRAPHS]
-    return diagnose.order_pitfall_of_batch(ORDER_GRAPHS, steps, [o.calls for o in observations])
 
 
 # Expressions that each need one thing to work, with the pitfall when building them raises.
@@ -242,6 +210,12 @@ def check_backward(submission: Submission, graphs: list[dict], steps: list | Non
     replayed = [(o.data, o.grad, o.calls) for o in observations]
     explain = functools.partial(diagnose.explain_batch, tolerance=tolerance, candidates=diagnose.SEED_BUGS,
                                 leaves_only=leaves_only, judge_order=False)
+    # Without a walk there is nothing seeded or kept to judge: no credit for a backward() that only seeds.
+    # (Any _backward of an op node counts: a walk that skips some nodes is the topo_sort part's mistake.)
+    if not any(node >= len(g["leaves"]) for g, o in zip(graphs, observations, strict=True)
+               for calls in o.calls for node in calls):
+        raise Mistake("backward-no-walk", feedback("backward-no-walk", graphs[0], steps[0], observations[0],
+                                                   range(diagnose.size(graphs[0]))))
     for graph, step, observation, seen in zip(graphs, steps, observations, replayed, strict=True):
         if diagnose.reproduces(None, graph, step, *seen, tolerance, leaves_only):
             continue
@@ -251,8 +225,7 @@ def check_backward(submission: Submission, graphs: list[dict], steps: list | Non
 
 
 def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
-                 doing: str, upstream: float = 1.0, times: int = 1, leaves_only: bool = False,
-                 candidates: list[str] | None = None, localize: bool = True) -> list[GraphObservation]:
+                 doing: str, upstream: float = 1.0, localize: bool = True) -> list[GraphObservation]:
     """One worker call for all graphs; on a wrong one, one more call records the order of the _backward
     calls, and the mistake that reproduces the student's observations on ALL the graphs is named
     (localize: failing that, the operation whose _backward alone is wrong)."""
@@ -261,22 +234,18 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         observations = submission.graphs(graphs, steps, doing=doing)
     except Mistake as mistake:
         raise explain_error(submission, mistake) from None
-    options = {"upstream": upstream, "times": times, "leaves_only": leaves_only}
     for graph, observation in zip(graphs, observations, strict=True):
         check_forward(graph, observation, tolerance)
-    if not any(wrong_gradients(g, o, tolerance, **options) for g, o in zip(graphs, observations, strict=True)):
+    if not any(wrong_gradients(g, o, tolerance, upstream=upstream) for g, o in zip(graphs, observations, strict=True)):
         return observations
     recorded = submission.graphs(graphs, steps, doing=doing, record_calls=True)
-    if not any(wrong_gradients(g, o, tolerance, **options) for g, o in zip(graphs, recorded, strict=True)):
+    if not any(wrong_gradients(g, o, tolerance, upstream=upstream) for g, o in zip(graphs, recorded, strict=True)):
         # Right this time: the gradients depend on the order of a set. Explain the first run without its order.
         recorded = [GraphObservation(o.data, o.grad, o.prev, None) for o in observations]
-    pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance,
-                                     candidates=candidates, leaves_only=leaves_only)
-    if pitfall == "topo-not-reversed":
-        pitfall = order_on_shared_nodes(submission) or pitfall
+    pitfall = diagnose.explain_batch(graphs, steps, [(o.data, o.grad, o.calls) for o in recorded], tolerance)
     for graph, step, observation in zip(graphs, steps, recorded, strict=True):
         check_forward(graph, observation, tolerance)
-        wrong = wrong_gradients(graph, observation, tolerance, **options)
+        wrong = wrong_gradients(graph, observation, tolerance, upstream=upstream)
         if wrong:
             if pitfall is None and localize and submission.mode == "own":
                 # No one mistake explains them all: look at each operation's _backward alone first.
@@ -285,7 +254,6 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
                     raise Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.", found.flags)
             if pitfall is None:  # explain this graph alone
                 pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
-                                                 observation.calls)], tolerance, candidates=candidates,
-                                                 leaves_only=leaves_only)
+                                                 observation.calls)], tolerance)
             raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall, localize)
     return observations

@@ -60,6 +60,8 @@ PITFALLS: dict[str, str] = {
     "tanh-overflow": ("tanh fails or loses precision for large inputs: the exp formula overflows near |x| = 355; "
                       "use math.tanh or a form that only takes exp of a negative number"),
     "no-seed": "backward() never seeds the output: set self.grad = 1 before walking the graph",
+    "backward-no-walk": ("backward() never called _backward on any node, so no gradient reached the inputs: "
+                         "after seeding, call _backward on every node of the sorted graph, from the output back"),
     "seed-after-walk": ("backward() sets self.grad = 1 after walking the graph: seed the output BEFORE the walk, "
                         "or the output's _backward passes a gradient of 0 on"),
     "seed-added": ("backward() seeds the output with self.grad += 1: the gradient left by an earlier backward() "

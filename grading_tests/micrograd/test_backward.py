@@ -10,10 +10,11 @@ import pytest
 pytestmark = pytest.mark.part("backward")
 MODE = "reference_derivatives"
 
-# One operation each, on leaves only. Gradients are checked against the student's own walk replayed
+# Small graphs (one with two operations). Gradients are checked against the student's own walk replayed
 # on the model engine (checks.check_backward), so a mistake in the sort costs points in topo_sort only.
 SEEDED = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.4], "ops": [["tanh", 0]]},
-          {"leaves": [1.5, 2.5], "ops": [["add", 0, 1]]}, {"leaves": [-1.5], "ops": [["mul", 0, 0]]}]
+          {"leaves": [1.5, 2.5], "ops": [["add", 0, 1]]}, {"leaves": [-1.5], "ops": [["mul", 0, 0]]},
+          {"leaves": [0.5, -1.2], "ops": [["mul", 0, 1], ["tanh", 2]]}]
 
 
 def test_output_is_seeded(submission, tolerance):
@@ -27,7 +28,10 @@ def test_repeated_backward_calls_add_up(submission, tolerance):
     Interior gradients after a repeated backward() are not graded."""
     graphs = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.5, 1.5], "ops": [["add", 0, 1]]},
               {"leaves": [0.3], "ops": [["tanh", 0]]}, {"leaves": [1.5], "ops": [["mul", 0, 0]]},
-              {"leaves": [-0.5], "ops": [["add", 0, 0]]}]
-    steps = [[["backward", len(g["leaves"])]] * 3 for g in graphs]
+              {"leaves": [-0.5], "ops": [["add", 0, 0]]},
+              # relu(x0) + x1 with x0 < 0: an interior node whose gradient (kept or reset between calls, which
+              # is not graded) never reaches a leaf
+              {"leaves": [-0.5, 1.5], "ops": [["relu", 0], ["add", 2, 1]]}]
+    steps = [[["backward", len(g["leaves"]) + len(g["ops"]) - 1]] * 3 for g in graphs]
     checks.check_backward(submission.isolated(MODE), graphs, steps, tolerance=tolerance, leaves_only=True,
                           doing="calling backward() three times")

@@ -28,7 +28,13 @@ def chain(length: int) -> dict:
     return {"leaves": [0.5], "ops": ops}
 
 
-ORDER_GRAPHS = checks.ORDER_GRAPHS
+# Graphs where a node is used by two others (a cross edge): a post-order sort walked forward and a
+# pre-order sort walked backward give different, recognisable call orders whatever order _prev has.
+ORDER_GRAPHS = [
+    {"leaves": [0.3], "ops": [["exp", 0], ["tanh", 1], ["mul", 1, {"c": 2.0}], ["add", 2, 3]]},
+    {"leaves": [0.6, -0.8], "ops": [["mul", 0, 1], ["tanh", 2], ["exp", 2], ["mul", 3, 4], ["add", 5, 2]]},
+    {"leaves": [1.1, 0.4], "ops": [["add", 0, 1], ["mul", 2, 0], ["tanh", 3], ["mul", 4, 2], ["add", 5, 3]]},
+]
 SMALL_LADDER = diamond_ladder(8)
 DEEP_LADDER = diamond_ladder(24)
 # Ten times deeper than Python's default recursion limit (1000), which the worker keeps. (100,000 nodes
