@@ -30,7 +30,7 @@ import pytest
 import yaml
 from adversarial import processes_tagged
 
-from autograder import REPO_ROOT, config, gradescope
+from autograder import REPO_ROOT, config, gradescope, gradescope_run, sinks, sources
 from autograder.results import PartResult, Results, TestResult
 from autograder.validate import DEFAULT_CATALOG, load_catalog, patched_sources
 
@@ -233,19 +233,19 @@ def test_setup_locks_the_package_to_root(module_box: Container):
 
 
 def test_metadata_names_the_submission_and_bad_metadata_is_ignored():
-    assert gradescope.submission_label({"users": [{"name": "Ada Lovelace"}, {"name": "Alan"}]}) == "Ada_Lovelace+Alan"
-    assert gradescope.submission_label({"id": 123456}) == "123456"
-    assert gradescope.submission_label({"users": "nobody"}) == "submission"
-    assert gradescope.read_metadata(Path("/nonexistent/submission_metadata.json")) == {}
+    assert sources.metadata_name({"users": [{"name": "Ada Lovelace"}, {"name": "Alan"}]}) == "Ada_Lovelace+Alan"
+    assert sources.metadata_name({"id": 123456}) == "123456"
+    assert sources.metadata_name({"users": "nobody"}) == "submission"
+    assert sources.read_metadata(Path("/nonexistent/submission_metadata.json")) == {}
 
 
 def test_markdown_output_shows_the_text_itself():
-    assert gradescope.markdown_text("__add__ * 2 <b>") == r"\_\_add\_\_ \* 2 \<b\>"
-    assert gradescope.markdown_text("a\nb") == "a  \nb"
+    assert sinks.markdown_text("__add__ * 2 <b>") == r"\_\_add\_\_ \* 2 \<b\>"
+    assert sinks.markdown_text("a\nb") == "a  \nb"
 
 
 def test_only_visible_parts_are_summed_up_for_students():
-    assignment = config.Assignment(suite="grading_tests/x", parts={
+    assignment = config.Assignment(suite="grading_tests/x", student_files=["x.py"], parts={
         "shown": config.Part(title="Shown part", points=1),
         "secret": config.Part(title="Secret part", points=2, visibility="after_due_date")})
     results = Results(
@@ -254,7 +254,7 @@ def test_only_visible_parts_are_summed_up_for_students():
         tests=(TestResult("t.py::test_a", "shown", 1, 1, "passed", "", "visible"),
                TestResult("t.py::test_b", "secret", 0, 2, "failed", "x.grad was 0 in __mul__", "after_due_date")),
         output_excerpt="printed ``` fence")
-    data = gradescope.gradescope_json(results, assignment, sandbox="process", seconds=3.2)
+    data = gradescope_run.gradescope_json(results, assignment, sandbox="process", seconds=3.2)
     jsonschema.validate(data, SCHEMA)
     assert "Shown part" in data["output"] and "Secret part" not in data["output"]
     assert [t["visibility"] for t in data["tests"]] == ["visible", "after_due_date"]
@@ -266,6 +266,7 @@ def test_only_visible_parts_are_summed_up_for_students():
 def test_the_shipped_course_yml_keeps_the_visibility_of_each_part(tmp_path: Path):
     custom = yaml.safe_load((REPO_ROOT / "course.yml").read_text())
     custom["assignments"][MODULE]["parts"]["training"]["visibility"] = "after_published"
+    custom["assignments"][MODULE]["suite"] = str(REPO_ROOT / "grading_tests" / MODULE)  # relative to the course file
     (tmp_path / "course.yml").write_text(yaml.safe_dump(custom, sort_keys=False))
     run = course_cli("gradescope", "--config", tmp_path / "course.yml", "--out", tmp_path / "a.zip")
     assert run.returncode == 0, run.stderr
@@ -285,7 +286,7 @@ def test_reference_gets_full_marks_in_each_sandbox(module_box: Container, sandbo
     assert results["extra_data"]["sandbox"] == sandbox
     assert results["extra_data"]["submission"] == "Ada_Lovelace"
     assert results["output_format"] == "md" and results["stdout_visibility"] == "hidden"
-    assert gradescope.SANDBOX_WORDS[sandbox].rstrip(".") in results["output"].replace("\\", "")
+    assert gradescope_run.SANDBOX_WORDS[sandbox].rstrip(".") in results["output"].replace("\\", "")
 
 
 @pytest.mark.slow
