@@ -361,10 +361,15 @@ def read_upload(folder: Path, name: str, assignment_name: str, assignment: confi
     student files alone (flat), one zip of either, or a notebook for a notebook assignment.
     Raises InputError, worded for the student, when it holds none of the assignment's files."""
     files = _uploaded_files(folder)
-    if len(files) == 1 and files[0].suffix.lower() == ".zip":
+    if len(files) == 1 and files[0].suffix.lower() == ".zip":  # one level: a zip in it is not unpacked
         with tempfile.TemporaryDirectory(prefix="course-upload-") as unzipped:
             _extract_zip(folder / files[0], Path(unzipped))
-            return read_upload(Path(unzipped), name, assignment_name, assignment)
+            return _read_uploaded(Path(unzipped), _uploaded_files(Path(unzipped)), name, assignment_name, assignment)
+    return _read_uploaded(folder, files, name, assignment_name, assignment)
+
+
+def _read_uploaded(folder: Path, files: list[Path], name: str, assignment_name: str,
+                   assignment: config.Assignment) -> Source:
     notebooks = [f for f in files if f.suffix == ".ipynb"]
     if assignment.kind == "notebook" and notebooks:
         chosen = min(notebooks, key=lambda f: (f.name != f"{assignment_name}.ipynb", len(f.parts), f.as_posix()))

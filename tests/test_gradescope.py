@@ -68,7 +68,7 @@ def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
-def zipped(files: dict[str, str]) -> bytes:
+def zipped(files: dict[str, str | bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for relative, text in files.items():
@@ -237,6 +237,26 @@ def test_metadata_names_the_submission_and_bad_metadata_is_ignored():
     assert sources.metadata_name({"id": 123456}) == "123456"
     assert sources.metadata_name({"users": "nobody"}) == "submission"
     assert sources.read_metadata(Path("/nonexistent/submission_metadata.json")) == {}
+
+
+def test_an_upload_becomes_one_source_of_the_student_files(tmp_path: Path):
+    """Every upload kind gives the same Source: the layout, flat files, a zip of a folder; a zip
+    inside the zip is not unpacked, and an upload without student files is an InputError."""
+    name, assignment = COURSE.assignment(MODULE)
+    files = reference_files()
+    uploads = {
+        "layout": files,
+        "flat": {Path(relative).name: text for relative, text in files.items()},
+        "zip": {"upload.zip": zipped({f"my-work/{relative}": text for relative, text in files.items()})},
+    }
+    expected = {relative: files[relative].encode() for relative in assignment.student_files}
+    for kind, upload in uploads.items():
+        source = sources.read_upload(write_tree(tmp_path / kind, upload), "ada", name, assignment)
+        assert (source.name, dict(source.files)) == ("ada", expected), kind
+    nested = {"outer.zip": zipped({"inner.zip": zipped(files)})}
+    for kind, upload in {"nested": nested, "other": {"README.txt": "see attached"}}.items():
+        with pytest.raises(sources.InputError, match="None of this assignment's files"):
+            sources.read_upload(write_tree(tmp_path / kind, upload), "ada", name, assignment)
 
 
 def test_markdown_output_shows_the_text_itself():
