@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from autograder import REPO_ROOT, commands, config, isolation
+from autograder import REPO_ROOT, commands, config, isolation, sources
 from autograder.sinks import atomic_write
 
 PACKAGE_FILES = Path(__file__).resolve().parent / "gradescope_files"
@@ -65,13 +65,8 @@ def pinned_requirements(roots: Iterable[str]) -> list[str]:
 
 def _imported_modules(path: Path) -> set[str]:
     """The top-level modules a file imports (absolute imports only)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.partition(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.partition(".")[0])
-    return names
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    return {module.partition(".")[0] for _, module in sources.imported_modules(tree)}
 
 
 def _tree(folder: Path) -> set[Path]:
@@ -85,6 +80,7 @@ def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Pa
     isolation modes place in a sandbox (only those: root-only in the container, like the suite)."""
     suite = course.suite(assignment)
     files = _tree(suite) | {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
+    # a module of that name in another suite (the first by path, where several have one)
     elsewhere = {p.stem: p for p in sorted(suite.parent.glob("*/*.py"), reverse=True) if p.parent != suite}
     todo = [p for p in files if p.suffix == ".py"]
     while todo:

@@ -396,17 +396,20 @@ class Staging:
     flags: set[str] = field(default_factory=set)
 
 
-def _forbidden_imports(tree: ast.AST, forbidden: Iterable[str]) -> list[tuple[int, str]]:
-    names = set(forbidden)
+def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in a parsed file."""
     found = []
     for node in ast.walk(tree):
-        modules = []
         if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            modules = [node.module]
-        found += [(node.lineno, m) for m in modules if m.partition(".")[0] in names]
+            found.append((node.lineno, node.module))
     return found
+
+
+def _forbidden_imports(tree: ast.AST, forbidden: Iterable[str]) -> list[tuple[int, str]]:
+    names = set(forbidden)
+    return [(lineno, module) for lineno, module in imported_modules(tree) if module.partition(".")[0] in names]
 
 
 def _packages(student_files: Iterable[str]) -> set[str]:
