@@ -174,11 +174,36 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     assert not any(name.startswith(("grading_tests/catalog", "grading_tests/derivatives", "solutions/tests"))
                    for name in members)
     assert not any("__pycache__" in name for name in members)
+    # the reference the isolation modes put in a sandbox (nn and training on the reference engine)
+    assert {name for name in members if name.startswith("solutions/")} == {"solutions/micrograd/engine.py"}
     assert list(shipped["assignments"]) == [MODULE]
     assert config.Course.model_validate(shipped).assignments[MODULE].parts == COURSE.assignments[MODULE].parts
     pins = [line for line in requirements if not line.startswith("#")]
     assert pins and all("==" in pin and "+" not in pin for pin in pins)
     assert any(pin.startswith("torch==") for pin in pins)  # the micrograd suite's expectations come from torch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(COURSE.assignments))
+def test_unpacked_alone_a_zip_holds_what_its_suite_reads(name: str, tmp_path: Path):
+    """From the unpacked zip only: the suite's imports resolve (the notebook suites import modules
+    of the micrograd suite), and every file its isolation modes read is inside the zip."""
+    assert course_cli("gradescope", "--assignment", name, "--out", tmp_path / "a.zip").returncode == 0
+    source = tmp_path / "source"
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        archive.extractall(source)
+    suite = source / "grading_tests" / Path(COURSE.assignments[name].suite).name
+    env = {**os.environ, "PYTHONPATH": str(source)}  # this zip's grader, not the repository's
+    modes = ("import json, sys\nfrom pathlib import Path\nfrom autograder import isolation\n"
+             "modes = isolation.load_modes(Path(sys.argv[1])).values()\n"
+             "print(json.dumps([str(p) for m in modes for p in [*m.worker_files, *(r for _, r in m.replaced)]]))")
+    run = subprocess.run([sys.executable, "-c", modes, suite], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for path in map(Path, json.loads(run.stdout)):
+        assert path.is_file() and path.resolve().is_relative_to(source.resolve()), path
+    collect = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", suite],
+                             env=env, cwd=suite.parent, capture_output=True, text=True)
+    assert collect.returncode == 0, collect.stdout + collect.stderr
 
 
 def test_a_suite_without_torch_is_installed_without_it(packages):
