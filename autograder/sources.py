@@ -1,9 +1,10 @@
 """Inputs -> `Source(name, files)` -> a staged submission: the one way a submission enters the grader.
 
 Every input kind (a folder in the template layout, a folder of them, a zip as an LMS downloads
-it, a notebook, an nbgrader `submitted/` tree, a commit read from git by ci-grade) becomes a
-`Source`: a name, and the bytes of the assignment's `student_files` it holds (nothing else is
-ever read). `submission_names` is the one naming rule; `stage` the one step that writes a
+it, a notebook, an nbgrader `submitted/` tree, a commit read from git by ci-grade, what a student
+uploads to Gradescope) becomes a `Source`: a name, and the bytes of the assignment's
+`student_files` it holds (nothing else is ever read). `submission_names` is the one naming rule
+(`safe_name` its alphabet, also for Gradescope's submitters); `stage` the one step that writes a
 Source into the grader's staging area and notes what is wrong with it (read, never run).
 """
 
