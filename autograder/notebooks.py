@@ -154,6 +154,12 @@ def parse(path: Path, solutions: Path = SOLUTIONS) -> Recipe:
     return Recipe(assignment, tuple(cells), headers)
 
 
+def included_files(path: Path) -> list[str]:
+    """The files under solutions/ a recipe includes from (what a notebook's grading reads of them)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return sorted({include["file"] for line in lines if (include := _INCLUDE.match(line))})
+
+
 def recipe_paths(recipes: Path = RECIPES) -> list[Path]:
     return sorted(recipes.glob("*.py"))
 

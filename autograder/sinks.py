@@ -2,23 +2,25 @@
 
 Every sink renders from a `Results` (autograder.formats: json, junit, markdown; autograder.gradebook;
 autograder.report; ci-grade's summary and comment; nbgrader cells); the helpers here are the one
-atomic write, the one score formatter and the one escaping rule for Markdown.
+atomic write, the one score formatter and the one escaping rule per Markdown target: `markdown_cell` for
+GitHub's (PR comments, `--format markdown`), `markdown_text` for Gradescope's `output_format: md`.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 
 MAX_CELL_CHARS = 300
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader (or a resumed batch) never sees half a file."""
+def atomic_write(path: Path, content: str | bytes) -> None:
+    """Write `content` (text as UTF-8) to `path` so that a reader (or a resumed batch) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
+    temporary.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     os.replace(temporary, path)
 
 
@@ -38,3 +40,18 @@ def markdown_cell(text: str, max_chars: int | None = None) -> str:
     if max_chars is not None and len(flat) > max_chars:
         flat = flat[:max_chars - 1] + "…"
     return html.escape(flat, quote=False).replace("|", "\\|").replace("`", "&#96;")
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def markdown_text(text: str) -> str:
+    """Text shown as itself in Gradescope's Markdown (`__add__` must not turn bold): every
+    punctuation mark that Markdown reads is escaped, line breaks are kept."""
+    return "  \n".join(_MARKDOWN_PUNCTUATION.sub(r"\\\1", line) for line in text.split("\n"))
+
+
+def code_block(text: str) -> str:
+    """Text in a fenced block longer than any run of backticks in it (so it cannot close the fence)."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text}\n{fence}"

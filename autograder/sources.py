@@ -1,15 +1,17 @@
 """Inputs -> `Source(name, files)` -> a staged submission: the one way a submission enters the grader.
 
 Every input kind (a folder in the template layout, a folder of them, a zip as an LMS downloads
-it, a notebook, an nbgrader `submitted/` tree, a commit read from git by ci-grade) becomes a
-`Source`: a name, and the bytes of the assignment's `student_files` it holds (nothing else is
-ever read). `submission_names` is the one naming rule; `stage` the one step that writes a
+it, a notebook, an nbgrader `submitted/` tree, a commit read from git by ci-grade, what a student
+uploads to Gradescope) becomes a `Source`: a name, and the bytes of the assignment's
+`student_files` it holds (nothing else is ever read). `submission_names` is the one naming rule
+(`safe_name` its alphabet, also for Gradescope's submitters); `stage` the one step that writes a
 Source into the grader's staging area and notes what is wrong with it (read, never run).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -17,7 +19,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import config
@@ -86,13 +88,17 @@ def submission_names(paths: list[Path], assignment_name: str | None = None) -> l
 # -- reading one submission -------------------------------------------------------------------
 def read_folder(folder: Path, name: str, assignment: config.Assignment, origin: str = "") -> Source:
     """The student files of a folder in the template layout; a symlink is never followed (it is missing)."""
-    files = {}
-    for relative in assignment.student_files:
-        path = folder / relative
-        if path.is_file() and not path.is_symlink():
-            with open(path, "rb") as f:
-                files[relative] = f.read(MAX_FILE_BYTES)
+    files = {relative: data for relative in assignment.student_files
+             if (data := _read_regular(folder / relative)) is not None}
     return Source(name, files, origin or str(folder))
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """A regular file's first MAX_FILE_BYTES; None for anything else (missing, a folder, a symlink)."""
+    if not path.is_file() or path.is_symlink():
+        return None
+    with open(path, "rb") as f:
+        return f.read(MAX_FILE_BYTES)
 
 
 def _recipe(assignment_name: str, assignment: config.Assignment, where: str):
@@ -128,11 +134,15 @@ def read_notebook(path: Path, name: str, assignment_name: str, assignment: confi
         missing = notebooks.missing_cells(nb, recipe)
     except Exception as exc:  # a student's file: whatever is wrong with it, it grades as empty
         print(f"course grade: {path} is not a readable notebook ({exc}); it is graded as empty", file=sys.stderr)
-        return Source(name, {}, origin or str(path))
+        return Source(name, {}, origin or str(path), (f"{path.name} is not a readable notebook, "
+                                                      "so it was graded as empty.",))
+    source = notebook_source(nb, name, assignment_name, assignment, origin or str(path))
     if missing:
         print(f"course grade: {path} lacks the answer cells {', '.join(missing)}; "
               "the tests that need them fail", file=sys.stderr)
-    return notebook_source(nb, name, assignment_name, assignment, origin or str(path))
+        return replace(source, notes=(f"{path.name} lacks the answer cells {', '.join(missing)}; "
+                                      "the tests that need them fail.",))
+    return source
 
 
 REGULAR_FILE_MODES = {"100644", "100755"}
@@ -296,6 +306,86 @@ def collect(inputs: Iterable[Path], assignment_name: str, assignment: config.Ass
     return [by_name[name] for name in sorted(by_name)]
 
 
+# -- a Gradescope upload ------------------------------------------------------------------------
+JUNK = ("__MACOSX", ".DS_Store", "__pycache__", ".ipynb_checkpoints")
+
+
+def read_metadata(path: Path) -> dict:
+    """Gradescope's submission_metadata.json, or {} when it is missing or malformed (never an error)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def metadata_name(metadata: dict) -> str:
+    """A Gradescope submission's name: its submitters' names joined by '+', else its id."""
+    users = metadata.get("users")
+    names = [u.get("name") for u in users if isinstance(u, dict)] if isinstance(users, list) else []
+    names = [safe_name(n) for n in names if isinstance(n, str) and n.strip()]
+    return ("+".join(names) or safe_name(str(metadata.get("id") or "")))[:80]
+
+
+def _uploaded_files(folder: Path) -> list[Path]:
+    """Regular files under `folder`, relative to it; links, junk and hidden files are ignored."""
+    found = []
+    for directory, subdirectories, names in os.walk(folder):  # never follows links to folders
+        subdirectories[:] = sorted(d for d in subdirectories if d not in JUNK and not d.startswith("."))
+        for name in sorted(names):
+            path = Path(directory, name)
+            if name in JUNK or name.startswith(".") or not path.is_file() or path.is_symlink():
+                continue
+            found.append(path.relative_to(folder))
+            if len(found) > MAX_ZIP_MEMBERS:
+                raise InputError(f"the upload holds more than {MAX_ZIP_MEMBERS} files; upload only your code")
+    return found
+
+
+def _expected_upload(assignment_name: str, assignment: config.Assignment) -> str:
+    files = " and ".join(f"`{f}`" for f in assignment.student_files)
+    flat = " and ".join(f"`{Path(f).name}`" for f in assignment.student_files)
+    notebook = f"your notebook `{assignment_name}.ipynb`, " if assignment.kind == "notebook" else ""
+    return f"Upload {notebook}{files} (as in the starter code), just {flat}, or one zip of them."
+
+
+def _pick(files: list[Path], relative: str) -> Path | None:
+    """The uploaded file for a student file: at its place in the template layout (also inside one
+    folder, as when a folder is zipped), else a file of the same name; the least deeply nested."""
+    placed = [f for f in files if f.as_posix() == relative or f.as_posix().endswith("/" + relative)]
+    candidates = placed or [f for f in files if f.name == Path(relative).name]
+    return min(candidates, key=lambda f: (len(f.parts), f.as_posix())) if candidates else None
+
+
+def read_upload(folder: Path, name: str, assignment_name: str, assignment: config.Assignment) -> Source:
+    """What a student uploaded to Gradescope (its submission/ folder): the template layout, the
+    student files alone (flat), one zip of either, or a notebook for a notebook assignment.
+    Raises InputError, worded for the student, when it holds none of the assignment's files."""
+    files = _uploaded_files(folder)
+    if len(files) == 1 and files[0].suffix.lower() == ".zip":  # one level: a zip in it is not unpacked
+        with tempfile.TemporaryDirectory(prefix="course-upload-") as unzipped:
+            _extract_zip(folder / files[0], Path(unzipped))
+            return _read_uploaded(Path(unzipped), _uploaded_files(Path(unzipped)), name, assignment_name, assignment)
+    return _read_uploaded(folder, files, name, assignment_name, assignment)
+
+
+def _read_uploaded(folder: Path, files: list[Path], name: str, assignment_name: str,
+                   assignment: config.Assignment) -> Source:
+    notebooks = [f for f in files if f.suffix == ".ipynb"]
+    if assignment.kind == "notebook" and notebooks:
+        chosen = min(notebooks, key=lambda f: (f.name != f"{assignment_name}.ipynb", len(f.parts), f.as_posix()))
+        source = read_notebook(folder / chosen, name, assignment_name, assignment, origin=chosen.as_posix())
+        several = (f"Several notebooks were uploaded; {chosen.as_posix()} was graded.",) if len(notebooks) > 1 else ()
+        return replace(source, notes=(*source.notes, *several))
+    picked = {relative: _pick(files, relative) for relative in assignment.student_files}
+    if not any(picked.values()):
+        shown = ", ".join(f.as_posix() for f in files[:10]) + (", ..." if len(files) > 10 else "")
+        raise InputError(f"None of this assignment's files was found in your upload "
+                         f"({shown or 'it is empty'}). {_expected_upload(assignment_name, assignment)}")
+    return Source(name, {relative: data for relative, found in picked.items()
+                         if found is not None and (data := _read_regular(folder / found)) is not None}, str(folder))
+
+
 # -- staging -----------------------------------------------------------------------------------
 @dataclass
 class Staging:
@@ -307,17 +397,20 @@ class Staging:
     flags: set[str] = field(default_factory=set)
 
 
-def _forbidden_imports(tree: ast.AST, forbidden: Iterable[str]) -> list[tuple[int, str]]:
-    names = set(forbidden)
+def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in a parsed file."""
     found = []
     for node in ast.walk(tree):
-        modules = []
         if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            modules = [node.module]
-        found += [(node.lineno, m) for m in modules if m.partition(".")[0] in names]
+            found.append((node.lineno, node.module))
     return found
+
+
+def _forbidden_imports(tree: ast.AST, forbidden: Iterable[str]) -> list[tuple[int, str]]:
+    names = set(forbidden)
+    return [(lineno, module) for lineno, module in imported_modules(tree) if module.partition(".")[0] in names]
 
 
 def _packages(student_files: Iterable[str]) -> set[str]:

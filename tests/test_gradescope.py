@@ -30,7 +30,7 @@ import pytest
 import yaml
 from adversarial import processes_tagged
 
-from autograder import REPO_ROOT, config, gradescope
+from autograder import REPO_ROOT, config, gradescope, gradescope_run, sinks, sources
 from autograder.results import PartResult, Results, TestResult
 from autograder.validate import DEFAULT_CATALOG, load_catalog, patched_sources
 
@@ -68,7 +68,7 @@ def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
-def zipped(files: dict[str, str]) -> bytes:
+def zipped(files: dict[str, str | bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for relative, text in files.items():
@@ -174,11 +174,36 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     assert not any(name.startswith(("grading_tests/catalog", "grading_tests/derivatives", "solutions/tests"))
                    for name in members)
     assert not any("__pycache__" in name for name in members)
+    # the reference the isolation modes put in a sandbox (nn and training on the reference engine)
+    assert {name for name in members if name.startswith("solutions/")} == {"solutions/micrograd/engine.py"}
     assert list(shipped["assignments"]) == [MODULE]
     assert config.Course.model_validate(shipped).assignments[MODULE].parts == COURSE.assignments[MODULE].parts
     pins = [line for line in requirements if not line.startswith("#")]
     assert pins and all("==" in pin and "+" not in pin for pin in pins)
     assert any(pin.startswith("torch==") for pin in pins)  # the micrograd suite's expectations come from torch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(COURSE.assignments))
+def test_unpacked_alone_a_zip_holds_what_its_suite_reads(name: str, tmp_path: Path):
+    """From the unpacked zip only: the suite's imports resolve (the notebook suites import modules
+    of the micrograd suite), and every file its isolation modes read is inside the zip."""
+    assert course_cli("gradescope", "--assignment", name, "--out", tmp_path / "a.zip").returncode == 0
+    source = tmp_path / "source"
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        archive.extractall(source)
+    suite = source / "grading_tests" / Path(COURSE.assignments[name].suite).name
+    env = {**os.environ, "PYTHONPATH": str(source)}  # this zip's grader, not the repository's
+    modes = ("import json, sys\nfrom pathlib import Path\nfrom autograder import isolation\n"
+             "modes = isolation.load_modes(Path(sys.argv[1])).values()\n"
+             "print(json.dumps([str(p) for m in modes for p in [*m.worker_files, *(r for _, r in m.replaced)]]))")
+    run = subprocess.run([sys.executable, "-c", modes, suite], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for path in map(Path, json.loads(run.stdout)):
+        assert path.is_file() and path.resolve().is_relative_to(source.resolve()), path
+    collect = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", suite],
+                             env=env, cwd=suite.parent, capture_output=True, text=True)
+    assert collect.returncode == 0, collect.stdout + collect.stderr
 
 
 def test_a_suite_without_torch_is_installed_without_it(packages):
@@ -233,19 +258,39 @@ def test_setup_locks_the_package_to_root(module_box: Container):
 
 
 def test_metadata_names_the_submission_and_bad_metadata_is_ignored():
-    assert gradescope.submission_label({"users": [{"name": "Ada Lovelace"}, {"name": "Alan"}]}) == "Ada_Lovelace+Alan"
-    assert gradescope.submission_label({"id": 123456}) == "123456"
-    assert gradescope.submission_label({"users": "nobody"}) == "submission"
-    assert gradescope.read_metadata(Path("/nonexistent/submission_metadata.json")) == {}
+    assert sources.metadata_name({"users": [{"name": "Ada Lovelace"}, {"name": "Alan"}]}) == "Ada_Lovelace+Alan"
+    assert sources.metadata_name({"id": 123456}) == "123456"
+    assert sources.metadata_name({"users": "nobody"}) == "submission"
+    assert sources.read_metadata(Path("/nonexistent/submission_metadata.json")) == {}
+
+
+def test_an_upload_becomes_one_source_of_the_student_files(tmp_path: Path):
+    """Every upload kind gives the same Source: the layout, flat files, a zip of a folder; a zip
+    inside the zip is not unpacked, and an upload without student files is an InputError."""
+    name, assignment = COURSE.assignment(MODULE)
+    files = reference_files()
+    uploads = {
+        "layout": files,
+        "flat": {Path(relative).name: text for relative, text in files.items()},
+        "zip": {"upload.zip": zipped({f"my-work/{relative}": text for relative, text in files.items()})},
+    }
+    expected = {relative: files[relative].encode() for relative in assignment.student_files}
+    for kind, upload in uploads.items():
+        source = sources.read_upload(write_tree(tmp_path / kind, upload), "ada", name, assignment)
+        assert (source.name, dict(source.files)) == ("ada", expected), kind
+    nested = {"outer.zip": zipped({"inner.zip": zipped(files)})}
+    for kind, upload in {"nested": nested, "other": {"README.txt": "see attached"}}.items():
+        with pytest.raises(sources.InputError, match="None of this assignment's files"):
+            sources.read_upload(write_tree(tmp_path / kind, upload), "ada", name, assignment)
 
 
 def test_markdown_output_shows_the_text_itself():
-    assert gradescope.markdown_text("__add__ * 2 <b>") == r"\_\_add\_\_ \* 2 \<b\>"
-    assert gradescope.markdown_text("a\nb") == "a  \nb"
+    assert sinks.markdown_text("__add__ * 2 <b>") == r"\_\_add\_\_ \* 2 \<b\>"
+    assert sinks.markdown_text("a\nb") == "a  \nb"
 
 
 def test_only_visible_parts_are_summed_up_for_students():
-    assignment = config.Assignment(suite="grading_tests/x", parts={
+    assignment = config.Assignment(suite="grading_tests/x", student_files=["x.py"], parts={
         "shown": config.Part(title="Shown part", points=1),
         "secret": config.Part(title="Secret part", points=2, visibility="after_due_date")})
     results = Results(
@@ -254,7 +299,7 @@ def test_only_visible_parts_are_summed_up_for_students():
         tests=(TestResult("t.py::test_a", "shown", 1, 1, "passed", "", "visible"),
                TestResult("t.py::test_b", "secret", 0, 2, "failed", "x.grad was 0 in __mul__", "after_due_date")),
         output_excerpt="printed ``` fence")
-    data = gradescope.gradescope_json(results, assignment, sandbox="process", seconds=3.2)
+    data = gradescope_run.gradescope_json(results, assignment, sandbox="process", seconds=3.2)
     jsonschema.validate(data, SCHEMA)
     assert "Shown part" in data["output"] and "Secret part" not in data["output"]
     assert [t["visibility"] for t in data["tests"]] == ["visible", "after_due_date"]
@@ -266,6 +311,7 @@ def test_only_visible_parts_are_summed_up_for_students():
 def test_the_shipped_course_yml_keeps_the_visibility_of_each_part(tmp_path: Path):
     custom = yaml.safe_load((REPO_ROOT / "course.yml").read_text())
     custom["assignments"][MODULE]["parts"]["training"]["visibility"] = "after_published"
+    custom["assignments"][MODULE]["suite"] = str(REPO_ROOT / "grading_tests" / MODULE)  # relative to the course file
     (tmp_path / "course.yml").write_text(yaml.safe_dump(custom, sort_keys=False))
     run = course_cli("gradescope", "--config", tmp_path / "course.yml", "--out", tmp_path / "a.zip")
     assert run.returncode == 0, run.stderr
@@ -285,7 +331,7 @@ def test_reference_gets_full_marks_in_each_sandbox(module_box: Container, sandbo
     assert results["extra_data"]["sandbox"] == sandbox
     assert results["extra_data"]["submission"] == "Ada_Lovelace"
     assert results["output_format"] == "md" and results["stdout_visibility"] == "hidden"
-    assert gradescope.SANDBOX_WORDS[sandbox].rstrip(".") in results["output"].replace("\\", "")
+    assert gradescope_run.SANDBOX_WORDS[sandbox].rstrip(".") in results["output"].replace("\\", "")
 
 
 @pytest.mark.slow

@@ -1,0 +1,165 @@
+"""Inside Gradescope's container, as root: `python -m autograder.gradescope_run run|check`.
+
+`run` (run_autograder) reads /autograder/submission/ as a Source (autograder.sources.read_upload),
+grades it with autograder.pipeline.grade (the same pipeline and sandbox as `course grade`) and
+writes /autograder/results/results.json atomically (autograder.sinks). Student code runs only in
+the sandboxed worker; this process alone writes the results. `check` is setup.sh's last step.
+AUTOGRADER_ROOT replaces /autograder, COURSE_SANDBOX (bwrap or process) forces a sandbox;
+docs/gradescope.md has the details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from autograder import REPO_ROOT, config, pipeline, sources
+from autograder.results import PartResult, Results
+from autograder.sandbox import Limits, SandboxUnavailable, Worker
+from autograder.sinks import atomic_write, code_block, markdown_text, score_of
+
+ROOT_ENV, SANDBOX_ENV = "AUTOGRADER_ROOT", "COURSE_SANDBOX"
+DEFAULT_ROOT = Path("/autograder")
+SANDBOX_WORDS = {
+    "bwrap": "Your code ran in a bubblewrap sandbox: no network, none of the grader's files, a user of its own.",
+    "process": "Your code ran as a user of its own that can read none of the grader's files.",
+}
+GRADER_ERROR = ("The autograder could not grade this submission (a problem on the course's side, not in "
+                "your code). Your instructor can see why.")
+
+
+# -- the results file -----------------------------------------------------------------------------
+def _summary(results: Results, assignment: config.Assignment, sandbox: str | None) -> str:
+    """The submission-level output students see: messages, visible parts, their own output."""
+    blocks = [markdown_text(message) for message in results.messages]
+    shown = [p for p in results.parts if assignment.parts[p.name].visibility == "visible"]
+    if shown and results.tests:
+        blocks.append("\n".join(["| Part | Points |", "| --- | ---: |"] + [
+            f"| {markdown_text(p.title)} | {score_of(p.score, p.max_score)} |" for p in shown]))
+    if results.output_excerpt:
+        blocks.append("Your code printed (the beginning):\n\n" + code_block(results.output_excerpt))
+    if sandbox:
+        blocks.append(markdown_text(SANDBOX_WORDS[sandbox]))
+    return "\n\n".join(blocks)
+
+
+def gradescope_json(results: Results, assignment: config.Assignment, *, sandbox: str | None,
+                    seconds: float) -> dict:
+    """results.json: Results.to_gradescope() with Markdown output, stdout hidden from students."""
+    data = results.to_gradescope()
+    for test in data["tests"]:
+        test["output"] = markdown_text(test["output"])
+    data.update(output=_summary(results, assignment, sandbox), output_format="md", test_output_format="md",
+                stdout_visibility="hidden", execution_time=round(seconds))
+    data["extra_data"]["sandbox"] = sandbox
+    return data
+
+
+def write_results(data: dict, path: Path) -> None:
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _ungraded(label: str, name: str, assignment: config.Assignment, message: str, flag: str) -> Results:
+    parts = tuple(PartResult(p, part.title, 0.0, part.points) for p, part in assignment.parts.items())
+    return Results(submission=label, assignment=name, tests=(), parts=parts, flags=(flag,), messages=(message,))
+
+
+# -- the container ------------------------------------------------------------------------------
+def choose_sandbox(forced: str | None, limits: Limits) -> tuple[str, str]:
+    """bwrap where a worker really starts in it here, else the process sandbox; and why."""
+    if forced:
+        return forced, f"chosen by {SANDBOX_ENV}"
+    if shutil.which("bwrap") is None:
+        return "process", "bubblewrap is not installed"
+    probe = Path(tempfile.mkdtemp(prefix="course-probe-"))
+    try:
+        with Worker(probe, limits, sandbox="bwrap") as worker:
+            worker.call("api", names=[])  # any reply, even an error, means the worker started
+    except SandboxUnavailable as exc:
+        return "process", f"bubblewrap cannot run in this container ({exc})"
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    return "bwrap", "bubblewrap works in this container"
+
+
+def _close_to_students(root: Path) -> None:
+    """Whatever the sandboxed user could otherwise read: the grader and hidden suite, the results
+    folder (stdout there may hold the grader's logs) and the metadata (names, earlier results)."""
+    (root / "results").mkdir(parents=True, exist_ok=True)
+    for folder in (root / "source", root / "results"):
+        os.chmod(folder, 0o700)
+    metadata = root / "submission_metadata.json"
+    if metadata.is_file() and not metadata.is_symlink():
+        os.chmod(metadata, 0o600)
+
+
+def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
+    """Grade root/submission and write root/results/results.json; always 0 once written."""
+    started = time.monotonic()
+    _close_to_students(root)
+    try:
+        course = config.load()
+    except config.ConfigError as exc:  # the package itself is broken: say so, still write results
+        print(exc)
+        write_results({"score": 0.0, "output": GRADER_ERROR, "output_format": "md", "stdout_visibility": "hidden",
+                       "tests": []}, root / "results" / "results.json")
+        return 0
+    name, assignment = course.assignment()
+    label = sources.metadata_name(sources.read_metadata(root / "submission_metadata.json"))
+    sandbox = None
+    try:
+        source = sources.read_upload(root / "submission", label, name, assignment)
+        sandbox, why = choose_sandbox(forced_sandbox, Limits(
+            course.grading.time_limit_seconds, course.grading.memory_limit_mb, tuple(course.grading.forbidden_imports)))
+        print(f"sandbox: {sandbox} ({why})")
+        results = pipeline.grade([source], assignment_name=name, course=course, sandbox=sandbox)[0]
+    except sources.InputError as exc:
+        results = _ungraded(label, name, assignment, str(exc), "unrecognised_upload")
+    except Exception:  # the grader's own failure: details for the instructor (stdout), a notice for the student
+        traceback.print_exc(file=sys.stdout)
+        results = _ungraded(label, name, assignment, GRADER_ERROR, "grader_error")
+    write_results(gradescope_json(results, assignment, sandbox=sandbox, seconds=time.monotonic() - started),
+                  root / "results" / "results.json")
+    print(f"{results.submission}: {score_of(results.score, results.max_score)}")
+    return 0
+
+
+def check(root: Path) -> int:
+    """setup.sh's last step: the grader imports from the package, the course and suite load."""
+    course = config.load()
+    name, assignment = course.assignment()
+    problems = []
+    if REPO_ROOT != (root / "source").resolve():
+        problems.append(f"the grader was imported from {REPO_ROOT}, not from {root / 'source'}")
+    if not course.suite(assignment).is_dir():
+        problems.append(f"the hidden suite {assignment.suite} is missing")
+    for problem in problems:
+        print(f"setup check: {problem}", file=sys.stderr)
+    print(f"setup check: assignment {name!r}, bwrap {'found' if shutil.which('bwrap') else 'missing'}")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope_run",
+                                     description="Inside Gradescope's container (run_autograder, setup.sh).")
+    parser.add_argument("action", choices=("run", "check"))
+    args = parser.parse_args(argv)
+    root = Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
+    if args.action == "check":
+        return check(root)
+    forced = os.environ.get(SANDBOX_ENV) or None
+    if forced not in (None, "bwrap", "process"):
+        print(f"{SANDBOX_ENV} must be bwrap or process, not {forced!r}; choosing automatically", file=sys.stderr)
+        forced = None
+    return run_autograder(root, forced)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
