@@ -8,6 +8,7 @@ no picture: the feedback text says so and nothing fails.
 
 from __future__ import annotations
 
+import base64
 import re
 
 import graphviz
@@ -23,3 +24,8 @@ def to_svg(dot: str) -> str | None:
     except graphviz.ExecutableNotFound:
         return None
     return _PROLOG.sub("", svg)
+
+
+def data_uri(svg: str) -> str:
+    """The SVG as an <img> source: a page shows it without ever running anything it might contain."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -107,13 +107,14 @@ def illustrated(mistake: Mistake, source: str) -> Mistake:
     return Mistake(mistake.pitfall, mistake.feedback, mistake.flags, picture=source)
 
 
-def gradient_dot(graph: dict, observation: GraphObservation, wrong: Iterable[int]) -> str:
-    return dot(graph, observation.data, observation.grad, first_wrong(graph, wrong))
+def gradient_dot(graph: dict, observation: GraphObservation, wrong: Iterable[int], names: Sequence[str] = ()) -> str:
+    return dot(graph, observation.data, observation.grad, first_wrong(graph, wrong), names=names)
 
 
-def with_gradients(mistake: Mistake, graph: dict, observation: GraphObservation, wrong: Iterable[int]) -> Mistake:
+def with_gradients(mistake: Mistake, graph: dict, observation: GraphObservation, wrong: Iterable[int],
+                   names: Sequence[str] = ()) -> Mistake:
     """The mistake illustrated by the student's graph, data and gradients, the first wrong node marked."""
-    return illustrated(mistake, gradient_dot(graph, observation, wrong))
+    return illustrated(mistake, gradient_dot(graph, observation, wrong, names))
 
 
 def replay_wrong(graph: dict, steps: Sequence, observation: GraphObservation, tolerance: Tolerance,
