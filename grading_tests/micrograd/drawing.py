@@ -47,6 +47,16 @@ def first_wrong(graph: dict, wrong: Iterable[int]) -> int | None:
     return min(wrong, default=None)
 
 
+def suspect_users(graph: dict, marked: int, op: str | None) -> list[int]:
+    """The users of the marked node whose _backward may have sent it the wrong gradient: those of the
+    blamed operation (or built from it) when there are any, else all."""
+    n_leaves = len(graph["leaves"])
+    found = users(graph)[marked]
+    blamed = [u for u in found if op in (graph["ops"][u - n_leaves][0], *operations.COMPOSITES.get(
+        graph["ops"][u - n_leaves][0], ()))]
+    return blamed or found
+
+
 def op_label(graph: dict, node: int) -> str:
     """The operation as a short label; plain numbers and pow's exponent are written in it ('* 0.5', '**2')."""
     op, *refs = graph["ops"][node - len(graph["leaves"])]
@@ -72,9 +82,10 @@ def neighbourhood(graph: dict, centre: int, limit: int) -> set[int]:
 
 
 def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked: int | None, *,
-        suspect: str = "", legend: str = "", names: Sequence[str] = ()) -> str:
+        suspect: str = "", legend: str = "", names: Sequence[str] = (), suspect_op: str | None = None) -> str:
     """DOT source of the graph with the student's data and gradients (grad None: not observed);
-    names: of the first nodes (default x0, x1, ... for leaves, v2, ... for the rest)."""
+    names: of the first nodes (default x0, x1, ... for leaves, v2, ... for the rest); suspect_op: the operation
+    the diagnosis blames (only the edges to its nodes are labelled), None: every user of the marked node."""
     names = [*names, *(name(graph, node) for node in range(len(names), diagnose.size(graph)))]
     total = diagnose.size(graph)
     shown = neighbourhood(graph, marked if marked is not None else total - 1, MAX_NODES)
@@ -88,11 +99,13 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
         if node >= n_leaves:
             drawing.node(f"n{node}op", op_label(graph, node), shape="ellipse")
             drawing.edge(f"n{node}op", f"n{node}")
+    suspects = suspect_users(graph, marked, suspect_op) if marked is not None else []
     for node in sorted(shown):
         for child in dict.fromkeys(diagnose.inputs(graph, node)):
             if child in shown:
                 label = {"label": suspect or f"{graph['ops'][node - n_leaves][0]}'s _backward",
-                         "color": MARK, "fontcolor": MARK, "penwidth": "2"} if child == marked else {}
+                         "color": MARK, "fontcolor": MARK, "penwidth": "2"} \
+                    if child == marked and node in suspects else {}
                 drawing.edge(f"n{child}", f"n{node}op", **label)
     if len(shown) < total:
         drawing.node("more", f"... {total - len(shown)} more nodes", shape="plaintext")
@@ -107,14 +120,17 @@ def illustrated(mistake: Mistake, source: str) -> Mistake:
     return Mistake(mistake.pitfall, mistake.feedback, mistake.flags, picture=source)
 
 
-def gradient_dot(graph: dict, observation: GraphObservation, wrong: Iterable[int], names: Sequence[str] = ()) -> str:
-    return dot(graph, observation.data, observation.grad, first_wrong(graph, wrong), names=names)
+def gradient_dot(graph: dict, observation: GraphObservation, wrong: Iterable[int], names: Sequence[str] = (),
+                 pitfall: str = "") -> str:
+    """pitfall: the diagnosis; one naming an operation ("overwrite-grad:mul") picks the edge to label."""
+    op = pitfall.rpartition(":")[2] if ":" in pitfall else None
+    return dot(graph, observation.data, observation.grad, first_wrong(graph, wrong), names=names, suspect_op=op)
 
 
 def with_gradients(mistake: Mistake, graph: dict, observation: GraphObservation, wrong: Iterable[int],
                    names: Sequence[str] = ()) -> Mistake:
     """The mistake illustrated by the student's graph, data and gradients, the first wrong node marked."""
-    return illustrated(mistake, gradient_dot(graph, observation, wrong, names))
+    return illustrated(mistake, gradient_dot(graph, observation, wrong, names, mistake.pitfall))
 
 
 def replay_wrong(graph: dict, steps: Sequence, observation: GraphObservation, tolerance: Tolerance,
