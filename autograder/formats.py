@@ -80,7 +80,7 @@ def to_html(results: Results) -> str:
     """One submission's results as a page: parts, visible tests, feedback and each failing graph's picture."""
     return _templates.get_template("results/results.html.j2").render(
         title=f"{results.assignment}: results", result=results, score=score_of(results.score, results.max_score),
-        parts=[{"title": p.title, "points": score_of(p.score, p.max_score)} for p in results.parts])
+        parts=[{"title": p.title, "points": score_of(p.score, p.max_score)} for p in results.parts]) + "\n"
 
 
 RENDER = {"json": to_json, "junit": to_junit, "markdown": to_markdown, "html": to_html}
