@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import graphviz
 import numpy
 import pytest
 from PIL import Image
@@ -16,6 +17,7 @@ from suite_modules import micrograd_suite
 from test_report import CHROMIUM, chromium
 
 from autograder import config, formats, pictures
+from autograder.grade import grade
 from autograder.report import write_report
 from autograder.results import PartResult, Results, TestResult
 
@@ -186,3 +188,41 @@ def test_the_report_page_shows_the_marked_node_in_chromium(tmp_path):
     without.write_text(re.sub(r'<figure class="picture">.*?</figure>', "", page.read_text(), flags=re.DOTALL))
     chromium(without, tmp_path, f"--screenshot={screenshot}", "--window-size=1400,1400")
     assert marked_pixels(screenshot) == 0
+
+
+# -- through the grader ------------------------------------------------------------------------
+OVERWRITE_MUL = ("self.grad += other.data * out.grad", "self.grad = other.data * out.grad")
+
+
+@pytest.fixture(scope="module")
+def overwriter(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("overwriter")
+    shutil.copytree(config.REPO_ROOT / "solutions", folder, dirs_exist_ok=True)
+    engine = folder / "micrograd" / "engine.py"
+    text = engine.read_text()
+    assert OVERWRITE_MUL[0] in text
+    engine.write_text(text.replace(*OVERWRITE_MUL, 1))
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz")
+def test_the_grader_pictures_each_failing_graph_test(overwriter):
+    [results] = grade([overwriter], course=COURSE)
+    failed = [t for t in results.tests if t.status == "failed" and t.part == "operations"]
+    assert failed and all(t.pitfall == "overwrite-grad:mul" for t in failed)
+    assert all(t.picture.startswith("<svg") and drawing.MARK in t.picture for t in failed)
+    assert all(re.search(r"(mul&#39;s _backward|_backward \(its mul\))", t.picture) for t in failed)
+    assert not any(t.picture for t in results.tests if t.status == "passed")
+
+
+@pytest.mark.slow
+def test_without_dot_the_feedback_says_so_and_grading_goes_on(overwriter, monkeypatch):
+    def no_dot(*args, **kwargs):
+        raise graphviz.ExecutableNotFound(["dot"])
+
+    monkeypatch.setattr(graphviz.Source, "pipe", no_dot)
+    [results] = grade([overwriter], course=COURSE)
+    failed = [t for t in results.tests if t.status == "failed" and t.part == "operations"]
+    assert failed and all(t.pitfall == "overwrite-grad:mul" for t in failed)
+    assert all(not t.picture and t.output.endswith(pictures.NO_DOT_NOTE) for t in failed)

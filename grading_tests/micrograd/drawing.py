@@ -57,6 +57,12 @@ def suspect_users(graph: dict, marked: int, op: str | None) -> list[int]:
     return blamed or found
 
 
+def backward_label(op: str, blamed: str | None) -> str:
+    """'mul's _backward', or 'sub's _backward (its mul)' when sub is built from the blamed operation."""
+    inner = f" (its {blamed})" if blamed in operations.COMPOSITES.get(op, ()) else ""
+    return f"{op}'s _backward{inner}"
+
+
 def op_label(graph: dict, node: int) -> str:
     """The operation as a short label; plain numbers and pow's exponent are written in it ('* 0.5', '**2')."""
     op, *refs = graph["ops"][node - len(graph["leaves"])]
@@ -103,7 +109,7 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
     for node in sorted(shown):
         for child in dict.fromkeys(diagnose.inputs(graph, node)):
             if child in shown:
-                label = {"label": suspect or f"{graph['ops'][node - n_leaves][0]}'s _backward",
+                label = {"label": suspect or backward_label(graph["ops"][node - n_leaves][0], suspect_op),
                          "color": MARK, "fontcolor": MARK, "penwidth": "2"} \
                     if child == marked and node in suspects else {}
                 drawing.edge(f"n{child}", f"n{node}op", **label)
