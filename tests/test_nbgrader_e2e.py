@@ -25,6 +25,8 @@ from nbgrader_course import (
     submit,
     timed_nbgrader,
 )
+from test_pictures import MARK, marked_pixels
+from test_report import CHROMIUM, chromium
 
 from autograder import config, grade, kernel, sources
 from autograder.gradebook import read_gradebook
@@ -175,3 +177,19 @@ def test_feedback_names_the_pitfall_and_writes_out_the_expression(autograded):
     feedback_lines = [line for line in text.splitlines() if "overwritten" in line or "your a.grad" in line]
     assert feedback_lines and all(len(line.strip()) <= kernel.FEEDBACK_WIDTH for line in feedback_lines)
     assert leaks(autograded / "feedback", "autograd") == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+def test_feedback_shows_the_picture_of_the_students_graph(autograded, tmp_path):
+    autograded, _ = autograded
+    result = nbgrader(autograded, "generate_feedback", "autograd", "--force")
+    assert result.returncode == 0, result.stderr
+    page = autograded / "feedback" / "overwriter" / "autograd" / "autograd.html"
+    html = page.read_text()
+    # The reused-node cell: b = a + a, with the student's a.grad, a marked, beside the text feedback.
+    assert html.count("<svg") >= 1 and MARK in html and "add&#39;s _backward" in html
+    screenshot = tmp_path / "feedback.png"
+    chromium(page, tmp_path, f"--screenshot={screenshot}", "--window-size=1200,12000")
+    assert marked_pixels(screenshot) > 500
+    reference = autograded / "feedback" / "reference" / "autograd" / "autograd.html"
+    assert "<svg" not in reference.read_text()  # nothing failed, nothing drawn

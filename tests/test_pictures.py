@@ -30,6 +30,7 @@ with micrograd_suite():
 
     from autograder.suite import GraphObservation
 
+MARK = drawing.MARK
 TOLERANCE = Tolerance(1e-6, 1e-9)
 REUSED = {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1], ["add", 2, 0]]}  # x0 used by * and +
 UPSTREAM = {"leaves": [0.5], "ops": [["tanh", 0], ["mul", 1, {"c": 3.0}]]}  # tanh's upstream is 3, not 1
