@@ -93,6 +93,14 @@ def test_without_a_diagnosis_every_user_of_the_marked_node_is_suspect():
                                                                        ("n3op", "add's _backward")}
 
 
+@pytest.mark.parametrize("calls, node, user", [(PRE_ORDER, "n1", "v3"), ([1, 2, 3, 4], "n2", "v4")])
+def test_the_sort_part_marks_the_first_node_whose_backward_ran_too_early(calls, node, user):
+    source = drawing.call_dot(SHARED, calls)  # the topo_sort part sees only the order of the calls
+    assert marked(source) == node
+    assert [edge[2] for edge in suspect_edges(source)] == [f"ran before {user}'s _backward"]
+    assert "data" not in source and "grad" not in source and "_backward #1" in source
+
+
 def test_a_wrong_seed_marks_the_output():
     graph = {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}
     observation, wrong = observed(graph, "no-seed")

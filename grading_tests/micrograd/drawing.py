@@ -72,6 +72,12 @@ def op_label(graph: dict, node: int) -> str:
     return " ".join([symbol, *constants]) if constants else symbol
 
 
+def canvas() -> Digraph:
+    """An empty drawing laid out as the lecture's draw_dot: left to right, inputs first."""
+    return Digraph(graph_attr={"rankdir": "LR", "fontname": "Helvetica"},
+                   node_attr={"fontname": "Helvetica", "fontsize": "11"}, edge_attr={"fontname": "Helvetica"})
+
+
 def neighbourhood(graph: dict, centre: int, limit: int) -> set[int]:
     """The `limit` nodes nearest to `centre` along edges in either direction (breadth first)."""
     used_by = users(graph)
@@ -95,8 +101,7 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
     names = [*names, *(name(graph, node) for node in range(len(names), diagnose.size(graph)))]
     total = diagnose.size(graph)
     shown = neighbourhood(graph, marked if marked is not None else total - 1, MAX_NODES)
-    drawing = Digraph(graph_attr={"rankdir": "LR", "fontname": "Helvetica"},
-                      node_attr={"fontname": "Helvetica", "fontsize": "11"}, edge_attr={"fontname": "Helvetica"})
+    drawing = canvas()
     n_leaves = len(graph["leaves"])
     for node in sorted(shown):
         fields = [names[node], f"data {data[node]:.4f}"] + ([f"grad {grad[node]:.4f}"] if grad else [])
@@ -185,3 +190,60 @@ def with_parameter_order(mistake: Mistake, x: Sequence[float], set_values: Seque
         if list(mine) != list(theirs):
             return illustrated(mistake, parameter_order_dot(x, theirs, mine, order, nonlin))
     return mistake
+
+
+# -- the order of the _backward calls ------------------------------------------------------------
+def out_of_order(graph: dict, calls: Sequence[int]) -> tuple[int | None, list[int]]:
+    """Walking from the output, the first op node whose _backward ran twice, never, or before the
+    _backward of a node using it (and those users)."""
+    n_leaves = len(graph["leaves"])
+    times: dict[int, list[int]] = {}
+    for position, node in enumerate(calls):
+        times.setdefault(node, []).append(position)
+    used_by = users(graph)
+    for node in reversed(diagnose.topological(graph, diagnose.size(graph) - 1)):
+        if node < n_leaves:
+            continue
+        if len(times.get(node, [])) != 1:
+            return node, []
+        early = [u for u in used_by[node] if times.get(u) and min(times[u]) > times[node][0]]
+        if early:
+            return node, early
+    return None, []
+
+
+def call_dot(graph: dict, calls: Sequence[int]) -> str:
+    """The graph with, on each node, when its _backward ran in the student's backward() (no values)."""
+    marked, early = out_of_order(graph, calls)
+    positions: dict[int, list[str]] = {}
+    for position, node in enumerate(calls, start=1):
+        positions.setdefault(node, []).append(f"#{position}")
+    n_leaves = len(graph["leaves"])
+    drawing = canvas()
+    total = diagnose.size(graph)
+    shown = neighbourhood(graph, marked if marked is not None else total - 1, MAX_NODES)
+    for node in sorted(shown):
+        called = "_backward " + ", ".join(positions[node]) if node in positions else \
+            ("leaf" if node < n_leaves else "_backward never called")
+        style = {"style": "filled", "fillcolor": MARK} if node == marked else {}
+        drawing.node(f"n{node}", "{ " + f"{name(graph, node)} | {called}" + " }", shape="record", **style)
+        if node >= n_leaves:
+            drawing.node(f"n{node}op", op_label(graph, node), shape="ellipse")
+            drawing.edge(f"n{node}op", f"n{node}")
+    for node in sorted(shown):
+        for child in dict.fromkeys(diagnose.inputs(graph, node)):
+            if child in shown:
+                label = {"label": f"ran before {name(graph, node)}'s _backward", "color": MARK, "fontcolor": MARK,
+                         "penwidth": "2"} if child == marked and node in early else {}
+                drawing.edge(f"n{child}", f"n{node}op", **label)
+    if len(shown) < total:
+        drawing.node("more", f"... {total - len(shown)} more nodes", shape="plaintext")
+    if marked is not None:
+        drawing.node("legend", f"{name(graph, marked)}: the first node from the output whose _backward ran "
+                     "too early, twice or never (the topological sort)", shape="box", style="filled", fillcolor=MARK)
+    return drawing.source
+
+
+def with_calls(mistake: Mistake, graph: dict, calls: Sequence[int]) -> Mistake:
+    """The mistake illustrated by the order of the student's _backward calls on the graph."""
+    return illustrated(mistake, call_dot(graph, calls))
