@@ -139,6 +139,12 @@ def test_a_big_graph_is_cut_to_the_marked_nodes_neighbourhood():
     assert first == diagnose.size(graph) - 4 and marked(source) == f"n{first}"  # the last level's input
 
 
+def test_a_students_huge_or_broken_numbers_stay_short():
+    graph = {"leaves": [2.0], "ops": [["exp", 0]]}
+    source = drawing.dot(graph, [2.0, 1e300], [float("nan"), float("-inf")], 0)
+    assert "data 1e+300" in source and "grad nan" in source and "grad -inf" in source
+
+
 def test_without_dot_there_is_no_picture_and_no_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert pictures.to_svg("digraph { a -> b }") is None

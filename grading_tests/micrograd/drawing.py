@@ -24,6 +24,11 @@ MAX_NODES = 40  # Values drawn; bigger graphs are cut to the marked node's neigh
 SYMBOL = {"add": "+", "mul": "*", "sub": "-", "truediv": "/", "pow": "**", "neg": "neg"}
 
 
+def number(value: float) -> str:
+    """As draw_dot writes it (4 decimals), short for a student's huge or broken value (1e+300, nan)."""
+    return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
+
+
 def name(graph: dict, node: int) -> str:
     return f"x{node}" if node < len(graph["leaves"]) else f"v{node}"
 
@@ -104,7 +109,7 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
     drawing = canvas()
     n_leaves = len(graph["leaves"])
     for node in sorted(shown):
-        fields = [names[node], f"data {data[node]:.4f}"] + ([f"grad {grad[node]:.4f}"] if grad else [])
+        fields = [names[node], f"data {number(data[node])}"] + ([f"grad {number(grad[node])}"] if grad else [])
         style = {"style": "filled", "fillcolor": MARK} if node == marked else {}
         drawing.node(f"n{node}", "{ " + " | ".join(fields) + " }", shape="record", **style)
         if node >= n_leaves:
