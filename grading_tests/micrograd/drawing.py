@@ -174,7 +174,7 @@ def neuron_graph(x: Sequence[float], weights: Sequence[float], bias: float, nonl
 
 
 def parameter_order_dot(x: Sequence[float], set_values: Sequence[float], used: Sequence[float], order: str,
-                        nonlin: bool = True) -> str:
+                        nonlin: bool = True, neuron: int = 0) -> str:
     """One neuron (weights then bias, as parameters() lists them) with the values the student's model used:
     the parameter nearest the output whose value is not the one set at its place in parameters() is marked."""
     graph = neuron_graph(x, used[:-1], used[-1], nonlin)
@@ -182,7 +182,8 @@ def parameter_order_dot(x: Sequence[float], set_values: Sequence[float], used: S
     misplaced = [nin + i for i, (a, b) in enumerate(zip(used, set_values, strict=True)) if a != b]
     names = [*(f"x{i}" for i in range(nin)), *(f"w{i}" for i in range(nin)), "b"]
     return dot(graph, diagnose.Engine(graph).data, None, first_wrong(graph, misplaced), suspect="parameters() order",
-               legend=f"a parameter holding another one's value: {order} in parameters()", names=names)
+               legend=f"neuron {neuron} of the first layer, as your model used its parameters: a parameter "
+               f"holding another one's value ({order} in parameters())", names=names)
 
 
 def with_parameter_order(mistake: Mistake, x: Sequence[float], set_values: Sequence[float], used: Sequence[float],
@@ -193,7 +194,7 @@ def with_parameter_order(mistake: Mistake, x: Sequence[float], set_values: Seque
     for start in range(0, neurons * width, width):
         mine, theirs = used[start:start + width], set_values[start:start + width]
         if list(mine) != list(theirs):
-            return illustrated(mistake, parameter_order_dot(x, theirs, mine, order, nonlin))
+            return illustrated(mistake, parameter_order_dot(x, theirs, mine, order, nonlin, start // width))
     return mistake
 
 
