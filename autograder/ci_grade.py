@@ -12,9 +12,9 @@ writes (docs/ci-grading.md explains the design):
    regular files only). Nothing is checked out, and nothing from the pull request runs outside
    the grader's sandbox.
 4. grade: autograder.pipeline.grade, like every other front-end.
-5. write into --out: results.json, summary.md (also appended to $GITHUB_STEP_SUMMARY),
-   comment.md and comment.json (the one PR comment, found again by the hidden marker in
-   comment-marker.txt), status.json (a commit status named after the assignment, "37/40").
+5. write into --out: results.json, results.html (with pictures of failing graphs), summary.md (also
+   appended to $GITHUB_STEP_SUMMARY), comment.md and comment.json (the one PR comment, found again
+   by the hidden marker in comment-marker.txt), status.json (a commit status named after the assignment, "37/40").
 
 The job log gets only the grader's own words, inside a `::stop-commands::` block with a fresh
 random token, so no text that a submission produced can act as a workflow command.
@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 
 from autograder import commands, config
-from autograder.formats import to_json
+from autograder.formats import to_html, to_json
 from autograder.pipeline import grade
 from autograder.results import PullRequest, Results
 from autograder.sinks import atomic_write, markdown_cell, score_of
@@ -50,6 +50,8 @@ MAX_LISTED_FILES = 20
 # The grader's own log (internal errors quote hidden tests): kept out of the public job log
 # and out of the uploaded artifact; the workflow leaves it on the runner.
 GRADER_LOG = "grader.log"
+# PR comments and job summaries cannot show inline SVG: the pictures are in the uploaded results.html.
+PICTURE_NOTE = "(a picture of your graph is in results.html, in this grading run's artifacts)"
 
 log = logging.getLogger("autograder")
 
@@ -152,7 +154,8 @@ def render_summary(results: Results, change: Change) -> str:
         if shown:
             lines += ["| Test | Points | Diagnosis |", "| --- | ---: | --- |"]
             lines += [f"| `{_cell(t.name.split('::')[-1])}` | {score_of(t.score, t.max_score)} | "
-                      f"{'passed' if t.status == 'passed' else _cell(t.output) or 'failed'} |" for t in shown]
+                      f"{'passed' if t.status == 'passed' else _cell(t.output) or 'failed'}"
+                      f"{' ' + PICTURE_NOTE if t.picture else ''} |" for t in shown]
             lines.append("")
     return "\n".join(lines)
 
@@ -233,6 +236,7 @@ def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None
     run_url = _run_url()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "results.json", to_json(results))
+    atomic_write(out / "results.html", to_html(results))
     _publish(out, assignment_name, render_summary(results, change), status(results, change, run_url), run_url)
     return results
 

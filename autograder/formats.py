@@ -1,4 +1,5 @@
-"""Results rendered for their readers: Gradescope JSON, JUnit XML, Markdown (PR comments)."""
+"""Results rendered for their readers: Gradescope JSON, JUnit XML, Markdown (PR comments), HTML (one
+submission's page, its graph pictures inline)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import re
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import jinja2
+
+from autograder import pictures
 from autograder.results import Results
 from autograder.sinks import atomic_write, markdown_cell, score_of
 
-FORMATS = ("json", "junit", "markdown")
-SUFFIX = {"json": ".json", "junit": ".xml", "markdown": ".md"}
+FORMATS = ("json", "junit", "markdown", "html")
+SUFFIX = {"json": ".json", "junit": ".xml", "markdown": ".md", "html": ".html"}
+PICTURE_NOTE = "(a picture of your graph is in the HTML results)"
+_templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
+                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_templates.filters["svg_data_uri"] = pictures.data_uri
 
 
 def to_json(results: Results) -> str:
@@ -60,14 +68,22 @@ def to_markdown(results: Results) -> str:
     failed = [t for t in results.tests if t.status == "failed" and t.visibility == "visible"]
     if failed:
         lines += ["", "| Failed test | Part | What went wrong |", "| --- | --- | --- |"]
-        lines += [f"| `{markdown_cell(t.name.split('::')[-1])}` | {t.part} | {markdown_cell(t.output)} |"
-                  for t in failed]
+        # Markdown targets (PR comments, job summaries) do not show inline SVG: the HTML results do.
+        lines += [f"| `{markdown_cell(t.name.split('::')[-1])}` | {t.part} | {markdown_cell(t.output)}"
+                  f"{' ' + PICTURE_NOTE if t.picture else ''} |" for t in failed]
     else:
         lines += ["", "All visible tests passed."]
     return "\n".join(lines) + "\n"
 
 
-RENDER = {"json": to_json, "junit": to_junit, "markdown": to_markdown}
+def to_html(results: Results) -> str:
+    """One submission's results as a page: parts, visible tests, feedback and each failing graph's picture."""
+    return _templates.get_template("results/results.html.j2").render(
+        title=f"{results.assignment}: results", result=results, score=score_of(results.score, results.max_score),
+        parts=[{"title": p.title, "points": score_of(p.score, p.max_score)} for p in results.parts]) + "\n"
+
+
+RENDER = {"json": to_json, "junit": to_junit, "markdown": to_markdown, "html": to_html}
 
 
 def write(results: Results, path: Path, fmt: str) -> None:

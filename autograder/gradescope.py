@@ -28,8 +28,9 @@ from autograder.sinks import atomic_write
 
 PACKAGE_FILES = Path(__file__).resolve().parent / "gradescope_files"
 # What grading imports besides the standard library (tests/test_gradescope.py checks the list);
-# nbformat only for notebook assignments, torch only for suites that compute expectations with it.
-GRADING_DISTRIBUTIONS = ("pydantic", "PyYAML", "pytest", "hypothesis", "rich")
+# nbformat only for notebook assignments, torch only for suites that compute expectations with it;
+# graphviz draws failing graphs (autograder/pictures.py), Jinja2 renders the html results format.
+GRADING_DISTRIBUTIONS = ("pydantic", "PyYAML", "pytest", "hypothesis", "rich", "graphviz", "Jinja2")
 TORCH = ("torch", "numpy")  # torch uses numpy when it is there, as it is where the course was tested
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # every member's timestamp: the same course gives the same zip
 

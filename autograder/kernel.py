@@ -211,6 +211,9 @@ class TrustedScores(NbGraderPreprocessor):
             feedback = _feedback(results, part)
             if feedback:
                 outputs.append(nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"))
+            outputs += [nbformat.v4.new_output("display_data", data={"image/svg+xml": t.picture,
+                                                                     "text/plain": f"<picture of {t.name}>"})
+                        for t in results.tests if t.part == part and t.status != "passed" and t.picture]
             outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
                                                   execution_count=cell.get("execution_count")))
             cell.outputs = outputs

@@ -56,7 +56,7 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
             name=verdict.test, part=verdict.part, score=max_score if verdict.passed else 0.0,
             max_score=max_score, status="passed" if verdict.passed else "failed",
             output=redact(verdict.feedback)[:MAX_TEST_OUTPUT_CHARS], visibility=part.visibility,
-            pitfall=verdict.pitfall))
+            pitfall=verdict.pitfall, picture=verdict.picture))
         flags.update(verdict.flags)
     parts = tuple(
         PartResult(name, part.title, round(sum(t.score for t in tests if t.part == name), TOTAL_DECIMALS),

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from autograder import isolation
+from autograder import isolation, pictures
 from autograder.config import Course
 from autograder.isolation import Mode
 from autograder.results import Verdict
@@ -157,6 +157,10 @@ class GradingPlugin:
         elif call.excinfo is not None and isinstance(call.excinfo.value, Mistake):
             mistake = call.excinfo.value
             verdict = Verdict(test, part, False, mistake.feedback, mistake.pitfall, mistake.flags)
+            if mistake.picture:  # rendered here, once per failing test that drew one
+                svg = pictures.to_svg(mistake.picture)
+                verdict = replace(verdict, picture=svg) if svg is not None else \
+                    replace(verdict, feedback=f"{mistake.feedback}\n{pictures.NO_DOT_NOTE}")
         else:
             log.error("internal error in %s for %s:\n%s", test, name, report.longreprtext)
             verdict = Verdict(test, part, False, INTERNAL_ERROR, "internal-error", ("internal_error",))

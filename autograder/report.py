@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from autograder import config
+from autograder import config, pictures
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
@@ -34,6 +34,7 @@ WHO_SHOWN = 8
 
 _templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_templates.filters["svg_data_uri"] = pictures.data_uri
 
 
 def short_name(pitfall: str, feedback: str = "") -> str:

@@ -27,6 +27,7 @@ class Verdict:
     feedback: str = ""  # why it failed, in the student's terms; never an expected value
     pitfall: str | None = None  # a stable id of the diagnosed mistake, e.g. "overwrite-grad"
     flags: tuple[str, ...] = ()  # e.g. ("timeout",), ("crash",), ("policy_violation",)
+    picture: str = ""  # SVG of the student's failing graph (autograder.pictures); never an expected value
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class TestResult:
     output: str
     visibility: Visibility
     pitfall: str | None = None
+    picture: str = ""  # SVG markup (Verdict.picture), shown inline by the HTML sinks
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Results:
         extra = {"submission": self.submission, "assignment": self.assignment, "flags": list(self.flags),
                  "parts": [asdict(p) for p in self.parts],
                  "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
+                 "pictures": {t.name: t.picture for t in self.tests if t.picture},
                  "messages": list(self.messages), "output_excerpt": self.output_excerpt}
         if self.grading_key:
             extra["grading_key"] = self.grading_key
@@ -119,10 +122,11 @@ class Results:
     def from_gradescope(cls, data: dict) -> Results:
         """Read back what to_gradescope wrote (batch resume, reports, merging shards)."""
         extra = data["extra_data"]
-        pitfalls = extra.get("pitfalls", {})
+        pitfalls, pictures = extra.get("pitfalls", {}), extra.get("pictures", {})
         tests = tuple(
             TestResult(t["name"], (t.get("tags") or [""])[0], t["score"], t["max_score"], t["status"],
-                       t.get("output", ""), t.get("visibility", "visible"), pitfalls.get(t["name"]))
+                       t.get("output", ""), t.get("visibility", "visible"), pitfalls.get(t["name"]),
+                       pictures.get(t["name"], ""))
             for t in data.get("tests", [])
         )
         ci = extra.get("ci")

@@ -17,13 +17,16 @@ from autograder.sandbox import Reply, Worker
 
 
 class Mistake(AssertionError):
-    """A hidden test failed. `feedback` is shown to the student: never put expected values in it."""
+    """A hidden test failed. `feedback` is shown to the student: never put expected values in it.
+    `picture`: Graphviz DOT source drawn from the student's observations only, or "": the grader
+    renders it to SVG for the verdict (autograder.pictures)."""
 
-    def __init__(self, pitfall: str, feedback: str, flags: tuple[str, ...] = ()):
+    def __init__(self, pitfall: str, feedback: str, flags: tuple[str, ...] = (), *, picture: str = ""):
         super().__init__(feedback)
         self.pitfall = pitfall
         self.feedback = feedback
         self.flags = flags
+        self.picture = picture
 
 
 # The pitfalls describe_failure and the answer checks below name: things that went wrong while

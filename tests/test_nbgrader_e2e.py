@@ -7,6 +7,7 @@ the release untouched, have a catalog bug, deleted a test cell, kill their kerne
 
 from __future__ import annotations
 
+import base64
 import csv
 import html as html_text
 import re
@@ -25,6 +26,8 @@ from nbgrader_course import (
     submit,
     timed_nbgrader,
 )
+from test_pictures import MARK, marked_pixels
+from test_report import CHROMIUM, chromium
 
 from autograder import config, grade, kernel, sources
 from autograder.gradebook import read_gradebook
@@ -175,3 +178,26 @@ def test_feedback_names_the_pitfall_and_writes_out_the_expression(autograded):
     feedback_lines = [line for line in text.splitlines() if "overwritten" in line or "your a.grad" in line]
     assert feedback_lines and all(len(line.strip()) <= kernel.FEEDBACK_WIDTH for line in feedback_lines)
     assert leaks(autograded / "feedback", "autograd") == []
+
+
+def pictures_in(page) -> list[str]:
+    """The SVG images of a feedback page (nbconvert shows an image/svg+xml output as a data: URI)."""
+    uris = re.findall(r'data:image/svg\+xml;base64,([^"]+)', page.read_text())
+    return [base64.b64decode(uri).decode() for uri in uris]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+def test_feedback_shows_the_picture_of_the_students_graph(autograded, tmp_path):
+    autograded, _ = autograded
+    result = nbgrader(autograded, "generate_feedback", "autograd", "--force")
+    assert result.returncode == 0, result.stderr
+    page = autograded / "feedback" / "overwriter" / "autograd" / "autograd.html"
+    # The reused-node cell: b = a + a, with the student's a.grad, a marked, beside the text feedback
+    # (the notebook's own draw_dot outputs are pictures too, without the mark).
+    [picture] = [svg for svg in pictures_in(page) if MARK in svg]
+    assert "add&#39;s _backward" in picture and "grad 1.0000" in picture
+    screenshot = tmp_path / "feedback.png"
+    chromium(page, tmp_path, f"--screenshot={screenshot}", "--window-size=1200,12000")
+    assert marked_pixels(screenshot) > 500
+    reference = autograded / "feedback" / "reference" / "autograd" / "autograd.html"
+    assert not [svg for svg in pictures_in(reference) if MARK in svg]  # nothing failed, nothing marked

@@ -32,7 +32,7 @@ system_packages() {
     python="$(base_python)"
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        bubblewrap util-linux ca-certificates "$python" "$python-venv"
+        bubblewrap util-linux ca-certificates graphviz "$python" "$python-venv"
     rm -rf /var/lib/apt/lists/*
 }
 

@@ -4,6 +4,7 @@ Expected gradients come from torch (float64) on the same graph, in this trusted 
 """
 
 import diagnose
+import drawing
 import pytest
 import torch
 from diagnose import PITFALLS, Tolerance
@@ -113,9 +114,12 @@ def test_a_node_used_twice_gets_both_gradients(submission, tolerance):
         if all(tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i]) for i in leaves):
             continue
         pitfall = f"overwrite-grad:{graph['ops'][0][0]}"
-        raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, {labelled.steps(walk)}: your "
-                      f"{labelled.yours(fresh.grad, leaves)}; with every input's grad at {EARLIER} before: your "
-                      f"{labelled.yours(kept.grad, leaves)}.")
+        mistake = Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, {labelled.steps(walk)}: your "
+                          f"{labelled.yours(fresh.grad, leaves)}; with every input's grad at {EARLIER} before: your "
+                          f"{labelled.yours(kept.grad, leaves)}.")
+        # Pictured from the fresh walk: its leaves that lost the earlier gradient are the wrong ones.
+        lost = [i for i in leaves if not tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i])]
+        raise drawing.with_gradients(mistake, graph, fresh, lost, labelled.labels)
 
 
 NEURON = Labelled({"leaves": [2.0, 0.0, -3.0, 1.0, 6.8813735870195432],

@@ -8,6 +8,7 @@ expected value.
 import functools
 
 import diagnose
+import drawing
 import expected
 import operations
 from diagnose import PITFALLS, Tolerance
@@ -117,6 +118,12 @@ def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Toler
     return [i for i in range(diagnose.size(graph)) if not tolerance.close(observation.grad[i], grads[i])]
 
 
+def shows_in(found: Mistake, graph: dict, observation: GraphObservation, wrong: list[int]) -> Mistake:
+    """An operation's mistake found on its own, pictured where it shows in a bigger graph."""
+    return drawing.with_gradients(Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.",
+                                          found.flags), graph, observation, wrong)
+
+
 def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
                      tolerance: Tolerance, wrong: list[int], pitfall: str | None, localize: bool = True) -> Mistake:
     """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward,
@@ -128,13 +135,14 @@ def gradient_mistake(submission: Submission | None, graph: dict, steps: list | N
         if pitfall in (None, "gradient-disagrees-with-forward") and localize:
             found = wrong_operation(submission, tolerance, graph)
             if found is not None:
-                return Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.", found.flags)
+                return shows_in(found, graph, observation, wrong)
     ops = {op for op, *_ in graph["ops"]}
     if pitfall in (None, "gradient-disagrees-with-forward") and len(ops) == 1 and own:
         pitfall = f"wrong-derivative:{ops.pop()}"
     pitfall = pitfall or "wrong-gradient"
     shown = sorted(set(range(len(graph["leaves"]))) | set(wrong[:3]))
-    return Mistake(pitfall, feedback(pitfall, graph, steps, observation, shown))
+    return drawing.with_gradients(Mistake(pitfall, feedback(pitfall, graph, steps, observation, shown)), graph,
+                                  observation, wrong)
 
 
 def finite_difference_pitfall(submission: Submission, graph: dict, observation: GraphObservation,
@@ -221,7 +229,9 @@ def check_backward(submission: Submission, graphs: list[dict], steps: list | Non
             continue
         pitfall = explain(graphs, steps, replayed) or explain([graph], [step], [seen]) or "wrong-gradient"
         shown = range(len(graph["leaves"])) if leaves_only else range(diagnose.size(graph))
-        raise Mistake(pitfall, feedback(pitfall, graph, step, observation, list(shown)[:MAX_SHOWN]))
+        mistake = Mistake(pitfall, feedback(pitfall, graph, step, observation, list(shown)[:MAX_SHOWN]))
+        wrong = drawing.replay_wrong(graph, step, observation, tolerance, leaves_only)
+        raise drawing.with_gradients(mistake, graph, observation, wrong)
 
 
 def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
@@ -251,7 +261,7 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
                 # No one mistake explains them all: look at each operation's _backward alone first.
                 found = wrong_operation(submission, tolerance, graph)
                 if found is not None:
-                    raise Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.", found.flags)
+                    raise shows_in(found, graph, observation, wrong)
             if pitfall is None:  # explain this graph alone
                 pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
                                                  observation.calls)], tolerance)

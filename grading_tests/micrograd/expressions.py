@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import diagnose
+import drawing
 from diagnose import PITFALLS, Tolerance
 
 from autograder.suite import GraphObservation, Mistake, Submission
@@ -82,8 +83,9 @@ def gradient_mistake(submission: Submission, labelled: Labelled, steps: list | N
         pitfall = f"wrong-derivative:{ops.pop()}"
     pitfall = pitfall or "wrong-gradient"
     shown = sorted(set(range(len(graph["leaves"]))) | set(wrong[:3]))
-    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, {labelled.steps(steps)}: your "
-                   f"{labelled.yours(observation.grad, shown)}.")
+    return drawing.with_gradients(Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, "
+                                          f"{labelled.steps(steps)}: your {labelled.yours(observation.grad, shown)}."),
+                                  graph, observation, wrong, labelled.labels)
 
 
 def forward_mistake(labelled: Labelled, observation: GraphObservation, node: int) -> Mistake:

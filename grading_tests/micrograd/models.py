@@ -12,6 +12,7 @@ import json
 import random
 
 import checks
+import drawing
 import expected
 from diagnose import PITFALLS, Tolerance
 
@@ -199,8 +200,10 @@ def _forward_mistake(cls, args, xs, outputs, tolerance, kwargs=None) -> Mistake:
     for order in ORDERS:
         if _matches(outputs, expected.forward(cls, args, reordered(cls, args, params, order), xs, nonlin=nonlin),
                     tolerance):
-            return mistake("parameters-order", f"{evidence}\nThat is what a model gives when {order} "
-                           "in parameters().")
+            found = mistake("parameters-order", f"{evidence}\nThat is what a model gives when {order} "
+                            "in parameters().")
+            return drawing.with_parameter_order(found, xs[0], params, reordered(cls, args, params, order),
+                                                expected.layer_sizes(cls, args)[0][1], order, nonlin)
     pitfall = next((pitfall for variant, pitfall in FORWARD_VARIANTS.items()
                     if _matches(outputs, expected.forward(cls, args, params, xs, variant, nonlin), tolerance)),
                    "nn-forward-wrong")

@@ -4,6 +4,7 @@ Graded from the order of the _backward calls on the student's Values with refere
 reference local derivatives (isolation mode "reference_derivatives")."""
 
 import checks
+import drawing
 import pytest
 from diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
 
@@ -54,8 +55,9 @@ def check_order(submission, graphs, *, doing: str) -> None:
                                   if order_pitfall(g, s, c) == pitfall)
         order = ", ".join(checks.name(graph, i) for i in graph_calls[0][:MAX_SHOWN])
         order += ", ..." if len(graph_calls[0]) > MAX_SHOWN else ""
-        raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {checks.render(graph)}, your backward() called "
-                      f"_backward on {len(graph_calls[0])} nodes in this order: {order}.")
+        raise drawing.with_calls(Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {checks.render(graph)}, your backward() "
+                                         f"called _backward on {len(graph_calls[0])} nodes in this order: {order}."),
+                                 graph, graph_calls[0])
 
 
 def test_backward_order(submission):
