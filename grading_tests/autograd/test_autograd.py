@@ -8,7 +8,8 @@ import drawing
 import pytest
 import torch
 from diagnose import PITFALLS, Tolerance
-from expressions import Labelled, forward_mistake, gradient_mistake
+from expressions import forward_mistake, gradient_mistake
+from writing import Labelled
 
 from autograder.suite import Mistake
 

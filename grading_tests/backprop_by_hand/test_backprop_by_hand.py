@@ -5,7 +5,8 @@ notebook's labels and the student's own values (never an expected value).
 """
 
 import pytest
-from expressions import Labelled, forward_mistake
+from expressions import forward_mistake
+from writing import Labelled
 
 from autograder.notebook_suite import close
 from autograder.suite import Mistake, number

@@ -12,6 +12,7 @@ import drawing
 import expected
 import operations
 from diagnose import PITFALLS, Tolerance
+from writing import MAX_SHOWN, Labelled
 
 from autograder.suite import GraphObservation, Mistake, Submission
 
@@ -21,51 +22,10 @@ UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
 LOCAL_POINTS = {"add": [(2.0, -3.0), (0.5, 4.0)], "mul": [(2.0, -3.0), (-1.5, 0.25)],
                 "tanh": [(0.7,), (-1.3,)], "relu": [(1.5,), (-0.7,)], "exp": [(0.5,), (-1.2,)],
                 "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5)]}
-MAX_SHOWN = 10  # nodes of a graph shown in feedback
-
-
-def name(graph: dict, ref) -> str:
-    if isinstance(ref, dict):
-        return repr(ref["c"])
-    return f"x{ref}" if ref < len(graph["leaves"]) else f"v{ref}"
-
-
-def render(graph: dict) -> str:
-    """The graph as the student would write it: 'x0 = 2.0, x1 = -3.0; v2 = x0 * x1; v3 = v2.tanh()'."""
-    parts = [", ".join(f"x{i} = {x!r}" for i, x in enumerate(graph["leaves"]))]
-    for i, op in enumerate(graph["ops"], start=len(graph["leaves"])):
-        if i - len(graph["leaves"]) == MAX_SHOWN:
-            parts.append(f"... ({len(graph['ops']) - MAX_SHOWN} more nodes, each built the same way)")
-            break
-        parts.append(f"v{i} = {operations.written(op, lambda ref: name(graph, ref))}")
-    return "; ".join(parts)
-
-
-def describe_steps(graph: dict, steps: list | None) -> str:
-    if steps is None:
-        return f"after v{diagnose.size(graph) - 1}.backward()"
-    if steps and steps[0][0] == "set_grad" and steps == diagnose.reference_walk(graph, steps[0][2]):
-        return (f"after v{diagnose.size(graph) - 1}.grad = {steps[0][2]!r} and each node's _backward() called once, "
-                "from the output back to the inputs (the grader's walk, not your backward())")
-    words = []
-    for kind, *args in steps:
-        if kind == "backward":
-            words.append(f"{name(graph, args[0])}.backward()")
-        elif kind == "set_grad":
-            words.append(f"{name(graph, args[0])}.grad = {args[1]!r}")
-        elif kind == "local_backward":
-            words.append(f"{name(graph, args[0])}._backward()")
-    return "after " + ", ".join(words)
-
-
-def yours(graph: dict, values, indices, attribute: str) -> str:
-    return ", ".join(f"{name(graph, i)}.{attribute} = {values[i]:.6g}" for i in indices)
-
-
 def feedback(pitfall: str, graph: dict, steps: list | None, observation: GraphObservation, nodes) -> str:
-    text = PITFALLS.get(pitfall, pitfall)
-    return (f"{text}.\nIn {render(graph)}, {describe_steps(graph, steps)}: your "
-            f"{yours(graph, observation.grad, nodes, 'grad')}.")
+    text, written = PITFALLS.get(pitfall, pitfall), Labelled(graph)
+    return (f"{text}.\nIn {written.render()}, {written.steps(steps)}: your "
+            f"{written.yours(observation.grad, nodes, 'grad')}.")
 
 
 def single_op(op: str, point: tuple) -> dict:
@@ -109,7 +69,7 @@ def check_forward(graph: dict, observation: GraphObservation, tolerance: Toleran
                 swapped = b - refs[0]["c"] if op == "sub" else b / refs[0]["c"]
                 if tolerance.close(mine, swapped):
                     pitfall = f"reflected-operand-order:r{op}"
-            raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {render(graph)}: your v{i}.data = {mine:.6g}.")
+            raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {Labelled(graph).render()}: your v{i}.data = {mine:.6g}.")
 
 
 def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Tolerance, *,
@@ -120,8 +80,8 @@ def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Toler
 
 def shows_in(found: Mistake, graph: dict, observation: GraphObservation, wrong: list[int]) -> Mistake:
     """An operation's mistake found on its own, pictured where it shows in a bigger graph."""
-    return drawing.with_gradients(Mistake(found.pitfall, f"{found.feedback}\nIt shows in {render(graph)} too.",
-                                          found.flags), graph, observation, wrong)
+    feedback = f"{found.feedback}\nIt shows in {Labelled(graph).render()} too."
+    return drawing.with_gradients(Mistake(found.pitfall, feedback, found.flags), graph, observation, wrong)
 
 
 def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
@@ -197,7 +157,7 @@ def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
         check_operators(submission)
         for graph, pitfall in NUMBER_GRAPHS:
             try:
-                submission.graph(graph, doing=f"computing {render(graph)}")
+                submission.graph(graph, doing=f"computing {Labelled(graph).render()}")
             except Mistake as failure:
                 if failure.pitfall == "error":
                     return Mistake(pitfall, f"{PITFALLS[pitfall]}.\n{failure.feedback}")

@@ -16,21 +16,17 @@ import diagnose
 import operations
 from diagnose import Tolerance
 from graphviz import Digraph
+from writing import node_name
 
 from autograder.suite import GraphObservation, Mistake
 
 MARK = "#ff5a4f"  # the first wrong node (and its legend)
 MAX_NODES = 40  # Values drawn; bigger graphs are cut to the marked node's neighbourhood
-SYMBOL = {"add": "+", "mul": "*", "sub": "-", "truediv": "/", "pow": "**", "neg": "neg"}
 
 
 def number(value: float) -> str:
     """As draw_dot writes it (4 decimals), short for a student's huge or broken value (1e+300, nan)."""
     return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
-
-
-def name(graph: dict, node: int) -> str:
-    return f"x{node}" if node < len(graph["leaves"]) else f"v{node}"
 
 
 def users(graph: dict) -> dict[int, list[int]]:
@@ -73,7 +69,7 @@ def op_label(graph: dict, node: int) -> str:
     op, *refs = graph["ops"][node - len(graph["leaves"])]
     values, parameters = operations.operands([op, *refs])
     constants = [repr(r["c"]) for r in values if isinstance(r, dict)] + [repr(p) for p in parameters]
-    symbol = SYMBOL.get(op, op)
+    symbol = operations.OPERATIONS[op].drawn
     return " ".join([symbol, *constants]) if constants else symbol
 
 
@@ -103,7 +99,7 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
     """DOT source of the graph with the student's data and gradients (grad None: not observed);
     names: of the first nodes (default x0, x1, ... for leaves, v2, ... for the rest); suspect_op: the operation
     the diagnosis blames (only the edges to its nodes are labelled), None: every user of the marked node."""
-    names = [*names, *(name(graph, node) for node in range(len(names), diagnose.size(graph)))]
+    names = [*names, *(node_name(graph, node) for node in range(len(names), diagnose.size(graph)))]
     total = diagnose.size(graph)
     shown = neighbourhood(graph, marked if marked is not None else total - 1, MAX_NODES)
     drawing = canvas()
@@ -232,20 +228,20 @@ def call_dot(graph: dict, calls: Sequence[int]) -> str:
         called = "_backward " + ", ".join(positions[node]) if node in positions else \
             ("leaf" if node < n_leaves else "_backward never called")
         style = {"style": "filled", "fillcolor": MARK} if node == marked else {}
-        drawing.node(f"n{node}", "{ " + f"{name(graph, node)} | {called}" + " }", shape="record", **style)
+        drawing.node(f"n{node}", "{ " + f"{node_name(graph, node)} | {called}" + " }", shape="record", **style)
         if node >= n_leaves:
             drawing.node(f"n{node}op", op_label(graph, node), shape="ellipse")
             drawing.edge(f"n{node}op", f"n{node}")
     for node in sorted(shown):
         for child in dict.fromkeys(diagnose.inputs(graph, node)):
             if child in shown:
-                label = {"label": f"ran before {name(graph, node)}'s _backward", "color": MARK, "fontcolor": MARK,
+                label = {"label": f"ran before {node_name(graph, node)}'s _backward", "color": MARK, "fontcolor": MARK,
                          "penwidth": "2"} if child == marked and node in early else {}
                 drawing.edge(f"n{child}", f"n{node}op", **label)
     if len(shown) < total:
         drawing.node("more", f"... {total - len(shown)} more nodes", shape="plaintext")
     if marked is not None:
-        drawing.node("legend", f"{name(graph, marked)}: the first node from the output whose _backward ran "
+        drawing.node("legend", f"{node_name(graph, marked)}: the first node from the output whose _backward ran "
                      "too early, twice or never (the topological sort)", shape="box", style="filled", fillcolor=MARK)
     return drawing.source
 

@@ -9,61 +9,13 @@ own labels and the student's values, never an expected value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import diagnose
 import drawing
 from diagnose import PITFALLS, Tolerance
+from writing import Labelled
 
 from autograder.suite import GraphObservation, Mistake, Submission
-
-SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/"}
-
-
-class Labelled:
-    """A graph (probes.py's description) with the names the notebook gives its nodes."""
-
-    def __init__(self, graph: dict, labels: Sequence[str] | None = None):
-        self.graph = graph
-        n = diagnose.size(graph)
-        self.labels = list(labels) if labels else [f"x{i}" if i < len(graph["leaves"]) else f"v{i}" for i in range(n)]
-        assert len(self.labels) == n, "one label per node"
-
-    def name(self, ref: Any) -> str:
-        return repr(ref["c"]) if isinstance(ref, dict) else self.labels[ref]
-
-    def render(self) -> str:
-        """'a = 2.0, b = -3.0; e = a * b; L = e.tanh()': the expression as the notebook writes it."""
-        n_leaves = len(self.graph["leaves"])
-        parts = [", ".join(f"{self.labels[i]} = {x!r}" for i, x in enumerate(self.graph["leaves"]))]
-        for i, (op, *refs) in enumerate(self.graph["ops"], start=n_leaves):
-            a = self.name(refs[0])
-            if op in SYMBOL:
-                expr = f"{a} {SYMBOL[op]} {self.name(refs[1])}"
-            elif op == "pow":
-                expr = f"{a}**{refs[1]!r}"
-            elif op == "neg":
-                expr = f"-{a}"
-            else:
-                expr = f"{a}.{op}()"
-            parts.append(f"{self.labels[i]} = {expr}")
-        return "; ".join(parts)
-
-    def steps(self, steps: Sequence | None) -> str:
-        if steps is None:
-            return f"after {self.labels[-1]}.backward()"
-        words = []
-        for kind, *args in steps:
-            if kind == "backward":
-                words.append(f"{self.name(args[0])}.backward()")
-            elif kind == "set_grad":
-                words.append(f"{self.name(args[0])}.grad = {args[1]!r}")
-            elif kind == "local_backward":
-                words.append(f"{self.name(args[0])}._backward()")
-        return "after " + ", ".join(words)
-
-    def yours(self, values: Sequence[float], nodes: Sequence[int], attribute: str = "grad") -> str:
-        return ", ".join(f"{self.labels[i]}.{attribute} = {values[i]:.6g}" for i in nodes)
 
 
 def gradient_mistake(submission: Submission, labelled: Labelled, steps: list | None, observation: GraphObservation,

@@ -27,23 +27,24 @@ class Operation:
     derivative: Callable[..., tuple[float, ...]]  # (*operands, *parameters, output) -> d output / d each operand
     torch: Callable[..., Any]  # (torch module, *operands, *parameters) -> tensor
     written: str  # feedback: "{0} + {1}" with operands named, "{p0}" the first parameter
+    drawn: str  # the op node's label in a picture of the graph (the lecture's draw_dot shows `_op`)
     built_from: tuple[str, ...] = ()  # the lecture builds it from these operations (their _backward runs)
 
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
-    Operation("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), lambda t, a, b: a + b, "{0} + {1}"),
-    Operation("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), lambda t, a, b: a * b, "{0} * {1}"),
+    Operation("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), lambda t, a, b: a + b, "{0} + {1}", "+"),
+    Operation("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), lambda t, a, b: a * b, "{0} * {1}", "*"),
     Operation("pow", 1, lambda a, n: a ** n, lambda a, n, out: (n * a ** (n - 1),), lambda t, a, n: a ** n,
-              "{0} ** {p0}"),
-    Operation("tanh", 1, math.tanh, lambda a, out: (1 - out ** 2,), lambda t, a: t.tanh(a), "{0}.tanh()"),
+              "{0} ** {p0}", "**"),
+    Operation("tanh", 1, math.tanh, lambda a, out: (1 - out ** 2,), lambda t, a: t.tanh(a), "{0}.tanh()", "tanh"),
     Operation("relu", 1, lambda a: max(a, 0.0), lambda a, out: (float(out > 0),), lambda t, a: t.relu(a),
-              "{0}.relu()"),
-    Operation("exp", 1, math.exp, lambda a, out: (out,), lambda t, a: t.exp(a), "{0}.exp()"),
-    Operation("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), lambda t, a, b: a - b, "{0} - {1}",
+              "{0}.relu()", "ReLU"),
+    Operation("exp", 1, math.exp, lambda a, out: (out,), lambda t, a: t.exp(a), "{0}.exp()", "exp"),
+    Operation("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), lambda t, a, b: a - b, "{0} - {1}", "-",
               ("add", "mul")),
     Operation("truediv", 2, lambda a, b: a / b, lambda a, b, out: (1 / b, -a / b ** 2), lambda t, a, b: a / b,
-              "{0} / {1}", ("mul", "pow")),
-    Operation("neg", 1, lambda a: -a, lambda a, out: (-1.0,), lambda t, a: -a, "-{0}", ("mul",)),
+              "{0} / {1}", "/", ("mul", "pow")),
+    Operation("neg", 1, lambda a: -a, lambda a, out: (-1.0,), lambda t, a: -a, "-{0}", "neg", ("mul",)),
 )}
 
 # The operations whose _backward a student writes, and those the lecture builds from them.

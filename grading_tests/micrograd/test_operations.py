@@ -11,6 +11,7 @@ import checks
 import pytest
 import strategies
 from diagnose import PITFALLS, reference_walk
+from writing import Labelled
 
 from autograder.suite import Mistake
 
@@ -62,7 +63,7 @@ def test_tanh_of_large_inputs(submission, tolerance):
     for graph, observation in zip(graphs, observations, strict=True):
         out, grad = observation.data[1], observation.grad[0]
         if math.isnan(out) or math.isnan(grad) or not math.isfinite(out):
-            raise Mistake("tanh-overflow", f"{PITFALLS['tanh-overflow']}.\nIn {checks.render(graph)}: your "
+            raise Mistake("tanh-overflow", f"{PITFALLS['tanh-overflow']}.\nIn {Labelled(graph).render()}: your "
                           f"v1.data = {out:.6g} and x0.grad = {grad:.6g} after v1.grad = 5; v1._backward().")
     for graph, observation in zip(graphs, observations, strict=True):
         checks.check_forward(graph, observation, tolerance)

@@ -3,10 +3,10 @@
 Graded from the order of the _backward calls on the student's Values with reference data and
 reference local derivatives (isolation mode "reference_derivatives")."""
 
-import checks
 import drawing
 import pytest
 from diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
+from writing import Labelled, node_name
 
 from autograder.suite import Mistake
 
@@ -53,9 +53,10 @@ def check_order(submission, graphs, *, doing: str) -> None:
     if pitfall:
         graph, graph_calls = next((g, c) for g, s, c in zip(graphs, steps, calls, strict=True)
                                   if order_pitfall(g, s, c) == pitfall)
-        order = ", ".join(checks.name(graph, i) for i in graph_calls[0][:MAX_SHOWN])
+        order = ", ".join(node_name(graph, i) for i in graph_calls[0][:MAX_SHOWN])
         order += ", ..." if len(graph_calls[0]) > MAX_SHOWN else ""
-        raise drawing.with_calls(Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {checks.render(graph)}, your backward() "
+        written = Labelled(graph).render()
+        raise drawing.with_calls(Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {written}, your backward() "
                                          f"called _backward on {len(graph_calls[0])} nodes in this order: {order}."),
                                  graph, graph_calls[0])
 
