@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import REPO_ROOT, config
+from autograder import REPO_ROOT, commands, config
 from autograder.grade import grade
 from autograder.markers import strip_markers
 from autograder.results import Results
@@ -137,7 +137,8 @@ def check_bug(results: Results, entry: Any, check: Check, generic: frozenset[str
         check.fail(f"{name}: internal error")
 
 
-def validate(catalog: Path, *, only: list[str] | None = None) -> tuple[list[Check], float]:
+def validate(catalog: Path, *, only: list[str] | None = None,
+             course: config.Course | None = None) -> tuple[list[Check], float]:
     correct, bugs = load_catalog(catalog)
     generic = generic_pitfalls(catalog)
     if only:
@@ -153,7 +154,7 @@ def validate(catalog: Path, *, only: list[str] | None = None) -> tuple[list[Chec
         if TEMPLATE.is_dir():
             sources.insert(1, TEMPLATE)
         started = time.monotonic()
-        graded = {r.submission: r for r in grade(sources)}
+        graded = {r.submission: r for r in grade(sources, course=course)}
         seconds = time.monotonic() - started
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
@@ -201,17 +202,19 @@ def report(checks: list[Check], seconds: float, out=None) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands.add_course_options(parser, assignment=False)
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="bug catalog (a Python file)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="validate only these catalog entries")
 
 
-def main(*, catalog: Path = DEFAULT_CATALOG, only: list[str] | None = None) -> int:
-    config.load()  # a broken course.yml is reported by the cli, before any grading
+def main(*, catalog: Path = DEFAULT_CATALOG, only: list[str] | None = None,
+         config_path: Path = config.DEFAULT_PATH) -> int:
+    course = config.load(config_path)
     if not catalog.is_file():
         print(f"course validate: no catalog at {catalog}", file=sys.stderr)
         return 2
     try:
-        checks, seconds = validate(catalog, only=only)
+        checks, seconds = validate(catalog, only=only, course=course)
     except CatalogError as exc:
         print(f"course validate: the catalog cannot be applied: {exc}", file=sys.stderr)
         return 2
@@ -220,4 +223,4 @@ def main(*, catalog: Path = DEFAULT_CATALOG, only: list[str] | None = None) -> i
 
 
 def run(args: argparse.Namespace) -> int:
-    return main(catalog=args.catalog, only=args.only)
+    return main(catalog=args.catalog, only=args.only, config_path=args.config)

@@ -1,4 +1,5 @@
-"""Shared by every hidden suite: the notebook suites use the micrograd suite's diagnoses.
+"""Shared by every hidden suite: the course's tolerances, and the micrograd suite's diagnoses for
+the notebook suites.
 
 pytest puts each test's own folder on sys.path; the micrograd suite's modules (diagnose, expressions)
 are made importable by name for the notebook suites too, so both explain mistakes the same way.
@@ -7,6 +8,21 @@ are made importable by name for the notebook suites too, so both explain mistake
 import sys
 from pathlib import Path
 
+import pytest
+
 MICROGRAD_SUITE = str(Path(__file__).resolve().parent / "micrograd")
 if MICROGRAD_SUITE not in sys.path:
     sys.path.append(MICROGRAD_SUITE)
+
+
+@pytest.fixture(scope="session")
+def tolerances(course):
+    """The graded course's tolerances (its course.yml, as `--config` named it)."""
+    return course.grading.tolerances
+
+
+@pytest.fixture(scope="session")
+def tolerance(tolerances):
+    from diagnose import Tolerance  # the micrograd suite's folder is on sys.path (above)
+
+    return Tolerance(tolerances.rel, tolerances.abs, tolerances.finite_difference_rel_error)

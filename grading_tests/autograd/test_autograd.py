@@ -5,38 +5,13 @@ Expected gradients come from torch (float64) on the same graph, in this trusted 
 
 import diagnose
 import drawing
+import expected
 import pytest
-import torch
 from diagnose import PITFALLS, Tolerance
 from expressions import forward_mistake, gradient_mistake
 from writing import Labelled
 
 from autograder.suite import Mistake
-
-_BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "truediv": torch.div}
-_UNARY = {"tanh": torch.tanh, "exp": torch.exp, "relu": torch.relu, "neg": torch.neg}
-
-
-def torch_grads(graph, output=-1):
-    """data and d output / d node for every node of a probes.py graph description."""
-    nodes = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in graph["leaves"]]
-    for op, *refs in graph["ops"]:
-        if op == "pow":
-            nodes.append(nodes[refs[0]] ** refs[1])
-        elif op in _UNARY:
-            nodes.append(_UNARY[op](nodes[refs[0]]))
-        else:
-            a, b = (r["c"] if isinstance(r, dict) else nodes[r] for r in refs)
-            nodes.append(_BINARY[op](a, b) if isinstance(a, torch.Tensor) else _BINARY[op](torch.tensor(a), b))
-        nodes[-1].retain_grad()
-    nodes[output].backward()
-    return [n.item() for n in nodes], [0.0 if n.grad is None else n.grad.item() for n in nodes]
-
-
-@pytest.fixture(scope="session")
-def tolerance(course) -> Tolerance:
-    found = course.grading.tolerances
-    return Tolerance(found.rel, found.abs, found.finite_difference_rel_error)
 
 
 def check(submission, labelled: Labelled, tolerance: Tolerance, *, doing: str, steps: list | None = None,
@@ -44,7 +19,7 @@ def check(submission, labelled: Labelled, tolerance: Tolerance, *, doing: str, s
     """The student's data and gradients on this graph against torch; a mismatch is named by diagnose."""
     graph = labelled.graph
     obs = submission.graph(graph, steps, doing=doing)
-    data, grads = torch_grads(graph)
+    data, grads = expected.graph(graph)
     grads = expected_grads or grads
     for i, want in enumerate(data):
         if not tolerance.close(obs.data[i], want):
@@ -72,7 +47,7 @@ def test_each_operation_backward(submission, tolerance):
     """One _backward call at a time, inputs starting at 0 (accumulating is the reused_node part's)."""
     for labelled in LOCAL:
         out = len(labelled.graph["leaves"])
-        _, local = torch_grads(labelled.graph)
+        _, local = expected.graph(labelled.graph)
         check(submission, labelled, tolerance, doing=f"calling {labelled.labels[-1]}._backward()",
               steps=[["set_grad", out, UPSTREAM], ["local_backward", out]],
               expected_grads=[UPSTREAM * g for g in local[:out]] + [UPSTREAM], nodes=range(out))

@@ -6,8 +6,6 @@ is applied explicitly where examples are drawn (strategies.random_graphs), not l
 so a grader running inside another pytest session leaves that session's hypothesis settings alone.
 """
 
-import pytest
-from diagnose import Tolerance
 from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
@@ -17,12 +15,3 @@ settings.register_profile(
     suppress_health_check=(HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large),
 )
 
-
-@pytest.fixture(scope="session")
-def tolerances(course):
-    return course.grading.tolerances
-
-
-@pytest.fixture(scope="session")
-def tolerance(tolerances) -> Tolerance:
-    return Tolerance(tolerances.rel, tolerances.abs, tolerances.finite_difference_rel_error)

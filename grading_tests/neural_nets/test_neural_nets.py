@@ -10,12 +10,10 @@ import diagnose
 import pytest
 import torch
 
-from autograder.notebook_suite import close
 from autograder.suite import Mistake, number, numbers
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
-REL = 1e-6
 MODE = "reference_engine"  # every part: the student's nn.py on the reference engine (isolation.py)
 PITFALLS = {  # the module suite's wording where the mistake is the same
     **{key: diagnose.PITFALLS[key] for key in (
@@ -102,11 +100,11 @@ FORWARD_VARIANTS = {"bias-first": "parameters-order", "no-activation": "activati
                     "linear-last-layer": "mlp-linear-last-layer"}
 
 
-def model_variant(params: list[float], outputs: list) -> str | None:
+def model_variant(params: list[float], outputs: list, tolerance) -> str | None:
     """Which model gives the student's outputs with their own parameters: "correct", a known mistake, or None."""
     for variant in ("correct", *FORWARD_VARIANTS):
         layers = _layers(params, 3, [4, 4, 1], variant)
-        if all(not isinstance(got, list) and close(got, _forward(layers, x, variant)[0].item(), rel=REL, abs=1e-9)
+        if all(not isinstance(got, list) and tolerance.close(got, _forward(layers, x, variant)[0].item())
                for x, got in zip(XS, outputs, strict=True)):
             return variant
     return None
@@ -121,7 +119,7 @@ def check_counts(submission) -> None:
                            f"Your {shown}.parameters() has {obs.n_parameters} values.")
 
 
-def modules_mistake(submission, seed: int) -> tuple[str, Mistake | None]:
+def modules_mistake(submission, seed: int, tolerance) -> tuple[str, Mistake | None]:
     """The model the student's MLP(3, [4, 4, 1]) is (built after random.seed(seed)), and the Mistake if it is
     not the right one."""
     check_counts(submission)
@@ -130,7 +128,7 @@ def modules_mistake(submission, seed: int) -> tuple[str, Mistake | None]:
     outputs = obs.forward[0]
     if any(isinstance(o, list) for o in outputs):
         return "unknown", _mistake("mlp-output-list", f"Your MLP(3, [4, 4, 1])({XS[0]}) returned a list.")
-    variant = model_variant(obs.params, outputs)
+    variant = model_variant(obs.params, outputs, tolerance)
     if variant == "correct":
         return variant, None
     pitfall = FORWARD_VARIANTS.get(variant, "nn-forward-wrong")
@@ -141,14 +139,14 @@ def modules_mistake(submission, seed: int) -> tuple[str, Mistake | None]:
 
 
 @pytest.mark.part("modules")
-def test_mlp_parameters_and_forward(submission):
-    _, mistake = modules_mistake(submission.isolated(MODE), seed=1)
+def test_mlp_parameters_and_forward(submission, tolerance):
+    _, mistake = modules_mistake(submission.isolated(MODE), seed=1, tolerance=tolerance)
     if mistake:
         raise mistake
 
 
 @pytest.mark.part("loss")
-def test_squared_error_loss(submission):
+def test_squared_error_loss(submission, tolerance):
     submission = submission.isolated(MODE)
     for ypred, ys in (([0.5, -1.0], [1.0, 1.0]), ([0.2, -0.7, 0.9, 0.1], YS)):
         value = submission.ask("calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
@@ -156,15 +154,15 @@ def test_squared_error_loss(submission):
         grads = numbers(value.get("grads"), "the gradients", len(ypred))
         want = sum((p - y) ** 2 for p, y in zip(ypred, ys, strict=True))
         call = f"loss = mse_loss([{', '.join(f'Value({p})' for p in ypred)}], {ys})"
-        if not close(loss, want, rel=REL):
+        if not tolerance.close(loss, want):
             raise _mistake("loss", f"Your {call} gives loss.data = {loss:.6g}.")
-        if not all(close(g, 2 * (p - y), rel=REL, abs=1e-9) for p, y, g in zip(ypred, ys, grads, strict=True)):
+        if not all(tolerance.close(g, 2 * (p - y)) for p, y, g in zip(ypred, ys, grads, strict=True)):
             shown = ", ".join(f"Value({p}).grad = {g:.6g}" for p, g in zip(ypred, grads, strict=True))
             raise _mistake("loss-gradient", f"Your {call}, then loss.backward(), gives {shown}.")
 
 
 @pytest.mark.part("training")
-def test_training_loop_with_zero_grad(submission):
+def test_training_loop_with_zero_grad(submission, tolerance):
     submission = submission.isolated(MODE)
     steps, lr = 6, 0.05
     value = submission.ask("calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
@@ -175,15 +173,15 @@ def test_training_loop_with_zero_grad(submission):
     if len(losses) != steps:
         raise _mistake("steps", f"Your {call} returned {len(losses)} losses.")
     # Graded on the student's own model: a known modules mistake is modelled (it costs points in modules).
-    variant, mistake = modules_mistake(submission, seed=3)
+    variant, mistake = modules_mistake(submission, seed=3, tolerance=tolerance)
     if variant == "unknown":
         raise mistake
     want = torch_training(initial, 3, [4, 4, 1], steps, lr, variant=variant)
-    if all(close(g, w, rel=REL) for g, w in zip(losses, want, strict=True)):
+    if all(tolerance.close(g, w) for g, w in zip(losses, want, strict=True)):
         return
     shown = f"Your {call} gives the losses {', '.join(f'{g:.6g}' for g in losses)}."
     without = torch_training(initial, 3, [4, 4, 1], steps, lr, False, variant)
-    if all(close(g, w, rel=REL) for g, w in zip(losses, without, strict=True)):
+    if all(tolerance.close(g, w) for g, w in zip(losses, without, strict=True)):
         raise _mistake("missing-zero-grad", shown)
-    step = next(i for i, (g, w) in enumerate(zip(losses, want, strict=True)) if not close(g, w, rel=REL))
+    step = next(i for i, (g, w) in enumerate(zip(losses, want, strict=True)) if not tolerance.close(g, w))
     raise _mistake("training", f"{shown} Step {step + 1} is the first that goes wrong.")
