@@ -40,15 +40,22 @@ class Staged:
 
 
 class Workers:
-    """One submission's workers, one per isolation mode, each started when a test first asks for
-    it and all closed when the submission is done (the own-mode worker first: its output is kept)."""
+    """One submission's workers, one per isolation mode, all started together (their start-up
+    times overlap) and closed together when the submission is done (the own-mode worker first: its
+    output is kept)."""
 
     def __init__(self, staged: Staged, limits: Limits, sandbox: str | None, modes: dict[str, Mode] | None,
                  probes: Sequence[Path] = ()):
-        self.staged, self.limits, self.sandbox, self.modes, self.probes = staged, limits, sandbox, modes, probes
+        self.staged = staged
         own = Worker(staged.directory, limits, sandbox=sandbox, probes=probes)
         self.submissions = {isolation.OWN: Submission(staged.name, own, isolate=self.isolated if modes else None)}
         self.copies: list[Path] = []
+        for name, mode in (modes or {}).items():
+            self.copies.append(isolation.stage(staged.directory, name, mode))
+            worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files)
+            self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated)
+        for submission in self.submissions.values():
+            submission.worker.launch()
 
     @property
     def own(self) -> Submission:
@@ -56,15 +63,7 @@ class Workers:
 
     def isolated(self, name: str) -> Submission:
         if name not in self.submissions:
-            if name not in self.modes:
-                raise ValueError(f"unknown isolation mode {name!r} (the suite declares {sorted(self.modes)})")
-            mode = self.modes[name]
-            self.copies.append(isolation.stage(self.staged.directory, name, mode))
-            worker = Worker(self.copies[-1], self.limits, sandbox=self.sandbox, probes=self.probes,
-                            worker_files=mode.worker_files)
-            worker.start_test()  # started during a test: that test's time budget applies
-            self.submissions[name] = Submission(self.staged.name, worker, name, dict(mode.graph_options),
-                                                self.isolated)
+            raise ValueError(f"unknown isolation mode {name!r} (the suite declares {sorted(self.submissions)})")
         return self.submissions[name]
 
     def start_test(self) -> None:

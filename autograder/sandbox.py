@@ -276,6 +276,7 @@ class Worker:
         if self.uid is not None:
             self._hand_over(self.submission)
         self._proc: subprocess.Popen | None = None
+        self._ready = False  # it said it is ready (before any student code ran)
         self._reply_fd: int | None = None
         self._buffer = b""
         self._next_id = 0
@@ -311,7 +312,17 @@ class Worker:
         env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
         return cmd, scratch, env
 
+    def launch(self) -> None:
+        """Start the worker's process without waiting for it, so that its start overlaps other work
+        (a submission's workers start together); the first call waits until it is ready."""
+        if self._proc is None:
+            self._spawn()
+
     def _start(self) -> None:
+        self._spawn()
+        self._wait_until_ready()
+
+    def _spawn(self) -> None:
         read_fd, write_fd = os.pipe()
         args_fd, args_writer = os.pipe()
         try:
@@ -346,14 +357,14 @@ class Worker:
             os.close(args_fd)
             os.close(output)
         os.set_blocking(self._proc.stdin.fileno(), False)
-        self._reply_fd, self._buffer = read_fd, b""
-        self._wait_until_ready()
+        self._reply_fd, self._buffer, self._ready = read_fd, b"", False
 
     def _wait_until_ready(self) -> None:
         """The worker says it is ready before any student code is imported: failing to get
         there is the grader's problem (a broken installation), never the submission's."""
         line = self._read_line(time.monotonic() + max(STARTUP_SECONDS, self.limits.time_limit))
         if line == READY:
+            self._ready = True
             return
         detail = line.detail if isinstance(line, Reply) else "it wrote something unexpected"
         self._stop()
@@ -401,6 +412,8 @@ class Worker:
     def call(self, probe: str, **args: Any) -> Reply:
         if self._proc is None:
             self._start()
+        elif not self._ready:
+            self._wait_until_ready()
         self._next_id += 1
         request = (json.dumps({"id": self._next_id, "probe": probe, "args": args}) + "\n").encode()
         deadline = self._deadline or time.monotonic() + self.limits.time_limit
