@@ -11,6 +11,7 @@ docs/gradescope.md has the details.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import shutil
@@ -20,10 +21,12 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, pipeline, sources
+from autograder import REPO_ROOT, config, pictures, pipeline, sources
 from autograder.results import PartResult, Results
 from autograder.sandbox import Limits, SandboxUnavailable, Worker
 from autograder.sinks import atomic_write, code_block, markdown_text, score_of
+
+PICTURE_ALT = "your graph with your values, the first node whose gradient is wrong marked in red"
 
 ROOT_ENV, SANDBOX_ENV = "AUTOGRADER_ROOT", "COURSE_SANDBOX"
 DEFAULT_ROOT = Path("/autograder")
@@ -52,10 +55,18 @@ def _summary(results: Results, assignment: config.Assignment, sandbox: str | Non
 
 def gradescope_json(results: Results, assignment: config.Assignment, *, sandbox: str | None,
                     seconds: float) -> dict:
-    """results.json: Results.to_gradescope() with Markdown output, stdout hidden from students."""
+    """results.json: Results.to_gradescope() with Markdown output, stdout hidden from students. A
+    failing graph test's picture makes that test's output HTML: its feedback, then the picture as an
+    <img> with a data: URI (Gradescope shows it; an image never runs anything the SVG holds)."""
     data = results.to_gradescope()
+    drawn = {t.name: t.picture for t in results.tests if t.picture}
     for test in data["tests"]:
-        test["output"] = markdown_text(test["output"])
+        if test["name"] in drawn:
+            test["output"] = (f"<pre>{html.escape(test['output'])}</pre>\n<img alt=\"{PICTURE_ALT}\" "
+                              f"src=\"{pictures.data_uri(drawn[test['name']])}\">")
+            test["output_format"] = "html"
+        else:
+            test["output"] = markdown_text(test["output"])
     data.update(output=_summary(results, assignment, sandbox), output_format="md", test_output_format="md",
                 stdout_visibility="hidden", execution_time=round(seconds))
     data["extra_data"]["sandbox"] = sandbox

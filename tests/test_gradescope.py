@@ -12,10 +12,12 @@ Every results.json must validate against gradescope_results.schema.json (Gradesc
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -366,6 +368,14 @@ def course_grade_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, f
 def test_a_catalog_bug_scores_as_in_course_grade(module_box: Container, course_grade_scores):
     results, _ = module_box.run(bug_files("mul-no-upstream"))
     assert results["score"] == course_grade_scores["mul-no-upstream"] < COURSE.assignments[MODULE].max_score
+    # A failing graph test shows its picture: HTML output, the feedback escaped, the SVG as an image only.
+    drawn = [t for t in results["tests"] if t.get("output_format") == "html"]
+    assert drawn and all(t["status"] == "failed" for t in drawn)
+    for test in drawn:
+        text, _, image = test["output"].partition("\n<img ")
+        assert text.startswith("<pre>") and text.endswith("</pre>") and "<svg" not in test["output"]
+        source = re.search(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', image).group(1)
+        assert "#ff5a4f" in base64.b64decode(source).decode()  # the marked node's colour
 
 
 @pytest.mark.slow
