@@ -171,8 +171,9 @@ def test_feedback_names_the_pitfall_and_writes_out_the_expression(autograded):
     words = " ".join(text.split())
     # The pitfall, named as the module suite names it, then the expression with the student's own values.
     assert "gradient overwritten instead of accumulated in add's _backward" in words
-    assert "In a = 3.0; b = a + a, after b.grad = 1.0, b._backward(): your a.grad = 1; with every input's " \
-           "grad at 0.25 before: your a.grad = 1." in words
+    assert ("In a = 3.0; b = a + a, after b.grad = 1.0 and each node's _backward() called once, from the output "
+            "back to the inputs (the grader's walk, not your backward()): your a.grad = 1; with every input's grad "
+            "at 0.25 before: your a.grad = 1.") in words
     assert "node 0" not in words and "node 4" not in words
     # Wrapped to a readable width, not one line that scrolls sideways.
     feedback_lines = [line for line in text.splitlines() if "overwritten" in line or "your a.grad" in line]
