@@ -1,7 +1,12 @@
-"""`course build`: generate student_template/ from solutions/ (the one source of truth).
+"""`course build`: generate from solutions/ (the one source of truth) what is derived from it.
 
-Every file under solutions/ is copied; Python files have their solution regions replaced by
-stubs (autograder.markers). `--check` writes nothing and fails when the template is stale.
+1. student_template/: every file under solutions/ is copied; Python files have their solution
+   regions replaced by stubs (autograder.markers).
+2. assignments/source/: the nbgrader notebooks, rendered from their recipes.
+3. grading_tests/expectations.json: the hidden suites' expected values, computed with torch while
+   the reference, the template, the bug catalog and the reference notebooks are graded
+   (autograder.expectations); rebuilt only when what they depend on changed.
+`--check` writes nothing and fails when any of them is stale.
 """
 
 from __future__ import annotations
@@ -10,25 +15,17 @@ import argparse
 import shutil
 from pathlib import Path
 
-from autograder import REPO_ROOT, commands, config, markers
+from autograder import REPO_ROOT, commands, config, expectations, markers
+from autograder.expectations import source_files
 
 SOLUTIONS = REPO_ROOT / "solutions"
 TEMPLATE = REPO_ROOT / "student_template"
-_SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
-
-
-def _source_files(root: Path) -> list[Path]:
-    return sorted(
-        path for path in root.rglob("*")
-        if path.is_file() and not _SKIPPED_PARTS.intersection(path.relative_to(root).parts)
-        and path.suffix != ".pyc"
-    )
 
 
 def template_files(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
     """What student_template/ must contain: relative path -> bytes."""
     files: dict[str, bytes] = {}
-    for path in _source_files(solutions):
+    for path in source_files(solutions):
         relative = path.relative_to(solutions).as_posix()
         if path.suffix == ".py":
             text = markers.stub(path.read_text(encoding="utf-8"), name=f"solutions/{relative}")
@@ -40,7 +37,7 @@ def template_files(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
 
 def stale_files(expected: dict[str, bytes], target: Path) -> list[str]:
     """Paths under target that differ from expected, are missing, or should not be there."""
-    present = {path.relative_to(target).as_posix() for path in _source_files(target)} if target.exists() else set()
+    present = {path.relative_to(target).as_posix() for path in source_files(target)} if target.exists() else set()
     stale = [name for name, data in expected.items()
              if name not in present or (target / name).read_bytes() != data]
     stale += sorted(f"{name} (not generated from solutions/)" for name in present - expected.keys())
@@ -58,11 +55,44 @@ def write(expected: dict[str, bytes], target: Path) -> None:
 
 def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = TEMPLATE,
          course: config.Course | None = None) -> int:
-    """Build the template and, given the course, its notebooks (or, with check, report what is stale)."""
+    """Build the template and, given the course, its notebooks and expectations (or, with check, report
+    what is stale)."""
     status = _build_template(check=check, solutions=solutions, template=template)
     if course is not None:  # the nbgrader notebooks are rendered from the course's own solutions/
         status = max(status, build_notebooks(course, check=check))
+        status = max(status, build_expectations(course, check=check))  # grades the template and notebooks
     return status
+
+
+def build_expectations(course: config.Course, *, check: bool = False) -> int:
+    """Write grading_tests/expectations.json when it is stale (or, with check, say whether it is)."""
+    fresh, account = expectations.freshness(course)
+    if fresh or check:
+        print(account if fresh else f"{account}; run `course build`")
+        return 0 if fresh else 1
+    print(f"{account}: computing the expected values with torch (about a minute)", flush=True)
+    path = expectations.write_cache(course, record_expectations(course))
+    print(expectations.freshness(course)[1].replace(" is up to date", f" written to {path}", 1))
+    return 0
+
+
+def record_expectations(course: config.Course, given: dict | None = None) -> dict:
+    """Every expected value the hidden suites compute while grading the reference, the template, the
+    bug catalog (its correct variants and bugs reach the diagnoses' expectations) and the reference
+    notebooks: kind -> digest -> compact JSON. `given` values are reused, not computed."""
+    from autograder import pipeline, sources, validate
+
+    with expectations.recording(given) as recorded:
+        for name, assignment in course.assignments.items():
+            if assignment.kind == "notebook":
+                path = REPO_ROOT / "assignments" / "source" / name / f"{name}.ipynb"
+                reference = sources.read_notebook(path, "reference", name, assignment)
+                pipeline.grade([reference], assignment_name=name, course=course)
+            elif name == course.assignment()[0] and validate.DEFAULT_CATALOG.is_file():
+                validate.validate(validate.DEFAULT_CATALOG, course=course)
+            else:
+                pipeline.grade([course.root / "solutions"], assignment_name=name, course=course)
+    return recorded
 
 
 def build_notebooks(course: config.Course, *, check: bool = False, target: Path | None = None) -> int:
@@ -96,7 +126,7 @@ def sync(expected: dict[str, bytes], target: Path, *, check: bool, origin: str, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 and name the stale files if the template is out of date")
+                        help="write nothing; exit 1 and name what is stale (template, notebooks, expectations)")
     commands.add_course_options(parser, assignment=False)
 
 

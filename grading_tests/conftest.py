@@ -1,5 +1,5 @@
-"""Shared by every hidden suite: the course's tolerances, and the micrograd suite's diagnoses for
-the notebook suites.
+"""Shared by every hidden suite: the course's tolerances and precomputed expectations, and the
+micrograd suite's diagnoses for the notebook suites.
 
 pytest puts each test's own folder on sys.path; the micrograd suite's modules (diagnose, expressions)
 are made importable by name for the notebook suites too, so both explain mistakes the same way.
@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from autograder import expectations
 
 MICROGRAD_SUITE = str(Path(__file__).resolve().parent / "micrograd")
 if MICROGRAD_SUITE not in sys.path:
@@ -26,3 +28,9 @@ def tolerance(tolerances):
     from diagnose import Tolerance  # the micrograd suite's folder is on sys.path (above)
 
     return Tolerance(tolerances.rel, tolerances.abs, tolerances.finite_difference_rel_error)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def precomputed_expectations(course):
+    """Expected values come from the graded course's cache (grading_tests/expectations.json) when it is current."""
+    expectations.use(course)

@@ -1,18 +1,18 @@
-"""Expected values, computed only here in the trusted process with torch float64, and cached.
+"""Expected values, computed only in the trusted process with torch float64.
 
-Graphs and models are described by the same JSON the probes take; results are cached by that
-description, so a batch of submissions computes each expectation once. Nothing here is ever
-sent to a worker or shown to a student.
+Graphs and models are described by the same JSON the probes take; each result is memoized by that
+description (autograder.expectations), so `course build` precomputes them once and grading reads
+them without importing torch. Nothing here is ever sent to a worker or shown to a student.
 """
 
-import functools
 import json
 
 import operations
-import torch
 from operations import OPERATIONS
 
-DTYPE = torch.float64
+from autograder import expectations
+from autograder.expectations import tuples
+
 LECTURE_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 LECTURE_YS = [1.0, -1.0, -1.0, 1.0]
 
@@ -21,31 +21,32 @@ def _key(*parts) -> str:
     return json.dumps(parts, sort_keys=True)
 
 
-@functools.cache
+@expectations.memo("graph", tuples)
 def _graph(key: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    torch = expectations.torch()
     graph, upstream = json.loads(key)
-    nodes = [torch.tensor(x, dtype=DTYPE, requires_grad=True) for x in graph["leaves"]]
+    nodes = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in graph["leaves"]]
     for op in graph["ops"]:
         refs, parameters = operations.operands(op)
-        values = [torch.tensor(r["c"], dtype=DTYPE) if isinstance(r, dict) else nodes[r] for r in refs]
+        values = [torch.tensor(r["c"], dtype=torch.float64) if isinstance(r, dict) else nodes[r] for r in refs]
         node = OPERATIONS[op[0]].torch(torch, *values, *parameters)
         node.retain_grad()
         nodes.append(node)
-    nodes[-1].backward(torch.tensor(upstream, dtype=DTYPE))
+    nodes[-1].backward(torch.tensor(upstream, dtype=torch.float64))
     grads = [0.0 if n.grad is None else n.grad.item() for n in nodes]
     return tuple(n.item() for n in nodes), tuple(grads)
 
 
-_BY_OBJECT: dict[tuple[int, float], tuple[dict, tuple]] = {}
+_KEYS: dict[tuple[int, float], tuple[dict, str]] = {}
 
 
 def graph(graph: dict, *, upstream: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(data, grad) of every node after a backward pass from the last node seeded with upstream."""
     # The suites reuse the same graph objects for every submission: skip re-serialising big ones.
-    memo = _BY_OBJECT.get((id(graph), upstream))
-    if memo is None or memo[0] is not graph:
-        memo = _BY_OBJECT[id(graph), upstream] = (graph, _graph(_key(graph, upstream)))
-    return memo[1]
+    known = _KEYS.get((id(graph), upstream))
+    if known is None or known[0] is not graph:
+        known = _KEYS[id(graph), upstream] = (graph, _key(graph, upstream))
+    return _graph(known[1])
 
 
 # -- nn -----------------------------------------------------------------------------------------
@@ -77,9 +78,9 @@ def _layers(cls, args, params):
 FORWARD_VARIANTS = ("no-activation", "relu", "no-bias", "linear-last-layer", "not-chained", "ignores-nonlin")
 
 
-def _forward(cls, args, params, x, variant, nonlin=True):
+def _forward(torch, cls, args, params, x, variant, nonlin=True):
     nonlin = nonlin or variant == "ignores-nonlin"
-    act = torch.tensor(x, dtype=DTYPE)
+    act = torch.tensor(x, dtype=torch.float64)
     layers = _layers(cls, args, params)
     inputs = act
     for i, (w, b) in enumerate(layers):
@@ -92,11 +93,12 @@ def _forward(cls, args, params, x, variant, nonlin=True):
     return act
 
 
-@functools.cache
+@expectations.memo("forward", tuples)
 def _forward_cached(key: str) -> tuple:
+    torch = expectations.torch()
     cls, args, params, xs, variant, nonlin = json.loads(key)
-    p = torch.tensor(params, dtype=DTYPE)
-    return tuple(tuple(_forward(cls, args, p, x, variant, nonlin).tolist()) for x in xs)
+    p = torch.tensor(params, dtype=torch.float64)
+    return tuple(tuple(_forward(torch, cls, args, p, x, variant, nonlin).tolist()) for x in xs)
 
 
 def forward(cls: str, args: list, params: list[float], xs: list, variant: str = "correct",
@@ -106,14 +108,15 @@ def forward(cls: str, args: list, params: list[float], xs: list, variant: str = 
     return _forward_cached(_key(cls, args, params, xs, variant, nonlin))
 
 
-@functools.cache
+@expectations.memo("train", tuples)
 def _train(key: str) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    torch = expectations.torch()
     cls, args, params, xs, ys, lr, steps, zeroing = json.loads(key)
-    p = torch.tensor(params, dtype=DTYPE, requires_grad=True)
+    p = torch.tensor(params, dtype=torch.float64, requires_grad=True)
     n_biases = [i for i, _ in enumerate(params) if _is_bias(cls, args, i)]
     losses = []
     for _ in range(steps):
-        loss = sum((_forward(cls, args, p, x, "correct")[0] - y) ** 2 for x, y in zip(xs, ys, strict=True))
+        loss = sum((_forward(torch, cls, args, p, x, "correct")[0] - y) ** 2 for x, y in zip(xs, ys, strict=True))
         if p.grad is not None:
             if zeroing == "all":
                 p.grad.zero_()
@@ -152,3 +155,15 @@ def _is_bias(cls: str, args: list, index: int) -> bool:
 
 def bias_indices(cls: str, args: list) -> list[int]:
     return [i for i in range(parameter_count(cls, args)) if _is_bias(cls, args, i)]
+
+
+@expectations.memo("examples", tuple)
+def _examples(key: str) -> tuple:
+    import strategies  # hypothesis, only when the examples are not precomputed
+
+    return strategies.random_graphs(*json.loads(key))
+
+
+def random_graphs(batches: int = 5, size: int = 8) -> tuple[dict, ...]:
+    """The graphs a derandomized hypothesis run draws (strategies.random_graphs), the same for every submission."""
+    return _examples(_key(batches, size))

@@ -3,13 +3,24 @@
 A graph is the probes' JSON description (autograder/worker/probes.py). Values are tracked
 while the graph is drawn so that every operation stays in a safe domain: no overflow, no
 division by (nearly) zero, no ReLU input near its kink, powers of positive bases only.
+
+The examples are drawn under the "grading" profile: derandomized, no example database, no shrinking,
+so every submission meets the same examples (expected.random_graphs precomputes them: grading with a
+current cache never imports hypothesis). The profile is applied only where examples are drawn, not
+loaded globally, so a grader running inside another pytest session leaves its settings alone.
 """
 
 import functools
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from operations import OPERATIONS
+
+settings.register_profile(
+    "grading", derandomize=True, database=None, deadline=None, max_examples=5, print_blob=False,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=(HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large),
+)
 
 LEAF = st.floats(-2.0, 2.0, allow_nan=False).map(lambda x: round(x, 3))
 CONSTANT = st.sampled_from([-1.5, -0.5, 0.5, 2.0, 3.0])
@@ -75,8 +86,8 @@ def graph_batches(size=8):
 
 @functools.cache
 def random_graphs(batches=5, size=8) -> tuple:
-    """The examples a derandomized hypothesis run draws, collected once per grading session so every
-    submission gets the same graphs in one batched worker call (and torch computes them once)."""
+    """The examples a derandomized hypothesis run draws, collected once so every submission gets the
+    same graphs in one batched worker call."""
     drawn = []
 
     @settings(settings.get_profile("grading"), max_examples=batches)

@@ -8,8 +8,8 @@ over the student's own _backward closures, so a mistake in backward() or the sor
 import math
 
 import checks
+import expected
 import pytest
-import strategies
 from diagnose import PITFALLS, reference_walk
 from writing import Labelled
 
@@ -134,4 +134,4 @@ def test_composite_graphs_and_finite_differences(submission, tolerance):
 
 def test_random_expression_graphs(submission, tolerance):
     """Random graphs over every operation (drawn once by derandomized hypothesis) against torch."""
-    walked(submission, tolerance, list(strategies.random_graphs()), "random expression graphs")
+    walked(submission, tolerance, list(expected.random_graphs()), "random expression graphs")

@@ -8,7 +8,6 @@ points in modules only.
 
 import diagnose
 import pytest
-import torch
 
 from autograder.suite import Mistake, number, numbers
 
@@ -42,6 +41,8 @@ def _bias_first(params, nin, nouts):
 def _layers(params, nin, nouts, variant="correct"):
     """Weights and biases per layer from parameters(): layer by layer, neuron by neuron, weights then bias
     (or, for the "bias-first" variant, the order that mistake lists them in)."""
+    import torch  # the expectations depend on the student's own parameters: computed at grade time
+
     params = _bias_first(list(params), nin, nouts) if variant == "bias-first" else params
     layers, i = [], 0
     for n_in, n_out in zip([nin] + nouts, nouts, strict=False):
@@ -55,6 +56,8 @@ def _layers(params, nin, nouts, variant="correct"):
 
 def _forward(layers, x, variant="correct"):
     """The MLP's output; a variant models a known modules mistake (no tanh, a linear last layer)."""
+    import torch
+
     h = torch.tensor(x, dtype=torch.float64)
     for k, (w, b) in enumerate(layers):
         h = w @ h + b
@@ -64,6 +67,8 @@ def _forward(layers, x, variant="correct"):
 
 
 def torch_training(params, nin, nouts, steps, lr, zero_grad=True, variant="correct"):
+    import torch
+
     layers = _layers(params, nin, nouts, variant)
     tensors = [t for layer in layers for t in layer]
     losses = []

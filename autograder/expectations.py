@@ -1,0 +1,218 @@
+"""Expected values the hidden suites compute once for every student, precomputed by `course build`.
+
+A suite wraps each computation that does not depend on the student (torch float64 results for its
+graphs, models and training runs; the examples derandomized hypothesis draws) in `memo(kind)`:
+a function of one JSON key. `course build` grades the reference, the bug catalog and the reference
+notebooks while recording every such value, and writes them as plain JSON to
+grading_tests/expectations.json together with the key of what they were computed from
+(`cache_key`: the hidden suites, the reference and the course's assignments). Grading loads that
+file when its key is current and then never imports torch. A missing or stale file, or a value the
+build never met, is computed as before (torch, hypothesis) and said once on stderr. Every value is
+read back from its JSON form, so a precomputed grade is byte-identical to a computed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autograder.config import Course
+
+FILE_NAME = "expectations.json"
+FORMAT = 1
+# Set to "compute" to ignore the cache (the tests compare a computed grade with a precomputed one).
+IGNORE_VARIABLE = "COURSE_EXPECTATIONS"
+_SKIPPED = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+
+class ExpectationUnavailable(RuntimeError):
+    """A value is not precomputed and torch (the source of truth) is not installed to compute it."""
+
+
+def source_files(root: Path) -> list[Path]:
+    """The files under root that make up a source tree (no caches, no bytecode)."""
+    return sorted(path for path in root.rglob("*")
+                  if path.is_file() and not _SKIPPED.intersection(path.relative_to(root).parts)
+                  and path.suffix != ".pyc")
+
+
+def cache_path(course: Course) -> Path:
+    return course.root / "grading_tests" / FILE_NAME
+
+
+def cache_key(course: Course) -> str:
+    """What the precomputed values depend on: the hidden suites (and their catalog), the reference and
+    which suite grades which files in course.yml. Points, limits and tolerances decide verdicts, not
+    expected values: changing them keeps the cache."""
+    assignments = {name: [a.kind, a.suite, list(a.student_files)] for name, a in course.assignments.items()}
+    digest = hashlib.sha256(f"expectations {FORMAT}\0".encode() + json.dumps(assignments, sort_keys=True).encode())
+    for folder in ("grading_tests", "solutions"):
+        root = course.root / folder
+        for path in source_files(root) if root.is_dir() else []:
+            if path.name != FILE_NAME:
+                digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def read_cache(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+
+
+def freshness(course: Course) -> tuple[bool, str]:
+    """(whether the course's cache is current, a one-line account of it)."""
+    path = cache_path(course)
+    data = read_cache(path)
+    if data is None:
+        return False, f"{_shown(path)} is missing"
+    if data.get("key") != cache_key(course):
+        return False, f"{_shown(path)} is stale (the suites, solutions/ or course.yml changed since it was built)"
+    count = sum(len(values) for values in data["values"].values())
+    return True, f"{_shown(path)} is up to date ({count} expected values)"
+
+
+def torch():
+    """torch, imported on first need: grading with a current cache never needs it."""
+    try:
+        import torch
+    except ImportError:
+        raise ExpectationUnavailable(
+            "an expected value is not precomputed and torch is not installed to compute it: "
+            "run `course build` where torch is installed (pip install 'micrograd-course[torch]')") from None
+    return torch
+
+
+# -- the store -------------------------------------------------------------------------------
+class _Store:
+    def __init__(self) -> None:
+        self.course: Course | None = None
+        self.loaded: Path | None = None  # the cache file whose values `values` holds
+        self.raw: dict[str, dict[str, Any]] = {}  # kind -> digest -> JSON value, as read from the cache
+        self.values: dict[str, dict[str, Any]] = {}  # kind -> key -> decoded value
+        self.recorded: dict[str, dict[str, str]] | None = None  # while `course build` records: compact JSON
+        self.given: dict[str, dict[str, Any]] = {}  # while recording: values taken as they are (drawn inputs)
+        self.said: set[str] = set()
+
+    def use(self, course: Course) -> None:
+        self.course = course
+
+    def cached(self, kind: str, digest: str) -> Any:
+        if self.recorded is not None:
+            return self.given.get(kind, {}).get(digest, _MISSING)
+        if self.course is not None and os.environ.get(IGNORE_VARIABLE) != "compute":
+            path = cache_path(self.course)
+            if self.loaded != path:
+                self.loaded, self.raw = path, {}
+                fresh, account = freshness(self.course)
+                if fresh:
+                    self.raw = read_cache(path)["values"]
+                else:
+                    self.say(account, f"{account}: expected values are computed as the tests need them "
+                                      "(run `course build`)")
+            return self.raw.get(kind, {}).get(digest, _MISSING)
+        return _MISSING
+
+    def say(self, once: str, message: str) -> None:
+        if once not in self.said:
+            self.said.add(once)
+            print(f"course: {message}", file=sys.stderr, flush=True)
+
+
+_MISSING = object()
+_store = _Store()
+_digests: dict[str, str] = {}
+
+
+def _digest(key: str) -> str:
+    found = _digests.get(key)
+    if found is None:
+        found = _digests[key] = hashlib.sha256(key.encode()).hexdigest()
+    return found
+
+
+def use(course: Course) -> None:
+    """Grade with this course's cache (the hidden suites' conftest calls it with the graded course)."""
+    _store.use(course)
+
+
+def memo(kind: str, decode: Callable[[Any], Any] = lambda value: value) -> Callable:
+    """Decorate compute(key: str) -> JSON-able value: its values come from the cache when precomputed,
+    else from compute (then kept for this process and recorded while `course build` records).
+    decode turns the JSON form back into what callers use (lists -> tuples)."""
+
+    def wrap(compute: Callable[[str], Any]) -> Callable[[str], Any]:
+        values = _store.values.setdefault(kind, {})
+
+        def lookup(key: str) -> Any:
+            found = values.get(key, _MISSING)
+            if found is not _MISSING:
+                return found
+            digest = _digest(key)
+            plain = _store.cached(kind, digest)
+            if plain is _MISSING:
+                if _store.recorded is None and _store.raw:
+                    _store.say(f"miss {kind}", f"a {kind} expectation is not in {_shown(_store.loaded)}: "
+                                               "computed now")
+                plain = compute(key)
+            text = json.dumps(plain, separators=(",", ":"))
+            if _store.recorded is not None:
+                _store.recorded.setdefault(kind, {})[digest] = text
+            # Always the JSON form, never shared: a computed value reads exactly like a precomputed one.
+            found = values[key] = decode(json.loads(text))
+            return found
+
+        lookup.__wrapped__ = compute
+        return lookup
+
+    return wrap
+
+
+def tuples(value: Any) -> Any:
+    """Lists (JSON arrays) back to tuples, all the way down."""
+    return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+
+
+@contextlib.contextmanager
+def recording(given: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, dict[str, str]]]:
+    """Compute every value afresh (no cache) and collect them: kind -> digest -> compact JSON. Values in
+    `given` (kind -> digest -> value) are taken as they are: the inputs a recomputation must reuse."""
+    for values in _store.values.values():
+        values.clear()
+    _store.recorded, _store.given, _store.loaded, _store.raw = {}, given or {}, None, {}
+    try:
+        yield _store.recorded
+    finally:
+        for values in _store.values.values():
+            values.clear()
+        _store.recorded, _store.given = None, {}
+
+
+def write_cache(course: Course, recorded: dict[str, dict[str, str]], path: Path | None = None) -> Path:
+    """Write the recorded values with the course's cache key (and the torch that computed them)."""
+    path = path or cache_path(course)
+    head = {"format": FORMAT, "key": cache_key(course), "torch": torch().__version__}
+    kinds = []
+    for kind, values in sorted(recorded.items()):  # one line per value: a rebuild's diff stays readable
+        lines = ",\n".join(f"{json.dumps(digest)}: {text}" for digest, text in sorted(values.items()))
+        kinds.append(f"{json.dumps(kind)}: {{\n{lines}\n}}")
+    text = json.dumps(head)[:-1] + ', "values": {\n' + ",\n".join(kinds) + "\n}}\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
