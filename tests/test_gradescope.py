@@ -182,7 +182,6 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     assert config.Course.model_validate(shipped).assignments[MODULE].parts == COURSE.assignments[MODULE].parts
     pins = [line for line in requirements if not line.startswith("#")]
     assert pins and all("==" in pin and "+" not in pin for pin in pins)
-    assert any(pin.startswith("torch==") for pin in pins)  # the micrograd suite's expectations come from torch
 
 
 @pytest.mark.slow
@@ -215,6 +214,55 @@ def test_a_suite_without_torch_is_installed_without_it(packages):
     assert "torch==" not in pins and "nbformat==" in pins
     assert "assignments/recipes/derivatives.py" in names
     assert not any(name.startswith("solutions/") for name in names)  # the derivatives recipe includes nothing
+
+
+def test_a_suite_that_imports_torch_itself_is_installed_with_it(tmp_path: Path):
+    """neural_nets computes its expectations with each student's own initial parameters: torch at grade time."""
+    assert course_cli("gradescope", "--assignment", "neural_nets", "--out", tmp_path / "nn.zip").returncode == 0
+    with zipfile.ZipFile(tmp_path / "nn.zip") as archive:
+        pins = archive.read("requirements.txt").decode().splitlines()
+    assert any(pin.startswith("torch==") for pin in pins) and any(pin.startswith("numpy==") for pin in pins)
+
+
+def cache_course(folder: Path, module: str) -> config.Course:
+    """The test-only second course with `module` added to its suite and an expectation cache beside it."""
+    shutil.copytree(REPO_ROOT / "tests" / "second_course", folder)
+    (folder / "suites" / "slopes" / "expected_values.py").write_text(module)
+    (folder / "suites" / gradescope.EXPECTATIONS_FILE).write_text("{}\n")
+    return config.load(folder / "course.yml")
+
+
+def shipped(course: config.Course) -> tuple[set[str], list[str]]:
+    """(members, pinned distribution names) of the course's package."""
+    files = gradescope.package_files(course)
+    pins = files["requirements.txt"][0].decode().splitlines()
+    return set(files), [pin.split("==")[0] for pin in pins if not pin.startswith("#")]
+
+
+@pytest.mark.parametrize("statement", ["from autograder import expectations",
+                                       "import autograder.expectations",
+                                       "from autograder.expectations import load"])
+def test_a_suite_reading_a_fresh_cache_ships_it_and_no_torch(tmp_path: Path, monkeypatch, statement: str):
+    course = cache_course(tmp_path / "course", f"{statement}\n")
+    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: True)
+    members, pins = shipped(course)
+    assert "suites/expectations.json" in members
+    assert "torch" not in pins and "numpy" not in pins
+
+
+def test_a_suite_reading_a_stale_cache_installs_torch(tmp_path: Path, monkeypatch):
+    """A stale cache misses, and a miss computes the expected values with torch."""
+    course = cache_course(tmp_path / "course", "from autograder import expectations\n")
+    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: False)
+    members, pins = shipped(course)
+    assert "suites/expectations.json" in members and "torch" in pins
+
+
+def test_a_suite_that_reads_no_cache_ships_none(tmp_path: Path, monkeypatch):
+    course = cache_course(tmp_path / "course", "import math\n")
+    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: pytest.fail("asked about a cache nobody reads"))
+    members, pins = shipped(course)
+    assert "suites/expectations.json" not in members and "torch" not in pins
 
 
 def test_building_twice_gives_the_same_zip(packages, tmp_path: Path):
