@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -263,6 +264,19 @@ def test_a_suite_that_reads_no_cache_ships_none(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: pytest.fail("asked about a cache nobody reads"))
     members, pins = shipped(course)
     assert "suites/expectations.json" not in members and "torch" not in pins
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_the_setup_check_fails_where_grading_needs_torch_that_is_not_installed(tmp_path: Path, monkeypatch, capsys,
+                                                                               fresh: bool):
+    """A cache that is stale inside the container fails the image build, not the first student."""
+    course = cache_course(tmp_path / "course", "from autograder import expectations\n")
+    monkeypatch.setattr(gradescope_run.config, "load", lambda: course)
+    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: fresh)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    gradescope_run.check(tmp_path)
+    assert ("would import torch, which is not installed" in capsys.readouterr().err) is not fresh
 
 
 def test_building_twice_gives_the_same_zip(packages, tmp_path: Path):
