@@ -15,8 +15,10 @@ import argparse
 import ast
 import importlib.metadata
 import io
+import json
 import stat
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -93,6 +95,21 @@ def expectations_fresh(course: config.Course) -> bool:
     return expectations.is_fresh(course)
 
 
+def _keyed_for_package(cache: bytes, files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A cache found fresh for the whole course, under the key the package's own grader computes:
+    that key covers what the package holds (one suite, the reference files it ships, a course.yml
+    with one assignment), so the cache stays fresh inside the container and grading needs no torch."""
+    from autograder import expectations
+
+    with tempfile.TemporaryDirectory() as folder:
+        for member, (data, _) in files.items():
+            (Path(folder) / member).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / member).write_bytes(data)
+        key = expectations.cache_key(config.load(Path(folder) / "course.yml"))
+    text = cache.decode("utf-8")
+    return text.replace(json.dumps(json.loads(text)["key"]), json.dumps(key), 1).encode("utf-8")
+
+
 def grading_needs_torch(course: config.Course, modules: Iterable[Path]) -> bool:
     """Whether grading with these hidden modules imports torch: one of them imports it itself
     (neural_nets: its expectations depend on each student's own parameters), or they read the
@@ -163,8 +180,7 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
         paths.update({f"solutions/{f}": notebooks.SOLUTIONS / f for f in notebooks.included_files(recipe)})
     modules = [p for p in paths.values() if p.suffix == ".py"]
     cache = suite.parent / EXPECTATIONS_FILE
-    if cache.is_file() and any(_reads_expectations(p) for p in modules):
-        paths[_member(cache, root)] = cache
+    ships_cache = cache.is_file() and any(_reads_expectations(p) for p in modules)
     roots = [*GRADING_DISTRIBUTIONS, *(["nbformat"] if assignment.kind == "notebook" else []),
              *(TORCH if grading_needs_torch(course, modules) else ())]
     shipped = course.model_copy(update={"assignments": {
@@ -181,6 +197,9 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     files.update({member: (data.encode("utf-8"), 0o644) for member, data in text.items()})
     for script in ("setup.sh", "run_autograder"):
         files[script] = ((PACKAGE_FILES / script).read_bytes(), 0o755)
+    if ships_cache:
+        data = cache.read_bytes()
+        files[_member(cache, root)] = (_keyed_for_package(data, files) if expectations_fresh(course) else data, 0o644)
     return files
 
 

@@ -24,6 +24,7 @@ import stat
 import subprocess
 import sys
 import time
+import types
 import venv
 import zipfile
 from pathlib import Path
@@ -33,6 +34,7 @@ import pytest
 import yaml
 from adversarial import processes_tagged
 
+import autograder
 from autograder import REPO_ROOT, config, gradescope, gradescope_run, sinks, sources
 from autograder.results import PartResult, Results, TestResult
 from autograder.validate import DEFAULT_CATALOG, load_catalog, patched_sources
@@ -225,45 +227,77 @@ def test_a_suite_that_imports_torch_itself_is_installed_with_it(tmp_path: Path):
     assert any(pin.startswith("torch==") for pin in pins) and any(pin.startswith("numpy==") for pin in pins)
 
 
+REPO_CACHE = '{"format": 1, "key": "the repository\'s key", "values": {\n"graph": {"ab12": [1.5, -0.25]}\n}}\n'
+
+
 def cache_course(folder: Path, module: str) -> config.Course:
     """The test-only second course with `module` added to its suite and an expectation cache beside it."""
     shutil.copytree(REPO_ROOT / "tests" / "second_course", folder)
     (folder / "suites" / "slopes" / "expected_values.py").write_text(module)
-    (folder / "suites" / gradescope.EXPECTATIONS_FILE).write_text("{}\n")
+    (folder / "suites" / gradescope.EXPECTATIONS_FILE).write_text(REPO_CACHE)
     return config.load(folder / "course.yml")
 
 
-def shipped(course: config.Course) -> tuple[set[str], list[str]]:
-    """(members, pinned distribution names) of the course's package."""
+class FakeExpectations(types.ModuleType):
+    """autograder.expectations as `course gradescope` uses it: whether a course's cache is fresh, and
+    the key a course's grader computes (here: its assignments and the files beside its suites but the
+    cache itself)."""
+
+    def __init__(self, fresh: bool):
+        super().__init__("autograder.expectations")
+        self.fresh = fresh
+
+    def is_fresh(self, course: config.Course) -> bool:
+        return self.fresh
+
+    @staticmethod
+    def cache_key(course: config.Course) -> str:
+        suites = {course.suite(a).parent for a in course.assignments.values()}
+        return json.dumps([sorted(course.assignments), sorted(p.relative_to(s).as_posix() for s in suites
+                                                               for p in s.rglob("*")
+                                                               if p.is_file() and p.name != "expectations.json")])
+
+
+@pytest.fixture(params=[True, False], ids=["fresh", "stale"])
+def expectations(request, monkeypatch) -> FakeExpectations:
+    fake = FakeExpectations(request.param)
+    monkeypatch.setitem(sys.modules, "autograder.expectations", fake)
+    monkeypatch.setattr(autograder, "expectations", fake, raising=False)
+    return fake
+
+
+def shipped(course: config.Course, into: Path) -> tuple[dict[str, bytes], list[str], config.Course]:
+    """(members, pinned distribution names, the course as its grader loads it) of the course's package."""
     files = gradescope.package_files(course)
+    write_tree(into, {member: data for member, (data, _) in files.items()})
     pins = files["requirements.txt"][0].decode().splitlines()
-    return set(files), [pin.split("==")[0] for pin in pins if not pin.startswith("#")]
+    return ({member: data for member, (data, _) in files.items()},
+            [pin.split("==")[0] for pin in pins if not pin.startswith("#")], config.load(into / "course.yml"))
 
 
 @pytest.mark.parametrize("statement", ["from autograder import expectations",
                                        "import autograder.expectations",
                                        "from autograder.expectations import load"])
-def test_a_suite_reading_a_fresh_cache_ships_it_and_no_torch(tmp_path: Path, monkeypatch, statement: str):
+def test_a_suite_reading_the_cache_ships_it_and_torch_only_when_it_is_stale(tmp_path: Path, statement: str,
+                                                                            expectations: FakeExpectations):
+    """A fresh cache is keyed for what the package holds (one suite, one assignment), so its grader
+    finds it fresh too; a stale one misses there as here, and a miss computes with torch."""
     course = cache_course(tmp_path / "course", f"{statement}\n")
-    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: True)
-    members, pins = shipped(course)
-    assert "suites/expectations.json" in members
-    assert "torch" not in pins and "numpy" not in pins
+    files, pins, package_course = shipped(course, tmp_path / "package")
+    cache = json.loads(files["suites/expectations.json"])
+    assert cache["values"] == json.loads(REPO_CACHE)["values"]
+    if expectations.fresh:
+        assert "torch" not in pins and "numpy" not in pins
+        assert cache["key"] == expectations.cache_key(package_course)
+    else:
+        assert "torch" in pins and files["suites/expectations.json"] == REPO_CACHE.encode()
 
 
-def test_a_suite_reading_a_stale_cache_installs_torch(tmp_path: Path, monkeypatch):
-    """A stale cache misses, and a miss computes the expected values with torch."""
-    course = cache_course(tmp_path / "course", "from autograder import expectations\n")
-    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: False)
-    members, pins = shipped(course)
-    assert "suites/expectations.json" in members and "torch" in pins
-
-
-def test_a_suite_that_reads_no_cache_ships_none(tmp_path: Path, monkeypatch):
+def test_a_suite_that_imports_no_expectations_ships_no_cache(tmp_path: Path, monkeypatch):
     course = cache_course(tmp_path / "course", "import math\n")
     monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: pytest.fail("asked about a cache nobody reads"))
-    members, pins = shipped(course)
-    assert "suites/expectations.json" not in members and "torch" not in pins
+    files, pins, _ = shipped(course, tmp_path / "package")
+    assert "suites/expectations.json" not in files and "torch" not in pins
 
 
 @pytest.mark.parametrize("fresh", [True, False])
