@@ -92,7 +92,8 @@ class Table:
         return [[row.what, str(row.count) if row.count else "-",
                  "-" if row.per is None else f"{row.per:.3f}",
                  "-" if row.per is None else f"{row.rss:.0f} / {row.pss:.0f}",
-                 self._ratio(row, self.batch), self._ratio(row, self.single), row.note] for row in self.rows]
+                 self._ratio(row, self.batch), self._ratio(row, self.single), " ".join(row.note.split())]
+                for row in self.rows]
 
     HEADER = ["What", "Submissions", "s/submission", "Peak RSS / PSS MiB", "/ our batch", "/ our one-process",
               "Note"]
@@ -194,57 +195,58 @@ def notebook_rows(table: Table, work: Path, assignment: str, n: int, jobs: int, 
 def otter_rows(table: Table, work: Path, root: Path | None, assignment: str, n: int, jobs: int) -> None:
     """`otter run` of the notebooks nbgrader graded, one process each, and `otter grade` of them where
     Docker answers; a peer that cannot run keeps its row, with the reason."""
-    def skipped(what: str, why: str) -> None:
-        table.add(Row(what, "notebook", 0, None, note=why))
-
     run_what = f"`otter run` of the same {assignment} notebooks (median)"
     grade_what = f"`otter grade` of the same {assignment} notebooks, {jobs} containers"
     if root is None:
         return
     bin_dir, why = otter_peer.environment()
-    if bin_dir is None:
-        skipped(run_what, why)
-        skipped(grade_what, why)
-        return
     try:
+        if bin_dir is None:
+            raise RuntimeError(why)
         built = otter_peer.assign(bin_dir, root / "source" / assignment / f"{assignment}.ipynb", work / "otter")
     except RuntimeError as error:
-        skipped(run_what, str(error)[-300:])
-        skipped(grade_what, str(error)[-300:])
+        for what in (run_what, grade_what):
+            table.add(Row(what, "notebook", 0, None, note=f"not run: {str(error)[-300:]}"))
         return
-    buggy = {student(i) for i in range(n) if has_bug(i)}
-    submissions, runs, verdicts = [], [], []  # verdicts: (has a bug, got full marks)
-    for folder in sorted((root / "submitted").iterdir()):
-        submission = otter_peer.convert(folder / assignment / f"{assignment}.ipynb", built.student,
-                                        work / "otter-submitted" / folder.name / f"{assignment}.ipynb")
-        submissions.append(submission)
-        out = work / "otter-out" / folder.name
-        try:
-            runs.append(measure(otter_peer.run_command(bin_dir, built, submission, out), ok=(0,)))
-        except SystemExit as failed:  # the peer failing loses its figure, not the table
-            skipped(run_what, str(failed)[-300:])
-            break
-        got, possible = otter_peer.score(out)
-        verdicts.append((folder.name in buggy, got == possible))
-    else:
-        references = [full for bug, full in verdicts if not bug]
-        bugs = [full for bug, full in verdicts if bug]
-        table.measured(run_what, "notebook", runs, len(runs), batch=False).note = (
-            f"{sum(references)}/{len(references)} reference notebooks get full marks, "
-            f"{bugs.count(False)}/{len(bugs)} buggy ones lose points")
+    submissions = {folder.name: otter_peer.convert(folder / assignment / f"{assignment}.ipynb", built.student,
+                                                   work / "otter-submitted" / folder.name / f"{assignment}.ipynb")
+                   for folder in sorted((root / "submitted").iterdir())}
+    otter_run_row(table, run_what, bin_dir, built, submissions, {student(i) for i in range(n) if has_bug(i)},
+                  work / "otter-out")
     if not otter_peer.docker_answers():
-        skipped(grade_what, "not run: it grades in Docker containers and no Docker daemon answers here")
+        table.add(Row(grade_what, "notebook", 0, None,
+                      note="not run: it grades in Docker containers and no Docker daemon answers here"))
         return
     folder = work / "otter-grade-in"
-    for submission in submissions:
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(submission, folder / f"{submission.parent.name}.ipynb")
+    folder.mkdir()
+    for name, submission in submissions.items():
+        shutil.copy(submission, folder / f"{name}.ipynb")
     try:
         run = measure(otter_peer.grade_command(bin_dir, built, folder, work / "otter-grade-out", jobs), ok=(0,))
-    except SystemExit as failed:
-        skipped(grade_what, str(failed)[-300:])
+    except SystemExit as failed:  # the peer failing loses its figure, not the table
+        table.add(Row(grade_what, "notebook", 0, None, note=f"failed: {str(failed)[-300:]}"))
         return
     table.measured(grade_what, "notebook", [run], len(submissions), batch=True)
+
+
+def otter_run_row(table: Table, what: str, bin_dir: Path, built: otter_peer.Assignment, submissions: dict[str, Path],
+                  buggy: set[str], out: Path) -> None:
+    """One `otter run` per submission; its note says whether otter's scores tell the reference
+    notebooks from the buggy ones."""
+    runs, verdicts = [], []  # verdicts: (has a bug, got full marks)
+    for name, submission in submissions.items():
+        try:
+            runs.append(measure(otter_peer.run_command(bin_dir, built, submission, out / name), ok=(0,)))
+        except SystemExit as failed:  # the peer failing loses its figure, not the table
+            table.add(Row(what, "notebook", 0, None, note=f"failed: {str(failed)[-300:]}"))
+            return
+        got, possible = otter_peer.score(out / name)
+        verdicts.append((name in buggy, got == possible))
+    references = [full for bug, full in verdicts if not bug]
+    bugs = [full for bug, full in verdicts if bug]
+    table.measured(what, "notebook", runs, len(runs), batch=False).note = (
+        f"{sum(references)}/{len(references)} reference notebooks get full marks, "
+        f"{bugs.count(False)}/{len(bugs)} buggy ones lose points")
 
 
 def profile(work: Path) -> None:
