@@ -2,10 +2,10 @@
 
 Each container is a folder with source/ (the unpacked zip), submission/, results/, run_autograder
 and submission_metadata.json, as Gradescope lays out /autograder. setup.sh runs as written but for
-system_packages (apt, Ubuntu's Python): the notebook assignment's container runs python_env too
-(a virtual environment with requirements.txt alone, so a missing requirement fails its tests);
-the micrograd one replaces it by a virtual environment over this machine's packages (PyPI's torch
-would bring gigabytes of CUDA libraries). run_autograder runs as root with AUTOGRADER_ROOT
+system_packages (apt, Ubuntu's Python): python_env builds a virtual environment with
+requirements.txt alone (so a missing requirement fails the tests), except for a package whose
+requirements hold torch (PyPI's torch would bring gigabytes of CUDA libraries): that one gets a
+virtual environment over this machine's packages. run_autograder runs as root with AUTOGRADER_ROOT
 pointing at the container and an empty environment otherwise.
 Every results.json must validate against gradescope_results.schema.json (Gradescope's spec).
 """
@@ -151,7 +151,11 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def module_box(packages, tmp_path_factory: pytest.TempPathFactory) -> Container:
-    box = Container(tmp_path_factory.mktemp("autograder"), packages[MODULE])
+    """Installed from requirements.txt alone when it holds no torch (then every test below also shows
+    that grading needs none); over this machine's packages when it does."""
+    with zipfile.ZipFile(packages[MODULE]) as archive:
+        needs_torch = "torch==" in archive.read("requirements.txt").decode()
+    box = Container(tmp_path_factory.mktemp("autograder"), packages[MODULE], isolated=not needs_torch)
     assert box.setup.returncode == 0, box.setup.stdout + box.setup.stderr
     return box
 
