@@ -3,8 +3,9 @@
 `course gradescope --assignment NAME --out autograder.zip` zips setup.sh and run_autograder
 (autograder/gradescope_files/), the grader (autograder/), the assignment's hidden suite with what
 it reads (the shared files beside it, modules of other suites it imports, the reference files of
-its isolation modes, a notebook recipe and its includes), a course.yml holding only this
-assignment and requirements.txt (the grading dependencies pinned to the versions installed here).
+its isolation modes, a notebook recipe and its includes, the expectation cache when the suite
+reads it), a course.yml holding only this assignment and requirements.txt (the grading
+dependencies pinned to the versions installed here; torch only where grading would import it).
 Inside the container, run_autograder grades through autograder.gradescope_run; docs/gradescope.md
 has the details.
 """
