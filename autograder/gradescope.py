@@ -3,8 +3,9 @@
 `course gradescope --assignment NAME --out autograder.zip` zips setup.sh and run_autograder
 (autograder/gradescope_files/), the grader (autograder/), the assignment's hidden suite with what
 it reads (the shared files beside it, modules of other suites it imports, the reference files of
-its isolation modes, a notebook recipe and its includes), a course.yml holding only this
-assignment and requirements.txt (the grading dependencies pinned to the versions installed here).
+its isolation modes, a notebook recipe and its includes, the expectation cache when the suite
+reads it), a course.yml holding only this assignment and requirements.txt (the grading
+dependencies pinned to the versions installed here; torch only where grading would import it).
 Inside the container, run_autograder grades through autograder.gradescope_run; docs/gradescope.md
 has the details.
 """
@@ -15,8 +16,10 @@ import argparse
 import ast
 import importlib.metadata
 import io
+import json
 import stat
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,10 +31,13 @@ from autograder.sinks import atomic_write
 
 PACKAGE_FILES = Path(__file__).resolve().parent / "gradescope_files"
 # What grading imports besides the standard library (tests/test_gradescope.py checks the list);
-# nbformat only for notebook assignments, torch only for suites that compute expectations with it;
-# graphviz draws failing graphs (autograder/pictures.py), Jinja2 renders the html results format.
+# nbformat only for notebook assignments, torch only for suites that need it at grade time
+# (grading_needs_torch); graphviz draws failing graphs (autograder/pictures.py), Jinja2 renders
+# the html results format.
 GRADING_DISTRIBUTIONS = ("pydantic", "PyYAML", "pytest", "hypothesis", "rich", "graphviz", "Jinja2")
 TORCH = ("torch", "numpy")  # torch uses numpy when it is there, as it is where the course was tested
+# The expected values `course build` precomputes with torch, beside the suites (autograder/expectations.py).
+EXPECTATIONS_FILE = "expectations.json"
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # every member's timestamp: the same course gives the same zip
 
 
@@ -68,6 +74,58 @@ def _imported_modules(path: Path) -> set[str]:
     """The top-level modules a file imports (absolute imports only)."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     return {module.partition(".")[0] for _, module in sources.imported_modules(tree)}
+
+
+def _reads_expectations(path: Path) -> bool:
+    """Whether a file imports autograder.expectations (`from autograder import expectations` too)."""
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import) and any(a.name.startswith("autograder.expectations") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (
+                (node.module or "").startswith("autograder.expectations")
+                or (node.module == "autograder" and any(a.name == "expectations" for a in node.names))):
+            return True
+    return False
+
+
+def expectations_fresh(course: config.Course) -> bool:
+    """Whether the expectation cache matches the suites, the reference and course.yml: the one
+    question this module asks autograder.expectations (a stale cache makes grading use torch)."""
+    from autograder import expectations
+
+    return expectations.is_fresh(course)
+
+
+def _keyed_for_package(cache: bytes, files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A cache found fresh for the whole course, under the key the package's own grader computes:
+    that key covers what the package holds (one suite, the reference files it ships, a course.yml
+    with one assignment), so the cache stays fresh inside the container and grading needs no torch."""
+    from autograder import expectations
+
+    with tempfile.TemporaryDirectory() as folder:
+        for member, (data, _) in files.items():
+            (Path(folder) / member).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / member).write_bytes(data)
+        key = expectations.cache_key(config.load(Path(folder) / "course.yml"))
+    text = cache.decode("utf-8")
+    return text.replace(json.dumps(json.loads(text)["key"]), json.dumps(key), 1).encode("utf-8")
+
+
+def grading_needs_torch(course: config.Course, modules: Iterable[Path]) -> bool:
+    """Whether grading with these hidden modules imports torch: one of them imports it itself
+    (neural_nets: its expectations depend on each student's own parameters), or they read the
+    expectation cache and it is stale (a miss computes with torch)."""
+    modules = [path for path in modules if path.suffix == ".py"]
+    if any("torch" in _imported_modules(path) for path in modules):
+        return True
+    return any(_reads_expectations(path) for path in modules) and not expectations_fresh(course)
+
+
+def assignment_needs_torch(course: config.Course, assignment_name: str | None = None) -> bool:
+    """grading_needs_torch for everything grading the assignment reads (grade-class.yml asks this
+    to decide whether its runners install torch)."""
+    _, assignment = course.assignment(assignment_name)
+    return grading_needs_torch(course, hidden_files(course, assignment))
 
 
 def _tree(folder: Path) -> set[Path]:
@@ -121,9 +179,11 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
             raise config.ConfigError(f"notebook assignment {name!r} has no recipe at {recipe}")
         paths[recipe.relative_to(REPO_ROOT).as_posix()] = recipe
         paths.update({f"solutions/{f}": notebooks.SOLUTIONS / f for f in notebooks.included_files(recipe)})
-    imports = set().union(*(_imported_modules(p) for p in paths.values() if p.suffix == ".py"))
+    modules = [p for p in paths.values() if p.suffix == ".py"]
+    cache = suite.parent / EXPECTATIONS_FILE
+    ships_cache = cache.is_file() and any(_reads_expectations(p) for p in modules)
     roots = [*GRADING_DISTRIBUTIONS, *(["nbformat"] if assignment.kind == "notebook" else []),
-             *(TORCH if "torch" in imports else ())]
+             *(TORCH if grading_needs_torch(course, modules) else ())]
     shipped = course.model_copy(update={"assignments": {
         name: assignment.model_copy(update={"suite": _member(suite, root)})}})
     text = {
@@ -138,6 +198,9 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     files.update({member: (data.encode("utf-8"), 0o644) for member, data in text.items()})
     for script in ("setup.sh", "run_autograder"):
         files[script] = ((PACKAGE_FILES / script).read_bytes(), 0o755)
+    if ships_cache:
+        data = cache.read_bytes()
+        files[_member(cache, root)] = (_keyed_for_package(data, files) if expectations_fresh(course) else data, 0o644)
     return files
 
 

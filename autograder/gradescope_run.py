@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, pictures, pipeline, sources
+from autograder import REPO_ROOT, config, gradescope, pictures, pipeline, sources
 from autograder.results import PartResult, Results
 from autograder.sandbox import Limits, SandboxUnavailable, Worker
 from autograder.sinks import atomic_write, code_block, markdown_text, score_of
@@ -143,7 +144,8 @@ def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
 
 
 def check(root: Path) -> int:
-    """setup.sh's last step: the grader imports from the package, the course and suite load."""
+    """setup.sh's last step: the grader imports from the package, the course and suite load, and
+    torch is installed if grading needs it."""
     course = config.load()
     name, assignment = course.assignment()
     problems = []
@@ -151,6 +153,9 @@ def check(root: Path) -> int:
         problems.append(f"the grader was imported from {REPO_ROOT}, not from {root / 'source'}")
     if not course.suite(assignment).is_dir():
         problems.append(f"the hidden suite {assignment.suite} is missing")
+    elif importlib.util.find_spec("torch") is None and gradescope.assignment_needs_torch(course, name):
+        problems.append("grading this suite would import torch, which is not installed: its expectation cache "
+                        "is missing or stale here; run `course build`, then `course gradescope` again")
     for problem in problems:
         print(f"setup check: {problem}", file=sys.stderr)
     print(f"setup check: assignment {name!r}, bwrap {'found' if shutil.which('bwrap') else 'missing'}")

@@ -185,6 +185,13 @@ def run_command(bin_dir: Path, assignment: Assignment, submission: Path, out: Pa
             str(submission)]
 
 
+def grade_command(bin_dir: Path, assignment: Assignment, submissions: Path, out: Path, containers: int) -> list[str]:
+    """`otter grade` of every notebook in `submissions`, in `containers` Docker containers at a time."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [str(bin_dir / "otter"), "grade", "-n", "bench", "-a", str(assignment.autograder), "-o", str(out),
+            "--ext", "ipynb", "--containers", str(containers), str(submissions)]
+
+
 def score(out: Path) -> tuple[float, float]:
     """(score, possible points) from the results.json `otter run` wrote into `out`."""
     # Gradescope's format: one entry per question, plus a summary of the public tests without a score

@@ -2,10 +2,10 @@
 
 Each container is a folder with source/ (the unpacked zip), submission/, results/, run_autograder
 and submission_metadata.json, as Gradescope lays out /autograder. setup.sh runs as written but for
-system_packages (apt, Ubuntu's Python): the notebook assignment's container runs python_env too
-(a virtual environment with requirements.txt alone, so a missing requirement fails its tests);
-the micrograd one replaces it by a virtual environment over this machine's packages (PyPI's torch
-would bring gigabytes of CUDA libraries). run_autograder runs as root with AUTOGRADER_ROOT
+system_packages (apt, Ubuntu's Python): python_env builds a virtual environment with
+requirements.txt alone (so a missing requirement fails the tests), except for a package whose
+requirements hold torch (PyPI's torch would bring gigabytes of CUDA libraries): that one gets a
+virtual environment over this machine's packages. run_autograder runs as root with AUTOGRADER_ROOT
 pointing at the container and an empty environment otherwise.
 Every results.json must validate against gradescope_results.schema.json (Gradescope's spec).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -23,6 +24,7 @@ import stat
 import subprocess
 import sys
 import time
+import types
 import venv
 import zipfile
 from pathlib import Path
@@ -32,6 +34,7 @@ import pytest
 import yaml
 from adversarial import processes_tagged
 
+import autograder
 from autograder import REPO_ROOT, config, gradescope, gradescope_run, sinks, sources
 from autograder.results import PartResult, Results, TestResult
 from autograder.validate import DEFAULT_CATALOG, load_catalog, patched_sources
@@ -148,7 +151,11 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def module_box(packages, tmp_path_factory: pytest.TempPathFactory) -> Container:
-    box = Container(tmp_path_factory.mktemp("autograder"), packages[MODULE])
+    """Installed from requirements.txt alone when it holds no torch (then every test below also shows
+    that grading needs none); over this machine's packages when it does."""
+    with zipfile.ZipFile(packages[MODULE]) as archive:
+        needs_torch = "torch==" in archive.read("requirements.txt").decode()
+    box = Container(tmp_path_factory.mktemp("autograder"), packages[MODULE], isolated=not needs_torch)
     assert box.setup.returncode == 0, box.setup.stdout + box.setup.stderr
     return box
 
@@ -182,7 +189,6 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     assert config.Course.model_validate(shipped).assignments[MODULE].parts == COURSE.assignments[MODULE].parts
     pins = [line for line in requirements if not line.startswith("#")]
     assert pins and all("==" in pin and "+" not in pin for pin in pins)
-    assert any(pin.startswith("torch==") for pin in pins)  # the micrograd suite's expectations come from torch
 
 
 @pytest.mark.slow
@@ -215,6 +221,100 @@ def test_a_suite_without_torch_is_installed_without_it(packages):
     assert "torch==" not in pins and "nbformat==" in pins
     assert "assignments/recipes/derivatives.py" in names
     assert not any(name.startswith("solutions/") for name in names)  # the derivatives recipe includes nothing
+
+
+def test_a_suite_that_imports_torch_itself_is_installed_with_it(tmp_path: Path):
+    """neural_nets computes its expectations with each student's own initial parameters: torch at grade time."""
+    assert course_cli("gradescope", "--assignment", "neural_nets", "--out", tmp_path / "nn.zip").returncode == 0
+    with zipfile.ZipFile(tmp_path / "nn.zip") as archive:
+        pins = archive.read("requirements.txt").decode().splitlines()
+    assert any(pin.startswith("torch==") for pin in pins) and any(pin.startswith("numpy==") for pin in pins)
+
+
+REPO_CACHE = '{"format": 1, "key": "the repository\'s key", "values": {\n"graph": {"ab12": [1.5, -0.25]}\n}}\n'
+
+
+def cache_course(folder: Path, module: str) -> config.Course:
+    """The test-only second course with `module` added to its suite and an expectation cache beside it."""
+    shutil.copytree(REPO_ROOT / "tests" / "second_course", folder)
+    (folder / "suites" / "slopes" / "expected_values.py").write_text(module)
+    (folder / "suites" / gradescope.EXPECTATIONS_FILE).write_text(REPO_CACHE)
+    return config.load(folder / "course.yml")
+
+
+class FakeExpectations(types.ModuleType):
+    """autograder.expectations as `course gradescope` uses it: whether a course's cache is fresh, and
+    the key a course's grader computes (here: its assignments and the files beside its suites but the
+    cache itself)."""
+
+    def __init__(self, fresh: bool):
+        super().__init__("autograder.expectations")
+        self.fresh = fresh
+
+    def is_fresh(self, course: config.Course) -> bool:
+        return self.fresh
+
+    @staticmethod
+    def cache_key(course: config.Course) -> str:
+        suites = {course.suite(a).parent for a in course.assignments.values()}
+        return json.dumps([sorted(course.assignments), sorted(p.relative_to(s).as_posix() for s in suites
+                                                               for p in s.rglob("*")
+                                                               if p.is_file() and p.name != "expectations.json")])
+
+
+@pytest.fixture(params=[True, False], ids=["fresh", "stale"])
+def expectations(request, monkeypatch) -> FakeExpectations:
+    fake = FakeExpectations(request.param)
+    monkeypatch.setitem(sys.modules, "autograder.expectations", fake)
+    monkeypatch.setattr(autograder, "expectations", fake, raising=False)
+    return fake
+
+
+def shipped(course: config.Course, into: Path) -> tuple[dict[str, bytes], list[str], config.Course]:
+    """(members, pinned distribution names, the course as its grader loads it) of the course's package."""
+    files = gradescope.package_files(course)
+    write_tree(into, {member: data for member, (data, _) in files.items()})
+    pins = files["requirements.txt"][0].decode().splitlines()
+    return ({member: data for member, (data, _) in files.items()},
+            [pin.split("==")[0] for pin in pins if not pin.startswith("#")], config.load(into / "course.yml"))
+
+
+@pytest.mark.parametrize("statement", ["from autograder import expectations",
+                                       "import autograder.expectations",
+                                       "from autograder.expectations import load"])
+def test_a_suite_reading_the_cache_ships_it_and_torch_only_when_it_is_stale(tmp_path: Path, statement: str,
+                                                                            expectations: FakeExpectations):
+    """A fresh cache is keyed for what the package holds (one suite, one assignment), so its grader
+    finds it fresh too; a stale one misses there as here, and a miss computes with torch."""
+    course = cache_course(tmp_path / "course", f"{statement}\n")
+    files, pins, package_course = shipped(course, tmp_path / "package")
+    cache = json.loads(files["suites/expectations.json"])
+    assert cache["values"] == json.loads(REPO_CACHE)["values"]
+    if expectations.fresh:
+        assert "torch" not in pins and "numpy" not in pins
+        assert cache["key"] == expectations.cache_key(package_course)
+    else:
+        assert "torch" in pins and files["suites/expectations.json"] == REPO_CACHE.encode()
+
+
+def test_a_suite_that_imports_no_expectations_ships_no_cache(tmp_path: Path, monkeypatch):
+    course = cache_course(tmp_path / "course", "import math\n")
+    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: pytest.fail("asked about a cache nobody reads"))
+    files, pins, _ = shipped(course, tmp_path / "package")
+    assert "suites/expectations.json" not in files and "torch" not in pins
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_the_setup_check_fails_where_grading_needs_torch_that_is_not_installed(tmp_path: Path, monkeypatch, capsys,
+                                                                               fresh: bool):
+    """A cache that is stale inside the container fails the image build, not the first student."""
+    course = cache_course(tmp_path / "course", "from autograder import expectations\n")
+    monkeypatch.setattr(gradescope_run.config, "load", lambda: course)
+    monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: fresh)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    gradescope_run.check(tmp_path)
+    assert ("would import torch, which is not installed" in capsys.readouterr().err) is not fresh
 
 
 def test_building_twice_gives_the_same_zip(packages, tmp_path: Path):

@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ TEMPLATE_WORKFLOWS = [REPO_ROOT / "solutions" / ".github" / "workflows",
                       REPO_ROOT / "student_template" / ".github" / "workflows"]
 SUBMISSION = COURSE_WORKFLOWS / "submission.yml"
 GRADE_PR = COURSE_WORKFLOWS / "grade-pr.yml"
+GRADE_CLASS = COURSE_WORKFLOWS / "grade-class.yml"
 VISIBLE_TESTS = [folder / "visible-tests.yml" for folder in TEMPLATE_WORKFLOWS]
 ALL = [SUBMISSION, GRADE_PR, *VISIBLE_TESTS]
 
@@ -219,3 +221,33 @@ def test_posting_steps_echo_nothing_they_post():
     assert posts == 3  # the status, and the comment (updated or created)
     assert [step["name"] for step in steps(workflow) if step.get("if") == "${{ !cancelled() }}"] == [
         "Set the commit status", "Find the pull request", "Upload results.json"]
+
+
+# -- torch: grading reads precomputed expectations (docs/ci-grading.md) ----------------------------
+def installs(workflow: dict, job: str | None = None) -> list[str]:
+    """The pip install commands of a workflow's run steps (of one job, if named)."""
+    jobs = [workflow["jobs"][job]] if job else list(workflow["jobs"].values())
+    return [line.strip() for j in jobs for step in j.get("steps", []) for line in step.get("run", "").splitlines()
+            if "pip install" in line]
+
+
+def test_grading_a_pull_request_installs_no_torch():
+    assert installs(load(GRADE_PR)) == ["python -m pip install -e ./grader"]
+
+
+def test_merging_a_class_installs_no_torch():
+    assert installs(load(GRADE_CLASS), "merge") == ["python -m pip install -e ."]
+
+
+@pytest.mark.parametrize(("assignment", "needs_torch"), [("derivatives", "False"), ("neural_nets", "True")])
+def test_grading_a_class_installs_torch_only_for_a_suite_that_needs_it(assignment: str, needs_torch: str):
+    """The shard job's own decision, run as the workflow runs it: neural_nets imports torch itself."""
+    [install] = [step["run"] for step in load(GRADE_CLASS)["jobs"]["grade"]["steps"]
+                 if "pip install" in step.get("run", "")]
+    [decision] = re.findall(r"needs_torch=\$\(python -c '([^']*)' \"\$ASSIGNMENT\"\)", install)
+    asked = subprocess.run([sys.executable, "-c", decision, assignment], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip() == needs_torch
+    assert 'if [ "$needs_torch" = True ]; then' in install
+    assert "-e '.[torch]'" in install.split('if [ "$needs_torch" = True ]; then')[1]
+
