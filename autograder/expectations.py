@@ -82,6 +82,10 @@ def freshness(course: Course) -> tuple[bool, str]:
     return True, f"{_shown(path)} is up to date ({count} expected values)"
 
 
+def is_fresh(course: Course) -> bool:
+    return freshness(course)[0]
+
+
 def torch():
     """torch, imported on first need: grading with a current cache never needs it."""
     try:
