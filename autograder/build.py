@@ -76,13 +76,13 @@ def build_expectations(course: config.Course, *, check: bool = False) -> int:
     return 0
 
 
-def record_expectations(course: config.Course, given: dict | None = None) -> dict:
+def record_expectations(course: config.Course) -> dict:
     """Every expected value the hidden suites compute while grading the reference, the template, the
     bug catalog (its correct variants and bugs reach the diagnoses' expectations) and the reference
-    notebooks: kind -> digest -> compact JSON. `given` values are reused, not computed."""
+    notebooks: kind -> digest -> compact JSON. Drawn examples still drawn the same way are kept."""
     from autograder import pipeline, sources, validate
 
-    with expectations.recording(given) as recorded:
+    with expectations.recording(expectations.read_cache(expectations.cache_path(course))) as recorded:
         for name, assignment in course.assignments.items():
             if assignment.kind == "notebook":
                 path = REPO_ROOT / "assignments" / "source" / name / f"{name}.ipynb"

@@ -105,15 +105,15 @@ class _Store:
         self.raw: dict[str, dict[str, Any]] = {}  # kind -> digest -> JSON value, as read from the cache
         self.values: dict[str, dict[str, Any]] = {}  # kind -> key -> decoded value
         self.recorded: dict[str, dict[str, str]] | None = None  # while `course build` records: compact JSON
-        self.given: dict[str, dict[str, Any]] = {}  # while recording: values taken as they are (drawn inputs)
+        self.kept: dict[str, dict[str, Any]] = {}  # while recording: the previous cache's values
         self.said: set[str] = set()
 
     def use(self, course: Course) -> None:
         self.course = course
 
     def cached(self, kind: str, digest: str) -> Any:
-        if self.recorded is not None:
-            return self.given.get(kind, {}).get(digest, _MISSING)
+        if self.recorded is not None:  # only drawn inputs carry over into a rebuild
+            return self.kept.get(kind, {}).get(digest, _MISSING) if kind in _DRAWN else _MISSING
         if self.course is not None and os.environ.get(IGNORE_VARIABLE) != "compute":
             path = cache_path(self.course)
             if self.loaded != path:
@@ -134,6 +134,7 @@ class _Store:
 
 
 _MISSING = object()
+_DRAWN: set[str] = set()
 _store = _Store()
 _digests: dict[str, str] = {}
 
@@ -150,10 +151,14 @@ def use(course: Course) -> None:
     _store.use(course)
 
 
-def memo(kind: str, decode: Callable[[Any], Any] = lambda value: value) -> Callable:
+def memo(kind: str, decode: Callable[[Any], Any] = lambda value: value, *, drawn: bool = False) -> Callable:
     """Decorate compute(key: str) -> JSON-able value: its values come from the cache when precomputed,
     else from compute (then kept for this process and recorded while `course build` records).
-    decode turns the JSON form back into what callers use (lists -> tuples)."""
+    decode turns the JSON form back into what callers use (lists -> tuples). drawn: the values are
+    inputs drawn at random (hypothesis examples), kept by a rebuild as long as their key is the same
+    (the key names what draws them), so every rebuild grades on the same examples."""
+    if drawn:
+        _DRAWN.add(kind)
 
     def wrap(compute: Callable[[str], Any]) -> Callable[[str], Any]:
         values = _store.values.setdefault(kind, {})
@@ -188,18 +193,18 @@ def tuples(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def recording(given: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, dict[str, str]]]:
-    """Compute every value afresh (no cache) and collect them: kind -> digest -> compact JSON. Values in
-    `given` (kind -> digest -> value) are taken as they are: the inputs a recomputation must reuse."""
+def recording(previous: dict | None = None) -> Iterator[dict[str, dict[str, str]]]:
+    """Compute every value afresh and collect them: kind -> digest -> compact JSON. Drawn inputs
+    (memo(drawn=True)) whose key is in the previous cache (read_cache) are kept as they were."""
     for values in _store.values.values():
         values.clear()
-    _store.recorded, _store.given, _store.loaded, _store.raw = {}, given or {}, None, {}
+    _store.recorded, _store.kept, _store.loaded, _store.raw = {}, (previous or {}).get("values", {}), None, {}
     try:
         yield _store.recorded
     finally:
         for values in _store.values.values():
             values.clear()
-        _store.recorded, _store.given = None, {}
+        _store.recorded, _store.kept = None, {}
 
 
 def write_cache(course: Course, recorded: dict[str, dict[str, str]], path: Path | None = None) -> Path:
