@@ -27,9 +27,6 @@ import time
 import traceback
 from pathlib import Path
 
-from rich import progress
-from rich.console import Console
-
 from autograder import config
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
@@ -144,6 +141,9 @@ class _Display:
     """A rich progress bar on a terminal; one line per submission elsewhere (CI logs)."""
 
     def __init__(self, total: int, skipped: int, quiet: bool):
+        from rich import progress  # here: `course grade` of one submission never shows a bar
+        from rich.console import Console
+
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal and not quiet
         self.quiet = quiet

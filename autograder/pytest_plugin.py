@@ -172,7 +172,11 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
             # No output capture: hidden tests print nothing, and results printed as each submission
             # finishes (`course grade` without --out) must reach the terminal.
-            "-p", "no:unraisableexception", "-p", "no:capture"]
+            "-p", "no:unraisableexception", "-p", "no:capture",
+            # Only pytest's own plugins: the environment's (anyio, pytest-benchmark, hypothesis's) cost
+            # start-up and add nothing to a hidden suite. The suites never `assert` to decide a verdict
+            # (verdicts are Mistakes), so rewriting their asserts would only cost start-up too.
+            "--disable-plugin-autoload", "--assert=plain"]
     code = pytest.main(args, plugins=[plugin])
     if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                                            pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
