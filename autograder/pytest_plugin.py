@@ -87,6 +87,9 @@ class GradingPlugin:
         self.modes = modes or {}
         self.probes = tuple(probes)
         self.workers: dict[str, Workers] = {}
+        # The next submission's workers, started while this one is graded (their start-up is mostly
+        # waiting); or what stopped them from starting, raised when that submission's turn comes.
+        self._next: dict[str, Workers | Exception] = {}
         self._course = course
         self.limits = limits
         self.parts = parts
@@ -127,13 +130,38 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def submission(self, request: pytest.FixtureRequest):
         name = request.param
-        workers = self.workers[name] = Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
+        workers = self._next.pop(name, None) or self._start_workers(name)
+        if isinstance(workers, Exception):
+            raise workers
+        self.workers[name] = workers
+        self._start_next_workers(after=name)
         try:
             yield workers.own
         finally:
             workers.close()
             del self.workers[name]
             self.on_done(name, self.verdicts[name], workers.own.worker)
+
+    def _start_workers(self, name: str) -> Workers:
+        return Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
+
+    def _start_next_workers(self, after: str) -> None:
+        """Start the workers of the submission graded after `after` (pytest takes them in the order
+        they were staged): each still gets its own fresh workers, only sooner."""
+        names = list(self.staged)
+        following = names[names.index(after) + 1:names.index(after) + 2]
+        for name in following:
+            if name not in self._next:
+                try:
+                    self._next[name] = self._start_workers(name)
+                except Exception as exc:  # that submission's problem: raised in its own turn
+                    self._next[name] = exc
+
+    def pytest_sessionfinish(self) -> None:
+        for workers in self._next.values():  # started for a submission the session did not reach
+            if isinstance(workers, Workers):
+                workers.close()
+        self._next.clear()
 
     @pytest.fixture(autouse=True)
     def _time_budget(self, submission: Submission) -> None:
