@@ -27,9 +27,6 @@ import time
 import traceback
 from pathlib import Path
 
-from rich import progress
-from rich.console import Console
-
 from autograder import config
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
@@ -132,18 +129,24 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt()
 
 
+MAX_CHUNK = 64  # submissions in one grading process
+
+
 def _chunks(sources: list[Source], jobs: int) -> list[list[Source]]:
-    """About two chunks per process slot (so the slots finish together), each large enough that the
-    fresh process's start-up (imports, torch, the suite's expectations: a few seconds) is amortized."""
-    size = math.ceil(len(sources) / (jobs * 2))
-    size = min(64, max(size, min(16, math.ceil(len(sources) / jobs)), 1))
-    return [sources[i:i + size] for i in range(0, len(sources), size)]
+    """As few chunks as there are process slots (each fresh process pays the start-up: imports, pytest,
+    the hidden suite), in as many rounds as MAX_CHUNK needs, all of one size so that the slots finish
+    together; dealt out in turn, so that no chunk takes a run of hard (or easy) submissions."""
+    count = jobs * math.ceil(len(sources) / (jobs * MAX_CHUNK))
+    return [chunk for chunk in (sources[i::count] for i in range(count)) if chunk]
 
 
 class _Display:
     """A rich progress bar on a terminal; one line per submission elsewhere (CI logs)."""
 
     def __init__(self, total: int, skipped: int, quiet: bool):
+        from rich import progress  # here: `course grade` of one submission never shows a bar
+        from rich.console import Console
+
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal and not quiet
         self.quiet = quiet

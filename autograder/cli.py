@@ -9,8 +9,9 @@ import sys
 from autograder.config import ConfigError
 from autograder.markers import MarkerError
 
-# subcommand -> (module, one-line help). Every module is imported to build the parser, so each
-# keeps its heavy imports (torch, the hidden suites) inside the functions that need them.
+# subcommand -> (module, one-line help). A command's module is imported to add its options: only the
+# command being run (every one for `course --help` or a mistyped command); each keeps its heavy
+# imports (torch, the hidden suites) inside the functions that need them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("autograder.build", "generate student_template/ from solutions/ (--check: fail if stale)"),
     "grade": ("autograder.grade", "grade submissions in the sandbox and write results"),
@@ -23,18 +24,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the options of `command` (of every command when it is not one)."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(module=module)
-        importlib.import_module(module).add_arguments(sub)
+        if command not in COMMANDS or name == command:
+            importlib.import_module(module).add_arguments(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv[0] if argv else None).parse_args(argv)
     try:
         return importlib.import_module(args.module).run(args)
     except (ConfigError, MarkerError) as exc:

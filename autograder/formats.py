@@ -3,23 +3,23 @@ submission's page, its graph pictures inline)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
-
-import jinja2
 
 from autograder import pictures
 from autograder.results import Results
 from autograder.sinks import atomic_write, markdown_cell, score_of
 
+if TYPE_CHECKING:
+    import jinja2
+
 FORMATS = ("json", "junit", "markdown", "html")
 SUFFIX = {"json": ".json", "junit": ".xml", "markdown": ".md", "html": ".html"}
 PICTURE_NOTE = "(a picture of your graph is in the HTML results)"
-_templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
-                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_templates.filters["svg_data_uri"] = pictures.data_uri
 
 
 def to_json(results: Results) -> str:
@@ -76,9 +76,20 @@ def to_markdown(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The HTML templates (jinja2 is imported on first use: grading into JSON never needs it)."""
+    import jinja2
+
+    templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
+                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    templates.filters["svg_data_uri"] = pictures.data_uri
+    return templates
+
+
 def to_html(results: Results) -> str:
     """One submission's results as a page: parts, visible tests, feedback and each failing graph's picture."""
-    return _templates.get_template("results/results.html.j2").render(
+    return _templates().get_template("results/results.html.j2").render(
         title=f"{results.assignment}: results", result=results, score=score_of(results.score, results.max_score),
         parts=[{"title": p.title, "points": score_of(p.score, p.max_score)} for p in results.parts]) + "\n"
 

@@ -87,6 +87,9 @@ class GradingPlugin:
         self.modes = modes or {}
         self.probes = tuple(probes)
         self.workers: dict[str, Workers] = {}
+        # The next submission's workers, started while this one is graded (their start-up is mostly
+        # waiting); or what stopped them from starting, raised when that submission's turn comes.
+        self._next: dict[str, Workers | Exception] = {}
         self._course = course
         self.limits = limits
         self.parts = parts
@@ -127,7 +130,11 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def submission(self, request: pytest.FixtureRequest):
         name = request.param
-        workers = self.workers[name] = Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
+        workers = self._next.pop(name, None) or self._start_workers(name)
+        if isinstance(workers, Exception):
+            raise workers
+        self.workers[name] = workers
+        self._start_next_workers(after=name)
         try:
             yield workers.own
         finally:
@@ -135,11 +142,42 @@ class GradingPlugin:
             del self.workers[name]
             self.on_done(name, self.verdicts[name], workers.own.worker)
 
+    def _start_workers(self, name: str) -> Workers:
+        return Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
+
+    def _start_next_workers(self, after: str) -> None:
+        """Start the workers of the submission graded after `after` (pytest takes them in the order
+        they were staged): each still gets its own fresh workers, only sooner."""
+        names = list(self.staged)
+        following = names[names.index(after) + 1:names.index(after) + 2]
+        for name in following:
+            if name not in self._next:
+                try:
+                    self._next[name] = self._start_workers(name)
+                except Exception as exc:  # that submission's problem: raised in its own turn
+                    self._next[name] = exc
+
+    def pytest_sessionfinish(self) -> None:
+        for workers in self._next.values():  # started for a submission the session did not reach
+            if isinstance(workers, Workers):
+                workers.close()
+        self._next.clear()
+
     @pytest.fixture(autouse=True)
     def _time_budget(self, submission: Submission) -> None:
         self.workers[submission.name].start_test()
 
     # -- verdicts --------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+    def report_mistake(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+        """A Mistake's report: the Mistake is the verdict, so no traceback is formatted for it (pytest's
+        own report would format one per failed test, ~1 ms each, all of a stub's tests)."""
+        if call.excinfo is None or not isinstance(call.excinfo.value, Mistake):
+            return None
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
+                                 call.excinfo.exconly(), call.when, duration=call.duration, start=call.start,
+                                 stop=call.stop, user_properties=item.user_properties)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         outcome = yield
@@ -172,7 +210,11 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
             # No output capture: hidden tests print nothing, and results printed as each submission
             # finishes (`course grade` without --out) must reach the terminal.
-            "-p", "no:unraisableexception", "-p", "no:capture"]
+            "-p", "no:unraisableexception", "-p", "no:capture",
+            # Only pytest's own plugins: the environment's (anyio, pytest-benchmark, hypothesis's) cost
+            # start-up and add nothing to a hidden suite. The suites never `assert` to decide a verdict
+            # (verdicts are Mistakes), so rewriting their asserts would only cost start-up too.
+            "--disable-plugin-autoload", "--assert=plain"]
     code = pytest.main(args, plugins=[plugin])
     if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                                            pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):

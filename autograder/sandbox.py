@@ -16,16 +16,17 @@ Sandboxes, strongest first:
 
 As root every worker gets its own uid, never used by anything else: it owns no file, is in
 no group, and RLIMIT_NPROC (counted per uid) then caps this worker alone, so a fork bomb
-cannot starve other workers. At the end every process of that uid is killed, which also
-catches daemons that left the worker's session.
+cannot starve other workers. At the end of a process-sandbox worker every process of that uid
+is killed, which also catches daemons that left the worker's session (under bwrap the PID
+namespace already takes them all down).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
-import resource
 import selectors
 import shutil
 import signal
@@ -213,14 +214,29 @@ def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]
     return cmd
 
 
+@functools.cache
+def _tool(name: str) -> str:
+    """The path of a util-linux command the sandboxes need (prlimit, setpriv)."""
+    path = shutil.which(name)
+    if path is None:
+        raise SandboxUnavailable(f"{name} (from util-linux) is not installed; the sandbox needs it")
+    return path
+
+
+def _as_user(uid: int) -> list[str]:
+    """A command prefix that runs the rest as `uid`, with no supplementary groups (a prefix, not
+    Popen's user=, which forks where vfork would do)."""
+    return [_tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+
+
 def _kill_uid(uid: int) -> None:
     """Kill every process running as `uid` (a worker's own uid), wherever it went: kill(-1)
     from a shell that became `uid` reaches exactly the processes that uid may signal. A few
     rounds, since a fork bomb refills between two (RLIMIT_NPROC bounds it); dead children of
     an init that does not reap stay as zombies, which still count as signalled, hence the cap."""
     rounds = "i=0; while [ $i -lt 50 ] && kill -KILL -1 2>/dev/null; do i=$((i+1)); done"
-    subprocess.run(["/bin/sh", "-c", rounds], user=uid, group=uid, extra_groups=[], env={},
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    subprocess.run([*_as_user(uid), "/bin/sh", "-c", rounds], env={}, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
 
 
 def _own_processes() -> int:
@@ -309,6 +325,8 @@ class Worker:
             os.chown(scratch, self.uid, self.uid)
         cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd),
                str(self.submission), forbidden, self._probes]
+        if self.uid is not None:
+            cmd = [*_as_user(self.uid), *cmd]
         env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
         return cmd, scratch, env
 
@@ -330,25 +348,10 @@ class Worker:
         finally:
             os.close(args_writer)
         output = os.open(self._home / f"output{self.restarts}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        memory = self.limits.memory_mb << 20
-        # As root the uid is fresh, so its process count starts at 0; otherwise leave room
-        # above what this user already runs.
-        processes = MAX_PROCESSES if self.uid is not None else _own_processes() + MAX_PROCESSES
-
-        def limit_resources() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
-            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-
-        run_as = self.uid if self.sandbox == "process" else None
         try:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, pass_fds=(write_fd, args_fd),
-                cwd=cwd, env=env, start_new_session=True, preexec_fn=limit_resources,
-                user=run_as, group=run_as, extra_groups=[] if run_as is not None else None,
-            )
+                [*self._limits(), *cmd], stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                pass_fds=(write_fd, args_fd), cwd=cwd, env=env, start_new_session=True)
         except OSError as exc:
             os.close(read_fd)
             raise SandboxUnavailable(f"cannot start the {self.sandbox} sandbox: {exc}") from None
@@ -358,6 +361,16 @@ class Worker:
             os.close(output)
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._reply_fd, self._buffer, self._ready = read_fd, b"", False
+
+    def _limits(self) -> list[str]:
+        """prlimit's command prefix: the limits hold from the sandbox's first process on (bwrap, or the
+        worker's interpreter), before any student code. A command prefix rather than a preexec_fn,
+        which would make every start fork a copy of this (large) process instead of using vfork."""
+        # As root the uid is fresh, so its process count starts at 0; otherwise leave room
+        # above what this user already runs.
+        processes = MAX_PROCESSES if self.uid is not None else _own_processes() + MAX_PROCESSES
+        return [_tool("prlimit"), f"--as={self.limits.memory_mb << 20}", f"--fsize={MAX_OUTPUT_BYTES}", "--core=0",
+                f"--nofile={MAX_OPEN_FILES}", f"--nproc={processes}", "--"]
 
     def _wait_until_ready(self) -> None:
         """The worker says it is ready before any student code is imported: failing to get
@@ -378,8 +391,10 @@ class Worker:
             os.killpg(self._proc.pid, signal.SIGKILL)  # the whole session, not just the leader
         except ProcessLookupError:
             pass
-        if self.uid is not None:
-            _kill_uid(self.uid)  # and whatever left the session (setsid daemons)
+        if self.uid is not None and self.sandbox == "process":
+            # and whatever left the session (setsid daemons). Under bwrap nothing can leave the PID
+            # namespace, and the kernel kills all of it when bwrap's init dies (--die-with-parent).
+            _kill_uid(self.uid)
         self._proc.wait()
         self._proc.stdin.close()
         os.close(self._reply_fd)

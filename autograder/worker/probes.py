@@ -37,6 +37,8 @@ def _creation_index(value):
 
 class _CreationOrderSet(set):
     def __iter__(self):
+        if len(self) < 2:  # nothing to order: most nodes (unary ops, chains), and sorting costs
+            return set.__iter__(self)
         return iter(sorted(set.__iter__(self), key=_creation_index))
 
 

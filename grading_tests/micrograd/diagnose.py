@@ -176,24 +176,43 @@ def size(graph: dict) -> int:
     return len(graph["leaves"]) + len(graph["ops"])
 
 
-def inputs(graph: dict, node: int) -> list[int]:
+# id(ops) -> (ops, the input nodes of every node, leaves first). The suites' graphs are made once per
+# session and walked for every submission: a 10,000-node chain would cost ~30 ms a submission to re-read.
+# Holding `ops` keeps its id from being reused; a list that changed length is read again.
+_NODE_INPUTS: dict[int, tuple[list, list[tuple[int, ...]]]] = {}
+_NODE_INPUTS_KEPT = 256
+
+
+def node_inputs(graph: dict) -> list[tuple[int, ...]]:
+    """The node indices each node of the graph reads (plain numbers are not nodes; leaves read none)."""
+    ops, n_leaves = graph["ops"], len(graph["leaves"])
+    cached = _NODE_INPUTS.get(id(ops))
+    if cached is None or len(cached[1]) != n_leaves + len(ops):
+        if len(_NODE_INPUTS) >= _NODE_INPUTS_KEPT:  # graphs made per call (perturbed copies share their ops)
+            _NODE_INPUTS.clear()
+        cached = _NODE_INPUTS[id(ops)] = (ops, [()] * n_leaves + [tuple(operations.inputs(op)) for op in ops])
+    return cached[1]
+
+
+def inputs(graph: dict, node: int) -> tuple[int, ...]:
     """The node indices an op node reads (plain numbers are not nodes)."""
-    n_leaves = len(graph["leaves"])
-    return [] if node < n_leaves else operations.inputs(graph["ops"][node - n_leaves])
+    return () if node < len(graph["leaves"]) else node_inputs(graph)[node]
 
 
 def reachable(graph: dict, root: int) -> set[int]:
+    reads = node_inputs(graph)
     seen, stack = set(), [root]
     while stack:
         node = stack.pop()
         if node not in seen:
             seen.add(node)
-            stack.extend(inputs(graph, node))
+            stack.extend(reads[node])
     return seen
 
 
 def topological(graph: dict, root: int) -> list[int]:
     """Children before parents (iterative: graphs may be thousands of nodes deep)."""
+    reads = node_inputs(graph)
     order, visited, stack = [], set(), [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -202,7 +221,7 @@ def topological(graph: dict, root: int) -> list[int]:
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
-            stack.extend((child, False) for child in inputs(graph, node))
+            stack.extend((child, False) for child in reads[node])
     return order
 
 
@@ -390,7 +409,8 @@ def order_pitfall(graph: dict, steps: Sequence, calls: Sequence[Sequence[int]]) 
         if not nodes <= set(step_calls):
             return "topo-incomplete"
         position = {node: i for i, node in enumerate(step_calls)}
-        edges = [(user, node) for user in nodes for node in inputs(graph, user) if node >= n_leaves]
+        reads = node_inputs(graph)
+        edges = [(user, node) for user in nodes for node in reads[user] if node >= n_leaves]
         wrong = sum(position[user] > position[node] for user, node in edges)
         if wrong and wrong == len(edges):
             return "topo-not-reversed"
