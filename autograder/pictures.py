@@ -9,6 +9,7 @@ no picture: the feedback text says so and nothing fails.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 
 import graphviz
@@ -17,6 +18,9 @@ NO_DOT_NOTE = "(A picture of your graph is missing: Graphviz's `dot` is not inst
 _PROLOG = re.compile(r"\A(?:\s*<\?xml[^>]*\?>|\s*<!DOCTYPE[^>]*>|\s*<!--.*?-->)*\s*", re.DOTALL)
 
 
+# Students with the same mistake draw the same picture (the same graphs, the same numbers): `dot` runs
+# once per distinct picture in a grading process.
+@functools.lru_cache(maxsize=256)
 def to_svg(dot: str) -> str | None:
     """The DOT source drawn as SVG markup ready to inline in HTML; None when `dot` is not installed."""
     try:
