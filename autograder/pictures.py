@@ -18,16 +18,19 @@ NO_DOT_NOTE = "(A picture of your graph is missing: Graphviz's `dot` is not inst
 _PROLOG = re.compile(r"\A(?:\s*<\?xml[^>]*\?>|\s*<!DOCTYPE[^>]*>|\s*<!--.*?-->)*\s*", re.DOTALL)
 
 
-# Students with the same mistake draw the same picture (the same graphs, the same numbers): `dot` runs
-# once per distinct picture in a grading process.
-@functools.lru_cache(maxsize=256)
 def to_svg(dot: str) -> str | None:
     """The DOT source drawn as SVG markup ready to inline in HTML; None when `dot` is not installed."""
     try:
-        svg = graphviz.Source(dot).pipe(format="svg", encoding="utf-8")
+        return _drawn(dot)
     except graphviz.ExecutableNotFound:
         return None
-    return _PROLOG.sub("", svg)
+
+
+# Students with the same mistake draw the same picture (the same graphs, the same numbers): `dot` runs
+# once per distinct picture in a grading process (a missing `dot` raises, so it is never remembered).
+@functools.lru_cache(maxsize=256)
+def _drawn(dot: str) -> str:
+    return _PROLOG.sub("", graphviz.Source(dot).pipe(format="svg", encoding="utf-8"))
 
 
 def data_uri(svg: str) -> str:

@@ -147,9 +147,8 @@ def test_a_students_huge_or_broken_numbers_stay_short():
 
 def test_without_dot_there_is_no_picture_and_no_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    pictures.to_svg.cache_clear()
+    pictures._drawn.cache_clear()
     assert pictures.to_svg("digraph { a -> b }") is None
-    pictures.to_svg.cache_clear()
 
 
 # -- carried and shown --------------------------------------------------------------------------
@@ -239,7 +238,7 @@ def test_without_dot_the_feedback_says_so_and_grading_goes_on(overwriter, monkey
         raise graphviz.ExecutableNotFound(["dot"])
 
     monkeypatch.setattr(graphviz.Source, "pipe", no_dot)
-    pictures.to_svg.cache_clear()  # a grading process without dot from its start: nothing drawn before
+    pictures._drawn.cache_clear()  # a grading process without dot from its start: nothing drawn before
     [results] = grade([overwriter], course=COURSE)
     failed = [t for t in results.tests if t.status == "failed" and t.part == "operations"]
     assert failed and all(t.pitfall == "overwrite-grad:mul" for t in failed)
