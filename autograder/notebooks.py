@@ -25,12 +25,17 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from autograder import REPO_ROOT, config, markers
+
+# nbformat imports jsonschema, which imports rfc3987-syntax when it is installed (Jupyter's packages
+# install it) to check "iri" formats no notebook schema uses; building its grammar costs a second
+# of every process that reads a notebook. Keep it out unless something imported it already.
+sys.modules.setdefault("rfc3987_syntax", None)
+import nbformat  # noqa: E402
 
 COURSE_ROOT = REPO_ROOT / "assignments"
 RECIPES = COURSE_ROOT / "recipes"
