@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from autograder import REPO_ROOT, commands, config, expectations, markers
@@ -70,6 +71,12 @@ def build_expectations(course: config.Course, *, check: bool = False) -> int:
     if fresh or check:
         print(account if fresh else f"{account}; run `course build`")
         return 0 if fresh else 1
+    try:
+        expectations.torch()
+    except expectations.ExpectationUnavailable:
+        print(f"course build: {account}, and computing it needs torch, which is not installed: "
+              "pip install 'micrograd-course[torch]'", file=sys.stderr)
+        return 2
     print(f"{account}: computing the expected values with torch (about a minute)", flush=True)
     path = expectations.write_cache(course, record_expectations(course))
     print(expectations.freshness(course)[1].replace(" is up to date", f" written to {path}", 1))

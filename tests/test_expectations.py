@@ -136,3 +136,16 @@ def test_the_key_follows_the_suites_the_reference_and_the_assignments(tmp_path):
         assert build.build_expectations(config.load(yml), check=True) == 1
         path.write_text(before)
     assert build.build_expectations(config.load(yml), check=True) == 0
+
+
+def test_building_a_stale_cache_without_torch_says_what_to_install(tmp_path):
+    (tmp_path / "grading_tests").mkdir()
+    (tmp_path / "course.yml").write_text("name: c\nassignments:\n  a:\n    suite: grading_tests\n"
+                                         "    student_files: [engine.py]\n    parts: {p: {title: P, points: 1}}\n")
+    code = ("import sys; from autograder import build, config; "
+            f"sys.exit(build.build_expectations(config.load({str(tmp_path / 'course.yml')!r})))")
+    done = subprocess.run([sys.executable, "-c", code], env=_blocking(tmp_path / "blocked"), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "is missing" in done.stderr and "pip install 'micrograd-course[torch]'" in done.stderr
+    assert not (tmp_path / "grading_tests" / expectations.FILE_NAME).exists()
