@@ -78,8 +78,9 @@ def build_expectations(course: config.Course, *, check: bool = False) -> int:
               "pip install 'micrograd-course[torch]'", file=sys.stderr)
         return 2
     print(f"{account}: computing the expected values with torch (about a minute)", flush=True)
-    path = expectations.write_cache(course, record_expectations(course))
-    print(expectations.freshness(course)[1].replace(" is up to date", f" written to {path}", 1))
+    recorded = record_expectations(course)
+    path = expectations.write_cache(course, recorded)
+    print(f"wrote {sum(len(values) for values in recorded.values())} expected values to {path}")
     return 0
 
 

@@ -70,16 +70,22 @@ def read_cache(path: Path) -> dict | None:
     return data if isinstance(data, dict) and data.get("format") == FORMAT else None
 
 
-def freshness(course: Course) -> tuple[bool, str]:
-    """(whether the course's cache is current, a one-line account of it)."""
+def current_cache(course: Course) -> tuple[dict | None, str]:
+    """(the course's cache if it is current, else None; a one-line account of it)."""
     path = cache_path(course)
     data = read_cache(path)
     if data is None:
-        return False, f"{_shown(path)} is missing"
+        return None, f"{_shown(path)} is missing"
     if data.get("key") != cache_key(course):
-        return False, f"{_shown(path)} is stale (the suites, solutions/ or course.yml changed since it was built)"
+        return None, f"{_shown(path)} is stale (the suites, solutions/ or course.yml changed since it was built)"
     count = sum(len(values) for values in data["values"].values())
-    return True, f"{_shown(path)} is up to date ({count} expected values)"
+    return data, f"{_shown(path)} is up to date ({count} expected values)"
+
+
+def freshness(course: Course) -> tuple[bool, str]:
+    """(whether the course's cache is current, a one-line account of it)."""
+    data, account = current_cache(course)
+    return data is not None, account
 
 
 def is_fresh(course: Course) -> bool:
@@ -117,11 +123,9 @@ class _Store:
         if self.course is not None and os.environ.get(IGNORE_VARIABLE) != "compute":
             path = cache_path(self.course)
             if self.loaded != path:
-                self.loaded, self.raw = path, {}
-                fresh, account = freshness(self.course)
-                if fresh:
-                    self.raw = read_cache(path)["values"]
-                else:
+                data, account = current_cache(self.course)
+                self.loaded, self.raw = path, data["values"] if data else {}
+                if data is None:
                     self.say(account, f"{account}: expected values are computed as the tests need them "
                                       "(run `course build`)")
             return self.raw.get(kind, {}).get(digest, _MISSING)
@@ -181,7 +185,6 @@ def memo(kind: str, decode: Callable[[Any], Any] = lambda value: value, *, drawn
             found = values[key] = decode(json.loads(text))
             return found
 
-        lookup.__wrapped__ = compute
         return lookup
 
     return wrap
