@@ -90,9 +90,11 @@ def template_value(value: object) -> object:
 
 
 def spreadsheet_cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting with =, +, -, @, a tab or CR would be read as a
-    formula (OWASP's CSV injection), so it gets a leading apostrophe."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A CSV cell a spreadsheet shows as text: control characters as escapes (a lone CR is not quoted by
+    csv.writer, yet ends a row in a spreadsheet), and one starting with =, +, -, @ or a tab would be read as
+    a formula (OWASP's CSV injection), so it gets a leading apostrophe."""
+    text = printable(text)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t") else text
 
 
 def code_block(text: str) -> str:
