@@ -17,16 +17,21 @@ import html.parser
 import io
 import json
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import junitparser
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from autograder import batch, ci_grade, config, gradebook, gradescope_run, kernel, report
+from autograder import REPO_ROOT, batch, ci_grade, config, gradebook, gradescope_run, kernel, report
 from autograder.formats import to_html, to_json, to_junit, to_markdown
 from autograder.results import PartResult, Results, TestResult, printable
 from autograder.sinks import markdown_text, spreadsheet_cell
@@ -340,3 +345,38 @@ def test_nbgrader_feedback_holds_no_terminal_escape(text):
 def test_printable_examples():
     assert printable("a\x1b[31mb\x1b]0;t\x07\r\n\tc\u202ed") == "a\\x1b[31mb\\x1b]0;t\\x07\\x0d\n\tc\\u202ed"
     assert printable("ünïcødé 😀") == "ünïcødé 😀"
+
+
+# -- end to end: an exception message that carries a link, an image, ANSI and a lone surrogate -------------------
+HOSTILE_ADD = ('            raise ValueError("yours is 3 [click here](https://evil.example/phish) "\n'
+               '                             "![](https://evil.example/t.png) @octocat #1 \\x1b[31mred\\x1b[0m "'
+               ' + chr(0xdc80))\n')
+
+
+@pytest.mark.slow
+def test_a_hostile_exception_message_is_inert_in_every_results_file(tmp_path: Path):
+    """On a8e86a8 the Markdown kept the link and the image and wrote ESC raw, and with a lone surrogate in the
+    message `--results r.md` and `--results r.html` wrote nothing and said nothing (exit 0)."""
+    engine = (REPO_ROOT / "solutions" / "micrograd" / "engine.py").read_text()
+    honest = "            self.grad += out.grad\n            other.grad += out.grad\n"
+    assert honest in engine
+    (tmp_path / "mallory" / "micrograd").mkdir(parents=True)
+    for name in ("__init__.py", "nn.py"):
+        shutil.copy(REPO_ROOT / "solutions" / "micrograd" / name, tmp_path / "mallory" / "micrograd" / name)
+    (tmp_path / "mallory" / "micrograd" / "engine.py").write_text(engine.replace(honest, HOSTILE_ADD, 1))
+    written = {}
+    for fmt in ("markdown", "html", "junit", "json"):
+        done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / "mallory"), "--format", fmt,
+                               "--results", str(tmp_path / f"r.{fmt}")], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "\x1b" not in done.stderr
+        written[fmt] = (tmp_path / f"r.{fmt}").read_text(encoding="utf-8")  # valid UTF-8
+    assert "[click here](https://evil.example/phish)" in written["markdown"]  # the feedback quotes it ...
+    inline = [child.type for token in GITHUB.parse(written["markdown"]) for child in token.children or []]
+    assert "link_open" not in inline and "image" not in inline  # ... as code
+    assert "\x1b" not in written["markdown"] and "\\x1b[31mred" in written["markdown"]
+    page = _Page(written["html"])
+    assert "yours is 3 [click here](https://evil.example/phish)" in "".join(page.text)
+    assert "a" not in {tag for tag, _ in page.tags}
+    ET.fromstring(written["junit"].encode("utf-8"))
+    assert any("yours is 3 [click here]" in test["output"] for test in json.loads(written["json"])["tests"])
