@@ -140,7 +140,8 @@ def marker(assignment: str) -> str:
 def render_summary(results: Results, change: Change) -> str:
     """The job summary: the total, what was ignored, then one table per part."""
     lines = [f"## {markdown_plain(results.assignment)}: {score_of(results.score, results.max_score)}", "",
-             f"Graded commit {_code(change.short)}; graded files: {_code(_listing(change.graded))}.", ""]
+             f"Graded commit {_code(change.short, in_table=False)}; graded files: "
+             f"{_code(_listing(change.graded), in_table=False)}.", ""]
     messages = [_code(message, in_table=False) for message in results.messages]
     lines += [f"> {message}" for message in messages if message]
     if any(messages):

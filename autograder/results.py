@@ -177,11 +177,11 @@ class Redactor:
 
 # Characters that act instead of showing: C0 and C1 controls (ESC starts a terminal's escape sequences, CR
 # overwrites a line), DEL, the bidirectional controls that reorder what a reader sees (Trojan Source), and
-# lone surrogates (no UTF-8 file can hold them). Line breaks and tabs are kept.
+# lone surrogates (no UTF-8 file can hold them). Line breaks (CRLF too) and tabs are kept.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
     """Student-produced text with each such character shown as its escape (ESC as `\\x1b`)."""
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}",
-                            str(text))
+                            str(text).replace("\r\n", "\n"))

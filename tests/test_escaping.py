@@ -344,7 +344,7 @@ def test_nbgrader_feedback_holds_no_terminal_escape(text):
 
 
 def test_printable_examples():
-    assert printable("a\x1b[31mb\x1b]0;t\x07\r\n\tc\u202ed") == "a\\x1b[31mb\\x1b]0;t\\x07\\x0d\n\tc\\u202ed"
+    assert printable("a\x1b[31mb\x1b]0;t\x07\r\n\tc\u202ed\re") == "a\\x1b[31mb\\x1b]0;t\\x07\n\tc\\u202ed\\x0de"
     assert printable("ünïcødé 😀") == "ünïcødé 😀"
 
 
