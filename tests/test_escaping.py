@@ -11,6 +11,7 @@ with json, Gradescope's `md` output with markdown-it-py, terminal lines as the c
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import html.parser
@@ -381,3 +382,18 @@ def test_a_hostile_exception_message_is_inert_in_every_results_file(tmp_path: Pa
     assert "a" not in {tag for tag, _ in page.tags}
     ET.fromstring(written["junit"].encode("utf-8"))
     assert any("yours is 3 [click here]" in test["output"] for test in json.loads(written["json"])["tests"])
+
+
+def test_pictures_are_images_never_markup():
+    """A picture is SVG from `dot`; pages show it only as an <img> with a data: URI, which runs no script.
+    (Its labels are the grader's numbers and names: no student text is drawn.)"""
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+    drawn = replace(results_with("x"), tests=(
+        TestResult("test_graph.py::test_drawn", PART, 0.0, 1.0, "failed", "x", "visible", picture=svg),))
+    for page in (to_html(drawn), report._submission_page(drawn)):
+        parsed = _Page(page)
+        assert not {"svg", "script"} & {tag for tag, _ in parsed.tags}
+        assert [value for name, value in parsed.values if name == "src"] == [
+            "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()]
+    [drawn_test] = [t for t in _gradescope(drawn)["tests"] if t["name"] == "test_graph.py::test_drawn"]
+    assert "<script>" not in drawn_test["output"] and drawn_test["output_format"] == "html"
