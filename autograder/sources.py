@@ -32,6 +32,7 @@ MAX_ZIP_MEMBERS = 20_000
 MAX_NESTING = 3  # zips inside zips (an LMS zip of students' own zips)
 MAX_DEPTH = 32  # folders within one input (a class folder, a zip): deeper is nobody's layout
 UNREADABLE = "unreadable_submission"  # the flag of a submission (or file) that could not be read; a note says why
+SKIPPED = "skipped_files"  # the flag of a submission whose zip held files that were not extracted (notes say which)
 
 
 class InputError(Exception):
@@ -349,12 +350,20 @@ class _Collector:
 
     def _name(self, item: _Item) -> str:
         path = item.path
-        return safe_name(item.name or (path.stem if path.suffix in (".zip", ".ipynb") else path.resolve().name))
+        own = path.stem if path.suffix in (".zip", ".ipynb") else path.name if item.depth else path.resolve().name
+        return safe_name(item.name or own)
+
+    def _found(self, source: Source, item: _Item) -> None:
+        """A submission read from `item`, with the notes (and flag) of the zip members skipped there."""
+        if item.skipped:
+            source = replace(source, notes=(*item.notes, *source.notes), flags=(*source.flags, SKIPPED))
+        self.sources.append(source)
 
     def _unreadable(self, item: _Item, message: str) -> None:
         message = message.rstrip(".") + "; nothing in it was graded."
         print(f"course grade: {message}", file=sys.stderr)
-        self.sources.append(Source(self._name(item), {}, item.where, (*item.notes, message), (UNREADABLE,)))
+        flags = (UNREADABLE, SKIPPED) if item.skipped else (UNREADABLE,)
+        self.sources.append(Source(self._name(item), {}, item.where, (*item.notes, message), flags))
 
     def _read(self, item: _Item) -> list[_Item | _Finished]:
         """Read one item: a submission is added to `sources`; what else it holds is returned, to be read."""
@@ -365,8 +374,7 @@ class _Collector:
                                   "which is never followed")
             return []
         if path.is_file() and path.suffix == ".ipynb":
-            source = read_notebook(path, name, self.assignment_name, self.assignment, item.where)
-            self.sources.append(replace(source, notes=(*item.notes, *source.notes)))
+            self._found(read_notebook(path, name, self.assignment_name, self.assignment, item.where), item)
             return []
         if path.is_file() and path.suffix == ".zip":
             if item.zips >= MAX_NESTING:
@@ -395,8 +403,7 @@ class _Collector:
             self._add_nbgrader(path if path.name == "submitted" else path / "submitted", item)
             return []
         if _is_template_layout(path, self.assignment):
-            source = read_folder(path, name, self.assignment, item.where)
-            self.sources.append(replace(source, notes=(*item.notes, *source.notes)))
+            self._found(read_folder(path, name, self.assignment, item.where), item)
             return []
         children = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX")
         children = [p for p in children if p.is_symlink() or p.is_dir() or p.suffix in (".zip", ".ipynb")]
