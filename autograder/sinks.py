@@ -37,6 +37,8 @@ def check_writable(path: Path, *, folder: bool = False) -> None:
     try:
         if not folder and path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
+        if directory.exists() and not directory.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".course-check-"):
             pass

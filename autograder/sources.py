@@ -218,8 +218,8 @@ def _extract_zip(archive: Path, into: Path, where: str | None = None) -> list[Sk
         extracted: set[tuple[str, ...]] = set()
         for member in members:
             name = member.filename.replace("\\", "/")
-            parts = Path(name).parts
-            if (parts and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store")) or (member.is_dir() and not parts):
+            parts, is_dir = Path(name).parts, name.endswith("/")  # not member.is_dir(): a name may be empty
+            if (parts and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store")) or (is_dir and not parts):
                 continue
             unsafe = not parts or name.startswith("/") or ".." in parts
             if unsafe:
@@ -228,11 +228,11 @@ def _extract_zip(archive: Path, into: Path, where: str | None = None) -> list[Sk
                 why = "a symbolic link is never extracted"
             elif len(parts) > MAX_DEPTH:
                 why = f"it is nested more than {MAX_DEPTH} folders deep"
-            elif parts in extracted and not member.is_dir():
+            elif parts in extracted and not is_dir:
                 why = "another file of the same name came first"
             else:
                 try:
-                    _extract_member(zf, member, into.joinpath(*parts))
+                    _extract_member(zf, member, into.joinpath(*parts), is_dir)
                     extracted.add(parts)
                     continue
                 except Exception as exc:  # a name this file system refuses, a corrupt member, encryption ...
@@ -244,9 +244,9 @@ def _extract_zip(archive: Path, into: Path, where: str | None = None) -> list[Sk
     return skipped
 
 
-def _extract_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
+def _extract_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, is_dir: bool) -> None:
     """One member, written to a new file (never through an existing one); nothing is left when it fails."""
-    if member.is_dir():
+    if is_dir:
         target.mkdir(parents=True, exist_ok=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
