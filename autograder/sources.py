@@ -617,13 +617,16 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
             continue
         data = data[:MAX_FILE_BYTES]
         (into / relative).write_bytes(data)
+        if _not_text(data):  # checked first: ast.parse accepts bytes (in comments) that an import refuses
+            staging.messages.append(f"{relative} is not Python source text (a binary file, or not UTF-8); "
+                                    "tests that need it fail.")
+            staging.flags.add("syntax_error")
+            continue
         try:
             tree = ast.parse(data, filename=relative)
         except (SyntaxError, ValueError) as exc:
             line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-            staging.messages.append(f"{relative} is not Python source text (a binary file, or not UTF-8); tests "
-                                    "that need it fail." if _not_text(data) else
-                                    f"SyntaxError in {relative}{line}: {getattr(exc, 'msg', exc)}")
+            staging.messages.append(f"SyntaxError in {relative}{line}: {getattr(exc, 'msg', exc)}")
             staging.flags.add("syntax_error")
             continue
         for lineno, module in _forbidden_imports(tree, grading.forbidden_imports):
