@@ -192,7 +192,7 @@ class _Display:
             self.console.print(f"{name}: {score_of(score, max_score)}{extra}", highlight=False, markup=False)
 
     def error(self, message: str) -> None:
-        self.console.print(message, style="red", highlight=False, markup=False)
+        self.console.print(message, style="red", highlight=False, markup=False, soft_wrap=True)  # paths whole
 
 
 def run_pool(sources: list[Source], *, out: Path, jobs: int, settings: dict,

@@ -195,10 +195,10 @@ def test_a_read_only_folder_is_refused_as_root_too(tmp_path):
 def test_a_write_that_fails_after_grading_still_prints_the_score(tmp_path, capsys, monkeypatch):
     # --out: the folder is writable, but the student's results file is taken by a folder
     out = tmp_path / "out"
-    (out / "ada.json").mkdir(parents=True)
+    (out / "solutions.json").mkdir(parents=True)
     assert main(["grade", str(SOLUTIONS), "--out", str(out), "--jobs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert f"cannot write {out / 'ada.json'}" in err and "scored 100/100" in err, err
+    assert f"cannot write {out / 'solutions.json'}" in err and "solutions scored 100/100" in err, err
     # --results: the destination passed the early check, then became unwritable
     monkeypatch.setattr(grade, "check_writable", lambda path: None)
     (tmp_path / "file.txt").write_text("")
