@@ -267,8 +267,6 @@ def _is_template_layout(directory: Path, assignment: config.Assignment) -> bool:
 
 
 # -- collecting many -----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Item:
     """An input, or something a folder or zip of inputs holds, waiting to be read."""
@@ -444,11 +442,13 @@ class _Collector:
                 continue
             files: dict[str, bytes] = {}
             notes: list[str] = []
+            flags: set[str] = set()
             for notebook in notebooks:
                 read = read_notebook(notebook, name, self.assignment_name, self.assignment)
                 files.update(read.files)
                 notes += read.notes
-            self.sources.append(Source(name, files, where, tuple(notes)))
+                flags.update(read.flags)
+            self.sources.append(Source(name, files, where, tuple(notes), tuple(sorted(flags))))
 
 
 def collect(inputs: Iterable[Path], assignment_name: str, assignment: config.Assignment) -> list[Source]:
