@@ -40,6 +40,9 @@ SOLUTIONS = REPO_ROOT / "solutions"
 WALK = "        for node in reversed(topo):\n            node._backward()\n"
 # The issue's attack: after a right backward(), the output's _backward thousands of times more.
 REPEATS = WALK + "        for _ in range(5000):\n            self._backward()\n"
+# Only on graphs of more than 50 nodes: right on test_backward_order's graphs, a crash in the next test
+# gave a8e86a8's topo_sort part all its 15 points for the one test that ran (6.67 of an honest run).
+REPEATS_ON_BIG_GRAPHS = WALK + "        for _ in range(5000 if len(topo) > 50 else 0):\n            self._backward()\n"
 FAKE_DOTS = {  # name: a `dot` that misbehaves so
     "hangs": "exec sleep 600",
     "crashes": "kill -SEGV $$",
@@ -190,6 +193,16 @@ def test_the_issues_attack_is_graded_on_every_test_with_honest_shares(attack_gra
     failed = {t.name for t in attack_graded.tests if t.status == "failed"}
     assert failed and all(t.part == "topo_sort" for t in attack_graded.tests if t.name in failed)
     assert attack_graded.score == attack_graded.max_score - ASSIGNMENT.parts["topo_sort"].points
+
+
+@pytest.mark.slow
+def test_a_crash_after_a_passing_test_gains_nothing(honest, tmp_path):
+    [result] = pipeline.grade([submission(tmp_path / "gainer", REPEATS_ON_BIG_GRAPHS)], course=COURSE)
+    assert result.complete and shares(result) == shares(honest)
+    topo_sort = {t.name: t for t in result.tests if t.part == "topo_sort"}
+    [passed] = [t for t in topo_sort.values() if t.status == "passed"]
+    assert passed.name.endswith("test_backward_order") and len(topo_sort) == 3
+    assert [p.score for p in result.parts if p.name == "topo_sort"] == [round(passed.max_score, 4)]
 
 
 @pytest.mark.slow
