@@ -33,7 +33,7 @@ NOT_GRADED = ("The grader stopped before this test (an internal error, not your 
               "your instructor can see the details and will grade it again.")
 
 
-def test_name(item: pytest.Item) -> str:
+def graded_test(item: pytest.Item) -> str:
     """The test a verdict is about: its node id without the submission parameter."""
     return item.nodeid.split("[")[0]
 
@@ -132,7 +132,7 @@ class GradingPlugin:
                 where = marker.args[0] if marker else "no part marker"
                 self.collection_errors.append(f"{item.nodeid}: part {where!r} is not in course.yml")
             elif submission_of(item) in self.collected:
-                self.collected[submission_of(item)][test_name(item)] = marker.args[0]
+                self.collected[submission_of(item)][graded_test(item)] = marker.args[0]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -227,7 +227,7 @@ class GradingPlugin:
             outcome.force_result(report)
         if report.passed and call.when in ("setup", "teardown"):
             return
-        name, test = submission_of(item), test_name(item)
+        name, test = submission_of(item), graded_test(item)
         part = item.get_closest_marker("part").args[0]
         try:
             verdict = self._verdict(test, part, report, call)
