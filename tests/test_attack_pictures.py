@@ -196,6 +196,13 @@ def test_the_issues_attack_is_graded_on_every_test_with_honest_shares(attack_gra
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz")
+def test_the_issues_attack_gets_a_picture_of_the_relevant_part(attack_graded):
+    failed = [t for t in attack_graded.tests if t.status == "failed"]
+    assert failed and all(t.picture.startswith("<svg") and "calls)" in t.picture for t in failed)
+
+
+@pytest.mark.slow
 def test_a_crash_after_a_passing_test_gains_nothing(honest, tmp_path):
     [result] = pipeline.grade([submission(tmp_path / "gainer", REPEATS_ON_BIG_GRAPHS)], course=COURSE)
     assert result.complete and shares(result) == shares(honest)
