@@ -66,12 +66,13 @@ def results_path(out: Path, name: str) -> Path:
 
 
 def finished(out: Path, name: str, key: str) -> bool:
-    """Whether `out` holds this submission's results, graded with the same grading key."""
+    """Whether `out` holds this submission's results, graded with the same grading key, every test graded:
+    a partial result (Results.complete) or one with a test the grader failed on (internal_error) is graded again."""
     try:
-        data = json.loads(results_path(out, name).read_text(encoding="utf-8"))
-        return Results.from_gradescope(data).grading_key == key
+        result = Results.from_gradescope(json.loads(results_path(out, name).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return False
+    return result.grading_key == key and result.complete and "internal_error" not in result.flags
 
 
 # -- grade (worker processes) ----------------------------------------------------------------
