@@ -60,8 +60,8 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
         where = f" ({error.where})" if error.where else ""
         return Mistake("memory", f"{doing}: {limit}{where}", ("memory",))
     if file and error is not None and error.type == "SystemExit":
-        return Mistake("exit-at-import", f"your {file} called sys.exit({error.message}) while being imported "
-                       f"({error.where}), so nothing in it could be tested", ("exit_at_import",))
+        return Mistake("exit-at-import", f"your {file} called sys.exit({error.message}) (raised SystemExit) while "
+                       f"being imported ({error.where}), so nothing in it could be tested", ("exit_at_import",))
     if file and reply.exit_status is not None:
         return Mistake("exit-at-import", f"your {file} ended the process (os._exit({reply.exit_status})?) while "
                        "being imported, so nothing in it could be tested", ("exit_at_import",))
@@ -80,7 +80,8 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
         return Mistake("crash", f"{doing} crashed ({reply.detail}): probably recursion too deep ({raised}, "
                        "beyond what the C stack holds)", ("crash",))
     if error is not None and error.type == "SystemExit":
-        return Mistake("exit", f"{doing}: your code called sys.exit({error.message}) ({error.where})")
+        return Mistake("exit", f"{doing}: your code called sys.exit({error.message}) (raised SystemExit, "
+                       f"{error.where}); code meant to be imported should raise an exception instead")
     return None
 
 
