@@ -59,7 +59,7 @@ CLASS = {
                       "memory", f"your code used more than the {COURSE.grading.memory_limit_mb} MB of memory a "
                       "submission may use (micrograd/engine.py line"),
     "floods-in-backward": ((("micrograd/engine.py", LADDER_GRAD,
-                             "        for i in range(10 ** 7):\n            print('grad', i)\n" + LADDER_GRAD),),
+                             "        for _ in range(4):\n            print('grad' * (1 << 19))\n" + LADDER_GRAD),),
                            "output_flood", "your code printed more than 1 MiB of output (the most a submission "
                            "may print) and was stopped"),
     "crashes-in-exp": ((("micrograd/engine.py", EXP_BACKWARD,
