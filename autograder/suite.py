@@ -68,8 +68,8 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
     if file and ((error is not None and error.type == "RecursionError") or (raised and reply.status != "error")):
         what = {"error": f"raised RecursionError ({error.where})" if error else "",
                 "died": f"crashed ({reply.detail}): probably a recursion too deep, since {raised}",
-                "timeout": f"did not finish ({reply.detail}, using {reply.memory_mb} MB of memory): probably a "
-                           f"recursion that does not end, since {raised}"}[reply.status]
+                "timeout": f"did not finish ({reply.detail}): probably a recursion that does not end, since "
+                           f"{raised}"}[reply.status]
         return Mistake("recursion-at-import", f"importing your {file} {what}; its module-level code runs "
                        "whenever the grader imports it", ("recursion_at_import",))
     if reply.status == "timeout" and reply.memory_mb >= NEAR_MEMORY_LIMIT * reply.memory_limit_mb > 0:
