@@ -490,12 +490,16 @@ class Worker:
         the submission's own failure is worded) and what the grader sees itself."""
         notes = self._notes
         importing = notes.get("importing") if importing is None else importing
+        # Only the name of one of the submission's own files: a note is no channel for other text.
+        if not (isinstance(importing, str) and importing.endswith(".py") and ".." not in importing
+                and not importing.startswith("/") and (self.submission / importing).is_file()):
+            importing = ""
         limit = notes.get("recursion_limit")
         try:
             full = os.stat(self._home / f"output{self.restarts}").st_size >= MAX_OUTPUT_BYTES
         except OSError:
             full = False
-        return {"importing": importing[:120] if isinstance(importing, str) else "",
+        return {"importing": importing,
                 "recursion_limit": limit if type(limit) is int and limit > 0 else 0,
                 "output_full": full, "memory_limit_mb": self.limits.memory_mb}
 

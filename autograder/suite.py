@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.sandbox import MAX_OUTPUT_BYTES, Reply, Worker
+from autograder.sandbox import MAX_OUTPUT_BYTES, Reply, StudentError, Worker
 
 
 class Mistake(AssertionError):
@@ -43,13 +43,19 @@ NEAR_MEMORY_LIMIT = 0.75  # a time-out after holding this share of the memory li
 REVISITS = "walk-revisits"  # a time-out of a walk that, on a small diamond ladder, visits a node twice
 
 
+def _exit_call(error: StudentError) -> str:
+    """sys.exit(3), with the status when it is a small number (a text would be quoted from the worker)."""
+    return f"sys.exit({error.message})" if re.fullmatch(r"-?\d{1,3}", error.message) else "sys.exit(...)"
+
+
 def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
     """A failure named for what the grader knows happened (output cap, memory limit, an exit or a
     recursion at import, a crash after the recursion limit was raised), or None."""
     error = reply.error if reply.status == "error" else None
     file = reply.importing
-    raised = (f"your code raised the recursion limit to {reply.recursion_limit:,}"
-              if reply.recursion_limit > DEFAULT_RECURSION_LIMIT else "")
+    # Numbers and text the submission chose are not quoted (they would be a channel out of a worker
+    # that holds reference code): the words say that the limit was raised, not to what.
+    raised = "your code raised the recursion limit" if reply.recursion_limit > DEFAULT_RECURSION_LIMIT else ""
     if reply.output_full and (reply.status in ("died", "timeout") or (
             error.type == "OSError" and error.message.startswith("[Errno 27]"))):
         at = f" while your {file} was being imported" if file else ""
@@ -60,7 +66,7 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
         where = f" ({error.where})" if error.where else ""
         return Mistake("memory", f"{doing}: {limit}{where}", ("memory",))
     if file and error is not None and error.type == "SystemExit":
-        return Mistake("exit-at-import", f"your {file} called sys.exit({error.message}) (raised SystemExit) while "
+        return Mistake("exit-at-import", f"your {file} called {_exit_call(error)} (raised SystemExit) while "
                        f"being imported ({error.where}), so nothing in it could be tested", ("exit_at_import",))
     if file and reply.exit_status is not None:
         return Mistake("exit-at-import", f"your {file} ended the process (os._exit({reply.exit_status})?) while "
@@ -73,14 +79,13 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
         return Mistake("recursion-at-import", f"importing your {file} {what}; its module-level code runs "
                        "whenever the grader imports it", ("recursion_at_import",))
     if reply.status == "timeout" and reply.memory_mb >= NEAR_MEMORY_LIMIT * reply.memory_limit_mb > 0:
-        return Mistake("memory", f"{doing} did not finish within the time limit ({reply.detail}) after "
-                       f"taking {reply.memory_mb} MB of the {reply.memory_limit_mb} MB of memory a submission "
-                       "may use", ("memory",))
+        return Mistake("memory", f"{doing} did not finish within the time limit ({reply.detail}) with the memory "
+                       f"it held close to the {reply.memory_limit_mb} MB a submission may use", ("memory",))
     if raised and reply.signal == "SIGSEGV":
-        return Mistake("crash", f"{doing} crashed ({reply.detail}): probably recursion too deep ({raised}, "
+        return Mistake("crash", f"{doing} crashed ({reply.detail}): probably recursion too deep ({raised} "
                        "beyond what the C stack holds)", ("crash",))
     if error is not None and error.type == "SystemExit":
-        return Mistake("exit", f"{doing}: your code called sys.exit({error.message}) (raised SystemExit, "
+        return Mistake("exit", f"{doing}: your code called {_exit_call(error)} (raised SystemExit, "
                        f"{error.where}); code meant to be imported should raise an exception instead")
     return None
 
@@ -120,9 +125,10 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
         return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}: {error.message}",
                        ("syntax_error",))
     if error.type == "RecursionError":
+        deeper = (f"more than {DEFAULT_RECURSION_LIMIT} calls deep" if reply.recursion_limit <= DEFAULT_RECURSION_LIMIT
+                  else "deeper than the recursion limit it set")
         return Mistake("recursion", f"{doing} raised RecursionError ({error.where}): your code called itself "
-                       f"more than {reply.recursion_limit or DEFAULT_RECURSION_LIMIT} calls deep (a recursion that "
-                       "does not end, or a recursive walk of a graph deeper than that)")
+                       f"{deeper} (a recursion that does not end, or a recursive walk of a graph deeper than that)")
     return Mistake("error", f"{doing} raised {error}")
 
 

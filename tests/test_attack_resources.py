@@ -54,7 +54,7 @@ CLASS = {
                         "your micrograd/engine.py called sys.exit(3) (raised SystemExit) while being imported"),
     "recurses-at-import": ((engine(RAISED_RECURSION + C_RECURSION + "_deeper(0)"),), "recursion_at_import",
                            "importing your micrograd/engine.py crashed (the worker was killed by SIGSEGV): probably "
-                           "a recursion too deep, since your code raised the recursion limit to 10,000,000"),
+                           "a recursion too deep, since your code raised the recursion limit;"),
     "hoards-in-exp": (((("micrograd/engine.py", EXP_BACKWARD, "            _hoard = bytearray(40 << 30)\n"),)),
                       "memory", f"your code used more than the {COURSE.grading.memory_limit_mb} MB of memory a "
                       "submission may use (micrograd/engine.py line"),
@@ -111,8 +111,8 @@ def test_time_out_after_filling_the_memory_is_memory(folder: Path, sandbox: str)
     mistake = failure(folder, sandbox, [("micrograd/engine.py", EXP_BACKWARD, hoards_then_loops)],
                       Limits(time_limit=1.0, memory_mb=192))
     assert mistake.pitfall == "memory" and mistake.flags == ("memory",)
-    assert "did not finish within the time limit (no answer within 1 s) after taking" in mistake.feedback
-    assert "of the 192 MB of memory a submission may use" in mistake.feedback
+    assert mistake.feedback == ("backward() did not finish within the time limit (no answer within 1 s) with the "
+                                "memory it held close to the 192 MB a submission may use")
 
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
@@ -122,8 +122,7 @@ def test_endless_recursion_at_import_after_raising_the_limit(folder: Path, sandb
     mistake = failure(folder, sandbox, [engine(recurses)], Limits(time_limit=1.0))
     assert mistake.pitfall == "recursion-at-import" and mistake.flags == ("recursion_at_import",)
     assert mistake.feedback.startswith("importing your micrograd/engine.py did not finish (no answer within 1 s")
-    assert "probably a recursion that does not end, since your code raised the recursion limit to 10,000,000" \
-        in mistake.feedback
+    assert "probably a recursion that does not end, since your code raised the recursion limit;" in mistake.feedback
     assert "visited" not in mistake.feedback
 
 
@@ -135,7 +134,7 @@ def test_exits_at_import(folder: Path, sandbox: str):
                                 "so nothing in it could be tested")
     raising = failure(folder / "again", sandbox, [engine("raise SystemExit('bye')")])
     assert raising.pitfall == "exit-at-import"
-    assert raising.feedback.startswith("your micrograd/engine.py called sys.exit(bye) (raised SystemExit) while "
+    assert raising.feedback.startswith("your micrograd/engine.py called sys.exit(...) (raised SystemExit) while "
                                        "being imported (micrograd/engine.py line ")
 
 
@@ -146,7 +145,7 @@ def test_crash_is_put_down_to_recursion_only_after_a_raised_limit(folder: Path, 
     mistake = failure(folder, sandbox, recurses)
     assert mistake.pitfall == "crash" and mistake.flags == ("crash",)
     assert ("backward() crashed (the worker was killed by SIGSEGV): probably recursion too deep (your code raised "
-            "the recursion limit to 10,000,000") in mistake.feedback
+            "the recursion limit beyond what the C stack holds)") in mistake.feedback
     crashes = "            import os, signal\n            os.kill(os.getpid(), signal.SIGSEGV)\n"
     plain = failure(folder / "again", sandbox, [("micrograd/engine.py", EXP_BACKWARD, crashes)])
     assert plain.pitfall == "crash"
@@ -165,6 +164,18 @@ def test_a_time_out_guesses_nothing_unless_the_walk_revisits(folder: Path, sandb
         "backward() did not finish (no answer within 1 s). On a 10-level diamond ladder (v = v*0.5 + v*0.5 at each "
         "level) your backward() went into one node's children 17 times (the grader stopped it there): a walk "
         "without a visited set goes down every path, and a deep graph with shared nodes has too many")
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_the_words_quote_no_text_or_number_the_submission_chose(folder: Path, sandbox: str):
+    """The worker's notes and an exit's argument are no channel (a worker may hold reference code)."""
+    forges = ("import os, sys\nos.write(int(sys.argv[1]), b'{\"note\": {\"importing\": \"SECRET/engine.py\", '"
+              "b'\"recursion_limit\": 987654321}}\\n')\nos._exit(5)")
+    forged = failure(folder, sandbox, [engine(forges)])
+    assert forged.pitfall == "crash"  # the forged file name is not one of the submission's: no import is named
+    assert "SECRET" not in forged.feedback and "987" not in forged.feedback
+    exits = failure(folder / "again", sandbox, [engine("import sys\nsys.exit('self.grad += out.grad')")])
+    assert "sys.exit(...)" in exits.feedback and "out.grad" not in exits.feedback
 
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
