@@ -256,12 +256,15 @@ def _peak_memory_mb(pid: int) -> int:
         pid = todo.pop()
         try:
             status = Path(f"/proc/{pid}/status").read_text()
-            todo += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except (OSError, ValueError):
+        except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("VmPeak:"):
                 peak = max(peak, int(line.split()[1]) >> 10)
+        try:
+            todo += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except (OSError, ValueError):
+            pass
     return peak
 
 
