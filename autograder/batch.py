@@ -31,11 +31,22 @@ from autograder import config
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
 from autograder.results import Results, load_results, printable
-from autograder.sinks import score_of
+from autograder.sinks import CANNOT_WRITE, OutputError, cannot_write, check_writable, score_of
 from autograder.sources import Source
 
 
 # -- select ----------------------------------------------------------------------------------
+def parse_jobs(text: str) -> int:
+    """--jobs: a whole number of grading processes, 1 or more."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of grading processes, 1 or more")
+    return jobs
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """'2/4' -> (2, 4): the second of four shards (numbered from 1)."""
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
@@ -55,12 +66,13 @@ def results_path(out: Path, name: str) -> Path:
 
 
 def finished(out: Path, name: str, key: str) -> bool:
-    """Whether `out` holds this submission's results, graded with the same grading key."""
+    """Whether `out` holds this submission's results, graded with the same grading key, every test graded:
+    a partial result (Results.complete) or one with a test the grader failed on (internal_error) is graded again."""
     try:
-        data = json.loads(results_path(out, name).read_text(encoding="utf-8"))
-        return Results.from_gradescope(data).grading_key == key
+        result = Results.from_gradescope(json.loads(results_path(out, name).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return False
+    return result.grading_key == key and result.complete and "internal_error" not in result.flags
 
 
 # -- grade (worker processes) ----------------------------------------------------------------
@@ -101,9 +113,13 @@ def _work(chunk: list[Source], events, settings: dict) -> None:
         # pytest tears fixtures down when interrupted: such a result is incomplete, never keep it
         if stopping:
             return
-        write(result, results_path(out, result.submission), "json")
-        if settings["format"] != "json":
-            write(result, out / f"{result.submission}{SUFFIX[settings['format']]}", settings["format"])
+        try:
+            write(result, results_path(out, result.submission), "json")
+            if settings["format"] != "json":
+                write(result, out / f"{result.submission}{SUFFIX[settings['format']]}", settings["format"])
+        except OSError as exc:  # the grade is not lost: the batch prints it with the error
+            events.put(("unwritten", result.submission, result.score, result.max_score, list(result.flags), str(exc)))
+            return
         events.put(("done", result.submission, result.score, result.max_score, list(result.flags)))
 
     try:
@@ -177,7 +193,8 @@ class _Display:
             self.console.print(f"{printable(name)}: {score_of(score, max_score)}{extra}", highlight=False, markup=False)
 
     def error(self, message: str) -> None:
-        self.console.print(printable(message), style="red", highlight=False, markup=False)
+        # soft_wrap: paths whole; printable: a student's control characters as escapes, never ANSI sequences
+        self.console.print(printable(message), style="red", highlight=False, markup=False, soft_wrap=True)
 
 
 def run_pool(sources: list[Source], *, out: Path, jobs: int, settings: dict,
@@ -203,6 +220,12 @@ def run_pool(sources: list[Source], *, out: Path, jobs: int, settings: dict,
                 if event[0] == "done":
                     graded.add(event[1])
                     display.done(*event[1:])
+                elif event[0] == "unwritten":
+                    name, score, max_score, flags, error = event[1:]
+                    graded.add(name)
+                    extra = f" [{', '.join(flags)}]" if flags else ""
+                    problems.append(f"{error}; {name} scored {score_of(score, max_score)}{extra}")
+                    display.error(f"course grade: {problems[-1]}")
                 else:
                     problems.append(f"could not grade {', '.join(event[1])}:\n{event[2]}")
                     display.error(problems[-1])
@@ -241,21 +264,46 @@ def run_pool(sources: list[Source], *, out: Path, jobs: int, settings: dict,
 
 # -- publish ---------------------------------------------------------------------------------
 def publish(results: list[Results], *, course: config.Course, assignment_name: str, gradebook: str | None,
-            csv: Path | None, report: Path | None, results_dir: Path | None = None) -> None:
-    """Gradebook, CSV and report, rebuilt from the results files (so never a duplicate)."""
+            csv: Path | None, report: Path | None, results_dir: Path | None = None) -> list[str]:
+    """Gradebook, CSV and report, rebuilt from the results files (so never a duplicate); returns what
+    could not be written (one line each, naming the path), having written the others."""
+    failed = []
+    if gradebook or csv:
+        from autograder import gradebook as nbgradebook
     if gradebook:
-        from autograder import gradebook as nbgradebook
+        from sqlalchemy.exc import SQLAlchemyError
 
-        nbgradebook.write_gradebook(results, nbgradebook.database_url(gradebook), course, assignment_name)
+        try:
+            nbgradebook.write_gradebook(results, nbgradebook.database_url(gradebook), course, assignment_name)
+        except (OSError, SQLAlchemyError) as exc:
+            failed.append(f"cannot write the gradebook {gradebook}: {getattr(exc, 'orig', None) or exc}")
     if csv:
-        from autograder import gradebook as nbgradebook
-
-        nbgradebook.write_csv(results, csv, course, assignment_name)
+        try:
+            nbgradebook.write_csv(results, csv, course, assignment_name)
+        except OSError as exc:
+            failed.append(str(exc) if isinstance(exc, OutputError) else str(cannot_write(csv, exc)))
     if report:
         from autograder import report as class_report
 
-        class_report.write_report(results, report, course=course, assignment_name=assignment_name,
-                                  results_dir=results_dir)
+        try:
+            class_report.write_report(results, report, course=course, assignment_name=assignment_name,
+                                      results_dir=results_dir)
+        except OSError as exc:
+            failed.append(str(cannot_write(report, exc)))
+    return failed
+
+
+def check_destinations(*, out: Path, csv: Path | None = None, report: Path | None = None,
+                       gradebook: str | None = None) -> None:
+    """Raise OutputError (naming the path) unless every destination can be written: checked before
+    grading, so that a class is never graded into a place that cannot keep the results."""
+    check_writable(out, folder=True)
+    if csv:
+        check_writable(csv)
+    if report:
+        check_writable(report, folder=True)
+    if gradebook and ("://" not in gradebook or gradebook.startswith("sqlite:///")):
+        check_writable(Path(gradebook.removeprefix("sqlite:///")))
 
 
 # -- command ---------------------------------------------------------------------------------
@@ -266,7 +314,8 @@ def default_jobs() -> int:
 def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     """The options `course grade` takes for many submissions (kept here, next to their meaning)."""
     group = parser.add_argument_group("batch grading (several submissions, zips, notebooks, nbgrader trees)")
-    group.add_argument("--jobs", "-j", type=int, help=f"grading processes (default: the cores, {default_jobs()})")
+    group.add_argument("--jobs", "-j", type=parse_jobs,
+                       help=f"grading processes (default: the cores, {default_jobs()})")
     group.add_argument("--force", action="store_true", help="regrade submissions that already have results")
     group.add_argument("--shard", type=parse_shard, metavar="I/N", help="grade only the I-th of N slices")
     group.add_argument("--gradebook", metavar="URL_OR_PATH",
@@ -291,7 +340,11 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
     assignment = course.assignments[assignment_name]
     if format not in FORMATS:
         raise ValueError(format)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        check_destinations(out=out, csv=csv, report=report, gradebook=gradebook)
+    except OutputError as exc:
+        print(f"course grade: {exc}; nothing was graded", file=sys.stderr)
+        return 2
     for leftover in out.glob(".*.tmp"):  # an atomic write cut short by a kill; its result was not kept
         leftover.unlink()
     try:
@@ -312,9 +365,12 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
               f"{len(sources)} in total"
               + (f" (shard {shard[0]}/{shard[1]})" if shard else ""), file=sys.stderr)
         if gradebook or csv or report:
-            publish(load_results(out), course=course, assignment_name=assignment_name, gradebook=gradebook,
-                    csv=csv, report=report, results_dir=out)
-        return 1 if problems else 0
+            unwritten = publish(load_results(out), course=course, assignment_name=assignment_name,
+                                gradebook=gradebook, csv=csv, report=report, results_dir=out)
+            for problem in unwritten:
+                print(f"course grade: {problem}", file=sys.stderr)
+            problems += unwritten
+        return 2 if any(p.startswith(CANNOT_WRITE) for p in problems) else 1 if problems else 0
     except KeyboardInterrupt:
         print("course grade: interrupted; finished results are kept, run the same command again to resume",
               file=sys.stderr)

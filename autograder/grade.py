@@ -21,7 +21,7 @@ from autograder.formats import FORMATS, RENDER, write
 from autograder.pipeline import MAX_TEST_OUTPUT_CHARS, GraderError, grade
 from autograder.results import Results, printable
 from autograder.sandbox import SandboxUnavailable
-from autograder.sinks import score_of
+from autograder.sinks import OutputError, check_writable, score_of
 from autograder.sources import InputError, collect
 
 __all__ = ["MAX_TEST_OUTPUT_CHARS", "GraderError", "add_arguments", "grade", "main", "run"]
@@ -68,12 +68,23 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
     if results is not None and len(sources) != 1:
         print(f"course grade: {len(sources)} submissions need --out DIR, not --results FILE", file=sys.stderr)
         return 2
+    try:
+        if results is not None:
+            check_writable(results)
+    except OutputError as exc:
+        print(f"course grade: {exc}; nothing was graded", file=sys.stderr)
+        return 2
+    unwritten: list[str] = []
 
     def emit(result: Results) -> None:
-        if results is not None:
-            write(result, results, format)
-        else:
-            sys.stdout.write(RENDER[format](result))
+        # never raises: it runs inside the grading session, and the score below is printed either way
+        try:
+            if results is not None:
+                write(result, results, format)
+            else:
+                sys.stdout.write(RENDER[format](result))
+        except OSError as exc:
+            unwritten.append(str(exc))
         print(f"{printable(result.submission)}: {score_of(result.score, result.max_score)}", file=sys.stderr)
 
     try:
@@ -81,7 +92,9 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
     except (GraderError, SandboxUnavailable) as exc:
         print(f"course grade: {printable(exc)}", file=sys.stderr)
         return 2
-    return 0
+    for problem in unwritten:
+        print(f"course grade: {problem}", file=sys.stderr)
+    return 2 if unwritten else 0
 
 
 def run(args: argparse.Namespace) -> int:

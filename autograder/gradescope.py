@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from autograder import REPO_ROOT, commands, config, isolation, sources
-from autograder.sinks import atomic_write
+from autograder.sinks import OutputError, atomic_write, check_writable
 
 PACKAGE_FILES = Path(__file__).resolve().parent / "gradescope_files"
 # What grading imports besides the standard library (tests/test_gradescope.py checks the list);
@@ -226,8 +226,13 @@ def main(*, out: Path = Path("autograder.zip"), assignment: str | None = None,
          config_path: Path = config.DEFAULT_PATH) -> int:
     course = config.load(config_path)
     name, _ = course.assignment(assignment)
-    files = package_files(course, name)
-    atomic_write(out, zip_bytes(files))
+    try:
+        check_writable(out)
+        files = package_files(course, name)
+        atomic_write(out, zip_bytes(files))
+    except OutputError as exc:
+        print(f"course gradescope: {exc}", file=sys.stderr)
+        return 2
     print(f"course gradescope: wrote {out} ({len(files)} files) for assignment {name!r}; upload it as "
           "the assignment's autograder on an Ubuntu 22.04 or 24.04 base image (docs/gradescope.md)",
           file=sys.stderr)

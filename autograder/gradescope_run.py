@@ -37,12 +37,19 @@ SANDBOX_WORDS = {
 }
 GRADER_ERROR = ("The autograder could not grade this submission (a problem on the course's side, not in "
                 "your code). Your instructor can see why.")
+# Some tests have no verdict (the grader failed on them): they count 0 until the instructor regrades, never
+# full marks (a submission could then earn points by making the grader fail); every other test is graded.
+NOT_ALL_GRADED = ("Some tests could not be graded (a problem on the course's side, not in your code): they "
+                  "count 0 points for now, and your instructor can see why and grade them again. Every other "
+                  "test is graded.")
 
 
 # -- the results file -----------------------------------------------------------------------------
 def _summary(results: Results, assignment: config.Assignment, sandbox: str | None) -> str:
     """The submission-level output students see: messages, visible parts, their own output."""
     blocks = [markdown_text(message) for message in results.messages]
+    if "internal_error" in results.flags:
+        blocks.insert(0, markdown_text(NOT_ALL_GRADED))
     shown = [p for p in results.parts if assignment.parts[p.name].visibility == "visible"]
     if shown and results.tests:
         blocks.append("\n".join(["| Part | Points |", "| --- | ---: |"] + [
@@ -134,6 +141,10 @@ def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
         results = pipeline.grade([source], assignment_name=name, course=course, sandbox=sandbox)[0]
     except sources.InputError as exc:
         results = _ungraded(label, name, assignment, str(exc), "unrecognised_upload")
+    except pipeline.GraderError as exc:  # grading stopped: what was graded counts, the rest is flagged
+        traceback.print_exc(file=sys.stdout)
+        results = exc.incomplete[0] if exc.incomplete else _ungraded(label, name, assignment, GRADER_ERROR,
+                                                                      "grader_error")
     except Exception:  # the grader's own failure: details for the instructor (stdout), a notice for the student
         traceback.print_exc(file=sys.stdout)
         results = _ungraded(label, name, assignment, GRADER_ERROR, "grader_error")

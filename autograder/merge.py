@@ -61,10 +61,12 @@ def main(*, shards: list[Path], out: Path, gradebook: str | None = None, csv: Pa
     except MergeError as exc:
         print(f"course merge: {exc}", file=sys.stderr)
         return 2
-    publish(load_results(out), course=course, assignment_name=assignment_name, gradebook=gradebook, csv=csv,
-            report=report, results_dir=out)
+    unwritten = publish(load_results(out), course=course, assignment_name=assignment_name, gradebook=gradebook,
+                        csv=csv, report=report, results_dir=out)
+    for problem in unwritten:
+        print(f"course merge: {problem}", file=sys.stderr)
     print(f"course merge: {count} submissions from {len(shards)} shards in {out}", file=sys.stderr)
-    return 0
+    return 2 if unwritten else 0
 
 
 def run(args: argparse.Namespace) -> int:

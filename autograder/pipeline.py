@@ -29,13 +29,20 @@ WORKER_PROBES = "worker"  # a suite's own worker probes: <suite>/worker/*.py (do
 
 
 class GraderError(RuntimeError):
-    """The grader itself cannot run (not the submission's fault); the message says why."""
+    """The grader itself cannot run (not the submission's fault); the message says why. incomplete: the
+    results of submissions whose grading it cut short (Results.complete False), never handed to on_result."""
+
+    def __init__(self, message: str, incomplete: Sequence[Results] = ()):
+        super().__init__(message)
+        self.incomplete = tuple(incomplete)
 
 
 def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
           assignment: config.Assignment, grading: config.Grading, redact: Redactor,
-          output: bytes) -> Results:
-    """Turn verdicts into points (course.yml), visibility and student-safe text."""
+          output: bytes, complete: bool = True) -> Results:
+    """Turn verdicts into points (course.yml), visibility and student-safe text. verdicts: one per test the
+    suite collected, in collection order (GradingPlugin.verdicts_of), so that a part's shares are the same
+    whichever tests ran; complete: every one of them ran."""
     weights = {v.test: assignment.parts[v.part].test_weights.get(v.test.split("::")[-1], 1.0)
                for v in verdicts}
     part_weight = {part: sum(weights[v.test] for v in verdicts if v.part == part) for part in assignment.parts}
@@ -66,7 +73,7 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
     excerpt = output.decode("utf-8", "replace")[:grading.output_excerpt_chars]
     return Results(submission=staging.name, assignment=assignment_name, tests=tuple(tests),
                    parts=parts, flags=tuple(sorted(flags)), messages=tuple(redact(m) for m in staging.messages),
-                   output_excerpt=redact(excerpt))
+                   output_excerpt=redact(excerpt), complete=complete)
 
 
 # -- what a result depends on (batch resume) ---------------------------------------------------
@@ -139,18 +146,19 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
     stagings = {s.name: stage(s, workspace / f"s{index}", assignment, grading) for index, s in enumerate(sources)}
     results: dict[str, Results] = {}
 
-    def done(name: str, verdicts: list[Verdict], worker: Worker) -> None:
-        result = score(stagings[name], verdicts, assignment_name, assignment, grading, redact, worker.stdout_excerpt)
+    def done(name: str, verdicts: list[Verdict], worker: Worker, complete: bool) -> None:
+        result = score(stagings[name], verdicts, assignment_name, assignment, grading, redact, worker.stdout_excerpt,
+                       complete)
         results[name] = result.with_grading_key(keys[name])
-        if on_result:
+        if on_result and complete:  # a partial result is never written anywhere (see GraderError.incomplete)
             on_result(results[name])
 
     plugin = GradingPlugin([Staged(s.name, s.directory) for s in stagings.values()], limits, set(assignment.parts),
                            done, sandbox, course, modes=modes, probes=suite_probes(suite))
     try:
         pytest_plugin.run(suite, plugin)
-    except RuntimeError as exc:  # the hidden suite could not run
-        raise GraderError(str(exc)) from None
+    except RuntimeError as exc:  # the hidden suite could not run, or not to the end
+        raise GraderError(str(exc), [r for r in results.values() if not r.complete]) from None
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     return [results[name] for name in stagings]

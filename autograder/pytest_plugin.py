@@ -29,6 +29,18 @@ log = logging.getLogger("autograder")
 
 INTERNAL_ERROR = ("The grader could not complete this test (an internal error, not your fault); "
                   "your instructor can see the details.")
+NOT_GRADED = ("The grader stopped before this test (an internal error, not your fault); "
+              "your instructor can see the details and will grade it again.")
+
+
+def graded_test(item: pytest.Item) -> str:
+    """The test a verdict is about: its node id without the submission parameter."""
+    return item.nodeid.split("[")[0]
+
+
+def submission_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("submission") if callspec is not None else None
 
 
 @dataclass(frozen=True)
@@ -79,10 +91,12 @@ class Workers:
 
 class GradingPlugin:
     def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
-                 on_done: Callable[[str, list[Verdict], Worker], None], sandbox: str | None = None,
+                 on_done: Callable[[str, list[Verdict], Worker, bool], None], sandbox: str | None = None,
                  course: Course | None = None, modes: dict[str, Mode] | None = None, probes: Sequence[Path] = ()):
         """modes: the suite's isolation modes (autograder/isolation.py); none grades on the own code only.
-        probes: the suite's own worker probe modules (autograder.sandbox.Worker)."""
+        probes: the suite's own worker probe modules (autograder.sandbox.Worker).
+        on_done(name, verdicts, worker, complete): one verdict per collected test, in collection order;
+        complete is False when the session ended before some of them ran (their verdicts say so)."""
         self.staged = {s.name: s for s in staged}
         self.modes = modes or {}
         self.probes = tuple(probes)
@@ -95,7 +109,10 @@ class GradingPlugin:
         self.parts = parts
         self.on_done = on_done
         self.sandbox = sandbox
-        self.verdicts: dict[str, list[Verdict]] = {name: [] for name in self.staged}
+        self.verdicts: dict[str, dict[str, Verdict]] = {name: {} for name in self.staged}
+        # Per submission, the tests the suite collected for it ({test: part}, in order): what a result
+        # must hold, whichever of them ran.
+        self.collected: dict[str, dict[str, str]] = {name: {} for name in self.staged}
         self.collection_errors: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -114,6 +131,8 @@ class GradingPlugin:
             if marker is None or marker.args[0] not in self.parts:
                 where = marker.args[0] if marker else "no part marker"
                 self.collection_errors.append(f"{item.nodeid}: part {where!r} is not in course.yml")
+            elif submission_of(item) in self.collected:
+                self.collected[submission_of(item)][graded_test(item)] = marker.args[0]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -140,7 +159,19 @@ class GradingPlugin:
         finally:
             workers.close()
             del self.workers[name]
-            self.on_done(name, self.verdicts[name], workers.own.worker)
+            verdicts, complete = self.verdicts_of(name)
+            self.on_done(name, verdicts, workers.own.worker, complete)
+
+    def verdicts_of(self, name: str) -> tuple[list[Verdict], bool]:
+        """One verdict per collected test, in collection order (a test's share of its part never depends on
+        which tests ran), and whether every one of them ran: a test without one failed, the grader's fault."""
+        given = self.verdicts[name]
+        missing = [test for test in self.collected[name] if test not in given]
+        for test in missing:
+            log.error("no verdict for %s of %s: the session ended before it", test, name)
+        verdicts = [given.get(test) or Verdict(test, part, False, NOT_GRADED, "internal-error", ("internal_error",))
+                    for test, part in self.collected[name].items()]
+        return verdicts, not missing
 
     def _start_workers(self, name: str) -> Workers:
         return Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
@@ -174,34 +205,54 @@ class GradingPlugin:
         own report would format one per failed test, ~1 ms each, all of a stub's tests)."""
         if call.excinfo is None or not isinstance(call.excinfo.value, Mistake):
             return None
+        try:
+            longrepr = call.excinfo.exconly()
+        except Exception:  # a Mistake that cannot say what it is: its verdict is made from its fields
+            longrepr = "Mistake"
         return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
-                                 call.excinfo.exconly(), call.when, duration=call.duration, start=call.start,
+                                 longrepr, call.when, duration=call.duration, start=call.start,
                                  stop=call.stop, user_properties=item.user_properties)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        # Nothing raised here may end the session (pytest's INTERNALERROR): the grader's own failure
+        # around one test is that test's internal-error verdict, and grading goes on.
         outcome = yield
-        report = outcome.get_result()
-        if call.when == "setup" and report.passed:
+        try:
+            report = outcome.get_result()
+        except Exception:  # pytest's own report of the test failed (or report_mistake's)
+            log.exception("internal error reporting %s", item.nodeid)
+            report = pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
+                                       "internal error in the report", call.when)
+            outcome.force_result(report)
+        if report.passed and call.when in ("setup", "teardown"):
             return
-        if call.when == "teardown" and report.passed:
-            return
-        name = item.callspec.params["submission"]
-        test = item.nodeid.split("[")[0]
+        name, test = submission_of(item), graded_test(item)
         part = item.get_closest_marker("part").args[0]
-        if report.passed:
-            verdict = Verdict(test, part, True)
-        elif call.excinfo is not None and isinstance(call.excinfo.value, Mistake):
-            mistake = call.excinfo.value
-            verdict = Verdict(test, part, False, mistake.feedback, mistake.pitfall, mistake.flags)
-            if mistake.picture:  # rendered here, once per failing test that drew one
-                svg = pictures.to_svg(mistake.picture)
-                verdict = replace(verdict, picture=svg) if svg is not None else \
-                    replace(verdict, feedback=f"{mistake.feedback}\n{pictures.NO_DOT_NOTE}")
-        else:
+        try:
+            verdict = self._verdict(test, part, report, call)
+        except Exception:
+            log.exception("internal error making the verdict of %s for %s", test, name)
+            verdict = None
+        if verdict is None:
             log.error("internal error in %s for %s:\n%s", test, name, report.longreprtext)
             verdict = Verdict(test, part, False, INTERNAL_ERROR, "internal-error", ("internal_error",))
-        self.verdicts[name] = [v for v in self.verdicts[name] if v.test != test] + [verdict]
+        self.verdicts[name][test] = verdict
+
+    @staticmethod
+    def _verdict(test: str, part: str, report: pytest.TestReport, call: pytest.CallInfo) -> Verdict | None:
+        """The verdict a test's report gives; None: the grader's own failure (an internal error)."""
+        if report.passed:
+            return Verdict(test, part, True)
+        if call.excinfo is None or not isinstance(call.excinfo.value, Mistake):
+            return None
+        mistake = call.excinfo.value
+        verdict = Verdict(test, part, False, mistake.feedback, mistake.pitfall, mistake.flags)
+        if not mistake.picture:
+            return verdict
+        drawing = pictures.draw(mistake.picture)  # rendered here, once per failing test that drew one
+        return replace(verdict, picture=drawing.svg) if drawing.svg else \
+            replace(verdict, feedback=f"{mistake.feedback}\n{drawing.note}")
 
 
 def run(suite: Path, plugin: GradingPlugin) -> None:

@@ -74,6 +74,9 @@ class Results:
     output_excerpt: str = ""  # capped, redacted excerpt of the student's own stdout/stderr
     grading_key: str = ""  # what the result depends on (autograder.pipeline.grading_key): batch resume
     pull_request: PullRequest | None = None  # set by ci-grade
+    # Every test the suite collected has its verdict: False when grading stopped before some ran (they count
+    # as failed, flagged internal_error). Such a result is never written by the grader nor resumed as finished.
+    complete: bool = True
 
     @property
     def score(self) -> float:
@@ -106,6 +109,7 @@ class Results:
                  "messages": list(self.messages), "output_excerpt": self.output_excerpt}
         if self.grading_key:
             extra["grading_key"] = self.grading_key
+        extra["complete"] = self.complete
         if self.pull_request is not None:
             extra["ci"] = asdict(self.pull_request)
         return {
@@ -138,6 +142,8 @@ class Results:
                    parts=tuple(PartResult(**p) for p in extra.get("parts", [])),
                    flags=tuple(extra.get("flags", [])), messages=tuple(extra.get("messages", [])),
                    output_excerpt=extra.get("output_excerpt", ""), grading_key=extra.get("grading_key", ""),
+                   # written before completeness was recorded: perhaps partial (a crash of a8e86a8's grader)
+                   complete=extra.get("complete", False),
                    pull_request=None if ci is None else PullRequest(
                        ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
 

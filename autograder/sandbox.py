@@ -87,6 +87,15 @@ class Reply:
     value: Any = None
     error: StudentError | None = None
     detail: str = ""  # for died/garbled/timeout: what the grader saw
+    # What else was known when a call failed (the worker's notes and the grader's own look), so that
+    # the failure is named for what it was (autograder.suite.describe_failure):
+    importing: str = ""  # the submission's file whose import (its module-level code) was under way
+    recursion_limit: int = 0  # the recursion limit the submission set (0: it set none)
+    output_full: bool = False  # its output reached MAX_OUTPUT_BYTES
+    memory_mb: int = 0  # timeout: the most memory the worker had held (MB; 0: unknown)
+    memory_limit_mb: int = 0
+    signal: str = ""  # died: the signal that killed it ("SIGSEGV")
+    exit_status: int | None = None  # died: the status it exited with
 
     @property
     def ok(self) -> bool:
@@ -239,6 +248,26 @@ def _kill_uid(uid: int) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
 
 
+def _peak_memory_mb(pid: int) -> int:
+    """The largest VmPeak (the most address space it held) of `pid` and its descendants, in MB,
+    from /proc (which shows it for any process, also inside bwrap's namespaces); 0 if unreadable."""
+    peak, todo = 0, [pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmPeak:"):
+                peak = max(peak, int(line.split()[1]) >> 10)
+        try:
+            todo += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return peak
+
+
 def _own_processes() -> int:
     uid = os.getuid()
     count = 0
@@ -361,6 +390,7 @@ class Worker:
             os.close(output)
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._reply_fd, self._buffer, self._ready = read_fd, b"", False
+        self._notes: dict[str, Any] = {}
 
     def _limits(self) -> list[str]:
         """prlimit's command prefix: the limits hold from the sandbox's first process on (bwrap, or the
@@ -433,28 +463,55 @@ class Worker:
         request = (json.dumps({"id": self._next_id, "probe": probe, "args": args}) + "\n").encode()
         deadline = self._deadline or time.monotonic() + self.limits.time_limit
         line = self._send(request, deadline)
-        if line is None:
-            line = self._read_line(deadline)
-        if isinstance(line, Reply):
-            return line
-        try:
-            reply = json.loads(line)
-            if not isinstance(reply, dict) or reply.get("id") != self._next_id:
-                raise ValueError("reply out of order")
-        except ValueError:
-            self._stop()
-            return Reply("garbled", detail="the worker's reply was not readable "
-                         "(did the submission write to the grader's reply channel?)")
+        while True:
+            if line is None:
+                line = self._read_line(deadline)
+            if isinstance(line, Reply):
+                return line
+            try:
+                reply = json.loads(line)
+                if isinstance(reply, dict) and isinstance(reply.get("note"), dict):
+                    self._notes.update(reply["note"])
+                    line = None
+                    continue
+                if not isinstance(reply, dict) or reply.get("id") != self._next_id:
+                    raise ValueError("reply out of order")
+            except ValueError:
+                self._stop()
+                return Reply("garbled", detail="the worker's reply was not readable "
+                             "(did the submission write to the grader's reply channel?)")
+            break
         if reply.get("ok") is True:
             return Reply("ok", value=reply.get("value"))
         error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         return Reply("error", error=StudentError(
             str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
-            str(error.get("where", ""))[:120]))
+            str(error.get("where", ""))[:120]), **self._evidence(importing=reply.get("importing")))
+
+    def _evidence(self, importing: Any = None) -> dict[str, Any]:
+        """Reply's fields on what else was known: the worker's notes (its word: they only ever change how
+        the submission's own failure is worded) and what the grader sees itself."""
+        notes = self._notes
+        importing = notes.get("importing") if importing is None else importing
+        # Only the name of one of the submission's own files: a note is no channel for other text.
+        if not (isinstance(importing, str) and importing.endswith(".py") and ".." not in importing
+                and not importing.startswith("/") and (self.submission / importing).is_file()):
+            importing = ""
+        limit = notes.get("recursion_limit")
+        try:
+            full = os.stat(self._home / f"output{self.restarts}").st_size >= MAX_OUTPUT_BYTES
+        except OSError:
+            full = False
+        return {"importing": importing,
+                "recursion_limit": limit if type(limit) is int and limit > 0 else 0,
+                "output_full": full, "memory_limit_mb": self.limits.memory_mb}
 
     def _timeout(self) -> Reply:
+        evidence = self._evidence()
+        memory = _peak_memory_mb(self._proc.pid)
         self._stop()
-        return Reply("timeout", detail=f"no answer within {self.limits.time_limit:g} s")
+        return Reply("timeout", detail=f"no answer within {self.limits.time_limit:g} s", memory_mb=memory,
+                     **evidence)
 
     def _send(self, request: bytes, deadline: float) -> Reply | None:
         """Write the request without ever blocking past the deadline (a worker that stops
@@ -496,13 +553,22 @@ class Worker:
             code = self._proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             code = None
+        evidence = self._evidence()
         self._stop()
+        if code is not None and self.sandbox == "bwrap" and code > 128:
+            code = 128 - code  # bwrap exits with 128 + the signal that killed the worker
+        killed = ""
         if code is None:
             detail = "the worker closed the grader's reply channel"
         elif code < 0:
-            detail = f"the worker was killed by {signal.Signals(-code).name}"
+            try:
+                killed = signal.Signals(-code).name
+            except ValueError:
+                killed = f"signal {-code}"
+            detail = f"the worker was killed by {killed}"
             if -code == signal.SIGXFSZ:
                 detail += " (it wrote more output than allowed)"
         else:
             detail = f"the worker process exited with status {code} (sys.exit or os._exit in the submission?)"
-        return Reply("died", detail=detail)
+        return Reply("died", detail=detail, signal=killed, exit_status=code if code is not None and code >= 0 else None,
+                     **evidence)

@@ -11,12 +11,14 @@ Source into the grader's staging area and notes what is wrong with it (read, nev
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import re
 import shutil
 import sys
 import tempfile
+import tokenize
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,9 @@ MAX_FILE_BYTES = 1 << 20
 MAX_ZIP_BYTES = 256 << 20  # uncompressed, per zip file
 MAX_ZIP_MEMBERS = 20_000
 MAX_NESTING = 3  # zips inside zips (an LMS zip of students' own zips)
+MAX_DEPTH = 32  # folders within one input (a class folder, a zip): deeper is nobody's layout
+UNREADABLE = "unreadable_submission"  # the flag of a submission (or file) that could not be read; a note says why
+SKIPPED = "skipped_files"  # the flag of a submission whose zip held files that were not extracted (notes say which)
 
 
 class InputError(Exception):
@@ -43,6 +48,7 @@ class Source:
     files: Mapping[str, bytes]
     origin: str = ""  # what the user passed, for messages
     notes: tuple[str, ...] = ()  # what reading it found wrong, for the student (e.g. a symlink in git)
+    flags: tuple[str, ...] = ()  # what reading it found wrong, for the gradebook (e.g. unreadable_submission)
 
 
 # -- names -------------------------------------------------------------------------------------
@@ -88,10 +94,20 @@ def submission_names(paths: list[Path], assignment_name: str | None = None) -> l
 
 # -- reading one submission -------------------------------------------------------------------
 def read_folder(folder: Path, name: str, assignment: config.Assignment, origin: str = "") -> Source:
-    """The student files of a folder in the template layout; a symlink is never followed (it is missing)."""
-    files = {relative: data for relative in assignment.student_files
-             if (data := _read_regular(folder / relative)) is not None}
-    return Source(name, files, origin or str(folder))
+    """The student files of a folder in the template layout; a symlink is never followed (it is missing),
+    and a file that cannot be read is missing too; the source's notes say which and why."""
+    files, notes = {}, []
+    for relative in assignment.student_files:
+        try:
+            data = _read_regular(folder / relative)
+        except OSError as exc:
+            notes.append(f"{relative} could not be read ({exc.strerror or exc}); it was not graded.")
+            continue
+        if data is not None:
+            files[relative] = data
+        elif (folder / relative).is_symlink():
+            notes.append(f"{relative} is a symbolic link, which is never followed; it was not graded.")
+    return Source(name, files, origin or str(folder), tuple(notes), (UNREADABLE,) if notes else ())
 
 
 def _read_regular(path: Path) -> bytes | None:
@@ -134,10 +150,10 @@ def read_notebook(path: Path, name: str, assignment_name: str, assignment: confi
         nb = notebooks.read_notebook(path)
         missing = notebooks.missing_cells(nb, recipe)
     except Exception as exc:  # a student's file: whatever is wrong with it, it grades as empty
-        print(printable(f"course grade: {path} is not a readable notebook ({exc}); it is graded as empty"),
+        print(printable(f"course grade: {shown(path)} is not a readable notebook ({exc}); it is graded as empty"),
               file=sys.stderr)
-        return Source(name, {}, origin or str(path), (f"{path.name} is not a readable notebook, "
-                                                      "so it was graded as empty.",))
+        return Source(name, {}, origin or str(path), (f"{shown(path.name)} is not a readable notebook, "
+                                                      "so it was graded as empty.",), (UNREADABLE,))
     source = notebook_source(nb, name, assignment_name, assignment, origin or str(path))
     if missing:
         print(printable(f"course grade: {path} lacks the answer cells {', '.join(missing)}; "
@@ -170,31 +186,78 @@ def read_commit(git: Callable[..., bytes], commit: str, name: str, assignment: c
     return Source(name, files, f"commit {commit}", tuple(notes))
 
 
-def _extract_zip(archive: Path, into: Path) -> None:
-    """Extract without trusting the archive: no absolute paths, no '..', no links, bounded size."""
+def shown(path: str | os.PathLike) -> str:
+    """A path (or zip member name) as one printable line: undecodable bytes and control characters
+    escaped, so that a message naming a student's file can be written in any format."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace") if isinstance(path, os.PathLike) else path
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+MAX_REPORTED_MEMBERS = 20  # skipped zip members named in a student's messages; the rest are counted
+Skipped = tuple[tuple[str, ...], str]  # (the folder in the zip it concerns, () for the whole zip; a note)
+
+
+def _extract_zip(archive: Path, into: Path, where: str | None = None) -> list[Skipped]:
+    """Extract without trusting the archive: bounded size and member count; no absolute paths,
+    '..', links, duplicates or paths deeper than MAX_DEPTH. Returns a note per skipped member (for
+    the student); raises InputError, naming `where` (the zip as the user knows it), when the
+    archive cannot be read at all."""
+    where = where or shown(archive)
+    skipped: list[Skipped] = []
     try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise InputError(f"{archive}: more than {MAX_ZIP_MEMBERS} files")
-            if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-                raise InputError(f"{archive}: more than {MAX_ZIP_BYTES >> 20} MB uncompressed")
-            for member in members:
-                parts = Path(member.filename.replace("\\", "/")).parts
-                is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-                if is_link or not parts or member.filename.startswith("/") or ".." in parts:
+        zf = zipfile.ZipFile(archive)
+    except Exception as exc:  # a student's file: whatever is wrong with it (BadZipFile, bad names ...)
+        raise InputError(f"{where} is not a readable zip file ({exc})") from None
+    with zf:
+        members = zf.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise InputError(f"{where} holds more than {MAX_ZIP_MEMBERS} files")
+        if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+            raise InputError(f"{where} holds more than {MAX_ZIP_BYTES >> 20} MB uncompressed")
+        extracted: set[tuple[str, ...]] = set()
+        for member in members:
+            name = member.filename.replace("\\", "/")
+            parts, is_dir = Path(name).parts, name.endswith("/")  # not member.is_dir(): a name may be empty
+            if (parts and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store")) or (is_dir and not parts):
+                continue
+            unsafe = not parts or name.startswith("/") or ".." in parts
+            if unsafe:
+                why = "its path is empty, absolute or leads outside the zip's folder"
+            elif (member.external_attr >> 16) & 0o170000 == 0o120000:
+                why = "a symbolic link is never extracted"
+            elif len(parts) > MAX_DEPTH:
+                why = f"it is nested more than {MAX_DEPTH} folders deep"
+            elif parts in extracted and not is_dir:
+                why = "another file of the same name came first"
+            else:
+                try:
+                    _extract_member(zf, member, into.joinpath(*parts), is_dir)
+                    extracted.add(parts)
                     continue
-                if parts[0] == "__MACOSX" or parts[-1] == ".DS_Store":
-                    continue
-                target = into.joinpath(*parts)
-                if member.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{archive}: not a readable zip file ({exc})") from None
+                except Exception as exc:  # a name this file system refuses, a corrupt member, encryption ...
+                    why = f"it cannot be extracted ({exc})"
+            skipped.append((() if unsafe else parts[:-1], f"{shown(member.filename)!r} in {where} was skipped: {why}."))
+    if len(skipped) > MAX_REPORTED_MEMBERS:
+        skipped[MAX_REPORTED_MEMBERS:] = [((), f"{len(skipped) - MAX_REPORTED_MEMBERS} more files in {where} "
+                                               "were skipped.")]
+    return skipped
+
+
+def _extract_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, is_dir: bool) -> None:
+    """One member, written to a new file (never through an existing one); nothing is left when it fails."""
+    if is_dir:
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "xb") as dst:
+        try:
+            with zf.open(member) as src:
+                shutil.copyfileobj(src, dst)
+        except BaseException:
+            target.unlink()
+            raise
 
 
 def _is_template_layout(directory: Path, assignment: config.Assignment) -> bool:
@@ -205,9 +268,51 @@ def _is_template_layout(directory: Path, assignment: config.Assignment) -> bool:
 
 
 # -- collecting many -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Item:
+    """An input, or something a folder or zip of inputs holds, waiting to be read."""
+
+    path: Path
+    name: str | None  # None: named by its own file name
+    where: str  # as the user knows it: a path they gave, and inside a zip `that.zip/member`
+    depth: int = 0  # 0: what the user named
+    zips: int = 0  # zips it is inside
+    one_submission: bool = True  # a folder holding one entry is that entry (an LMS's per-student folder)
+    skipped: tuple[Skipped, ...] = ()  # skipped zip members, for the submissions read from here
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(note for _, note in self.skipped)
+
+    def inside(self, child: Path, *, wrapper: bool = False) -> _Item:
+        """An entry of this folder: the same member when this folder only wraps it, else a member of its own
+        (with the skipped-member notes about the entry's folder, and those about the whole zip)."""
+        skipped = tuple((folder[1:] if folder[:1] == (child.name,) else folder, note)
+                        for folder, note in self.skipped if wrapper or folder[:1] in ((), (child.name,)))
+        return _Item(child, self.name if wrapper else None, f"{self.where}/{shown(child.name)}", self.depth + 1,
+                     self.zips, True, skipped)
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """Pushed below a folder's or zip's entries: reached when all of them have been read."""
+
+    item: _Item
+    sources_before: int
+    scratch: Path | None = None
+
+
+class _Unreadable(Exception):
+    """A member cannot be read; it becomes its own result (the message says why)."""
+
+
 @dataclass
 class _Collector:
-    """Turns inputs into Sources; zips are extracted under `workspace` while they are read."""
+    """Turns inputs into Sources; zips are extracted under `workspace` while they are read.
+
+    The walk is iterative (a submission's depth never reaches Python's recursion limit), and what
+    goes wrong inside a folder or zip of submissions belongs to the member it happens in: that
+    member becomes a result saying so (flag `unreadable_submission`), the others are read."""
 
     assignment_name: str
     assignment: config.Assignment
@@ -221,52 +326,103 @@ class _Collector:
         path.mkdir(parents=True)
         return path
 
-    def add(self, path: Path, *, name: str | None = None, depth: int = 0) -> None:
-        """One input: at depth 0 what the user named, deeper what a folder or zip holds."""
-        name = safe_name(name or (path.stem if path.suffix in (".zip", ".ipynb") else path.resolve().name))
-        if path.is_symlink() and depth > 0:
-            return
+    def add(self, path: Path, *, name: str | None = None) -> None:
+        """What the user named: one submission, or a folder, zip or nbgrader tree of them."""
+        stack: list[_Item | _Finished] = [_Item(path, name, shown(path), one_submission=not path.is_dir())]
+        while stack:
+            entry = stack.pop()
+            if isinstance(entry, _Finished):
+                self._finish(entry)
+                continue
+            try:
+                stack += reversed(self._read(entry))
+            except OSError as exc:  # a folder or file this process may not read
+                if entry.depth == 0:
+                    raise InputError(f"{entry.where}: cannot be read ({exc.strerror or exc})") from None
+                self._unreadable(entry, f"{entry.where} cannot be read ({exc.strerror or exc})")
+            except InputError as exc:  # what the user named is not an input; a member is that member's result
+                if entry.depth == 0:
+                    raise
+                self._unreadable(entry, str(exc))
+            except _Unreadable as exc:
+                self._unreadable(entry, str(exc))
+
+    def _name(self, item: _Item) -> str:
+        path = item.path
+        own = path.stem if path.suffix in (".zip", ".ipynb") else path.name if item.depth else path.resolve().name
+        return safe_name(item.name or own)
+
+    def _found(self, source: Source, item: _Item) -> None:
+        """A submission read from `item`, with the notes (and flag) of the zip members skipped there."""
+        if item.skipped:
+            source = replace(source, notes=(*item.notes, *source.notes), flags=(*source.flags, SKIPPED))
+        self.sources.append(source)
+
+    def _unreadable(self, item: _Item, message: str) -> None:
+        message = message.rstrip(".") + "; nothing in it was graded."
+        print(f"course grade: {message}", file=sys.stderr)
+        flags = (UNREADABLE, SKIPPED) if item.skipped else (UNREADABLE,)
+        self.sources.append(Source(self._name(item), {}, item.where, (*item.notes, message), flags))
+
+    def _read(self, item: _Item) -> list[_Item | _Finished]:
+        """Read one item: a submission is added to `sources`; what else it holds is returned, to be read."""
+        path, name = item.path, self._name(item)
+        if path.is_symlink() and item.depth > 0:
+            if path.is_dir() or path.suffix in (".zip", ".ipynb") or not path.exists():
+                raise _Unreadable(f"{item.where} is a symbolic link (to {shown(os.readlink(path))}), "
+                                  "which is never followed")
+            return []
         if path.is_file() and path.suffix == ".ipynb":
-            self.sources.append(read_notebook(path, name, self.assignment_name, self.assignment))
-        elif path.is_file() and path.suffix == ".zip":
-            if depth > MAX_NESTING:
-                raise InputError(f"{path}: zip files nested too deeply")
-            into = self._scratch()
-            _extract_zip(path, into)
-            self._add_folder(into, name, str(path), depth + 1, one_submission=True)
-        elif path.is_dir():
-            if path.name == "submitted" or (path / "submitted").is_dir():
-                self._add_nbgrader(path if path.name == "submitted" else path / "submitted")
-            else:
-                self._add_folder(path, name, str(path), depth + 1, one_submission=depth > 0)
-        elif depth == 0:
-            raise InputError(f"{path}: not a submission directory, notebook (.ipynb) or zip file"
+            self._found(read_notebook(path, name, self.assignment_name, self.assignment, item.where), item)
+            return []
+        if path.is_file() and path.suffix == ".zip":
+            if item.zips >= MAX_NESTING:
+                raise _Unreadable(f"{item.where} is a zip inside {item.zips} zips; "
+                                  f"zips nested more than {MAX_NESTING} deep are not opened")
+            scratch = self._scratch()
+            try:
+                skipped = _extract_zip(path, scratch, item.where)
+            except InputError as exc:  # a zip, even one the user named, is a student's: its own result
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise _Unreadable(str(exc)) from None
+            folder = _Item(scratch, name, item.where, item.depth + 1, item.zips + 1, True, (*item.skipped, *skipped))
+            return [folder, _Finished(folder, len(self.sources), scratch)]
+        if path.is_dir():
+            return self._read_folder(item, name)
+        if item.depth == 0:
+            raise InputError(f"{item.where}: not a submission directory, notebook (.ipynb) or zip file"
                              + ("" if path.exists() else " (no such file or directory)"))
+        return []
 
-    def _add_folder(self, folder: Path, name: str, origin: str, depth: int, one_submission: bool) -> None:
-        """A submission, or a folder of them. Inside a zip or a class folder, a folder holding just one
-        submission folder or notebook (an LMS's per-student folder) is that student's submission."""
-        if _is_template_layout(folder, self.assignment):
-            self.sources.append(read_folder(folder, name, self.assignment, origin))
+    def _read_folder(self, item: _Item, name: str) -> list[_Item | _Finished]:
+        path = item.path
+        if item.depth > MAX_DEPTH:
+            raise _Unreadable(f"{item.where} is nested more than {MAX_DEPTH} folders deep")
+        if path.name == "submitted" or (path / "submitted").is_dir():
+            self._add_nbgrader(path if path.name == "submitted" else path / "submitted", item)
+            return []
+        if _is_template_layout(path, self.assignment):
+            self._found(read_folder(path, name, self.assignment, item.where), item)
+            return []
+        children = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX")
+        children = [p for p in children if p.is_symlink() or p.is_dir() or p.suffix in (".zip", ".ipynb")]
+        if item.one_submission and len(children) == 1:  # a folder around a submission: still this member
+            return [replace(item, name=name).inside(children[0], wrapper=True)]
+        return [*(item.inside(child) for child in children), _Finished(item, len(self.sources))]
+
+    def _finish(self, finished: _Finished) -> None:
+        if finished.scratch is not None:
+            shutil.rmtree(finished.scratch, ignore_errors=True)  # its sources hold their bytes
+        if len(self.sources) > finished.sources_before:
             return
-        children = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX")
-        if one_submission and len(children) == 1:
-            only = children[0]
-            if only.is_dir() and _is_template_layout(only, self.assignment):
-                self.sources.append(read_folder(only, name, self.assignment, origin))
-                return
-            if only.is_file() and only.suffix == ".ipynb":
-                self.sources.append(read_notebook(only, name, self.assignment_name, self.assignment, origin))
-                return
-        before = len(self.sources)
-        for child in children:
-            if child.is_dir() or child.suffix in (".zip", ".ipynb"):
-                self.add(child, depth=depth)
-        if len(self.sources) == before:
-            raise InputError(f"{origin}: no submissions found (expected folders in the template layout, "
+        item = finished.item
+        if item.depth == 0:
+            raise InputError(f"{item.where}: no submissions found (expected folders in the template layout, "
                              ".ipynb or .zip files)")
+        self._unreadable(item, f"{item.where} holds no submission (no folder in the template layout, "
+                               ".ipynb or .zip file)")
 
-    def _add_nbgrader(self, submitted: Path) -> None:
+    def _add_nbgrader(self, submitted: Path, item: _Item) -> None:
         """nbgrader's submitted/<student>/<assignment>/ (notebooks, or the template layout)."""
         if not any((student / self.assignment_name).is_dir() for student in submitted.iterdir()):
             raise InputError(f"{submitted}: no submissions of assignment {self.assignment_name!r} "
@@ -276,23 +432,32 @@ class _Collector:
             if not folder.is_dir():
                 continue
             name = safe_name(student.name)
+            where = f"{item.where}/{shown(folder.relative_to(item.path))}"
             if _is_template_layout(folder, self.assignment):
-                self.sources.append(read_folder(folder, name, self.assignment))
+                self.sources.append(read_folder(folder, name, self.assignment, where))
                 continue
             notebooks = sorted(folder.glob("*.ipynb"))
             if not notebooks:
-                raise InputError(f"{folder}: neither the template layout nor a notebook")
+                self._unreadable(_Item(folder, name, where, item.depth + 1),
+                                 f"{where} holds neither the template layout nor a notebook")
+                continue
             files: dict[str, bytes] = {}
+            notes: list[str] = []
+            flags: set[str] = set()
             for notebook in notebooks:
-                files.update(read_notebook(notebook, name, self.assignment_name, self.assignment).files)
-            self.sources.append(Source(name, files, str(folder)))
+                read = read_notebook(notebook, name, self.assignment_name, self.assignment)
+                files.update(read.files)
+                notes += read.notes
+                flags.update(read.flags)
+            self.sources.append(Source(name, files, where, tuple(notes), tuple(sorted(flags))))
 
 
 def collect(inputs: Iterable[Path], assignment_name: str, assignment: config.Assignment) -> list[Source]:
     """All submissions in `inputs`, sorted by name; duplicate names are an error, never a silent loss.
 
     An input that is one submission is named by `submission_names`; what a folder, zip or nbgrader
-    tree holds is named by its own entries."""
+    tree holds is named by its own entries. A member that cannot be read is a submission too: it is
+    graded as empty, flagged `unreadable_submission`, its message naming the file."""
     inputs = list(inputs)
     with tempfile.TemporaryDirectory(prefix="course-sources-") as workspace:
         collector = _Collector(assignment_name, assignment, Path(workspace))
@@ -334,6 +499,8 @@ def _uploaded_files(folder: Path) -> list[Path]:
     found = []
     for directory, subdirectories, names in os.walk(folder):  # never follows links to folders
         subdirectories[:] = sorted(d for d in subdirectories if d not in JUNK and not d.startswith("."))
+        if len(Path(directory).relative_to(folder).parts) >= MAX_DEPTH:  # os.walk recurses: bound its depth
+            subdirectories.clear()
         for name in sorted(names):
             path = Path(directory, name)
             if name in JUNK or name.startswith(".") or not path.is_file() or path.is_symlink():
@@ -366,8 +533,9 @@ def read_upload(folder: Path, name: str, assignment_name: str, assignment: confi
     files = _uploaded_files(folder)
     if len(files) == 1 and files[0].suffix.lower() == ".zip":  # one level: a zip in it is not unpacked
         with tempfile.TemporaryDirectory(prefix="course-upload-") as unzipped:
-            _extract_zip(folder / files[0], Path(unzipped))
-            return _read_uploaded(Path(unzipped), _uploaded_files(Path(unzipped)), name, assignment_name, assignment)
+            skipped = _extract_zip(folder / files[0], Path(unzipped), files[0].as_posix())
+            source = _read_uploaded(Path(unzipped), _uploaded_files(Path(unzipped)), name, assignment_name, assignment)
+            return replace(source, notes=(*source.notes, *(note for _, note in skipped)))
     return _read_uploaded(folder, files, name, assignment_name, assignment)
 
 
@@ -415,6 +583,16 @@ def _forbidden_imports(tree: ast.AST, forbidden: Iterable[str]) -> list[tuple[in
     return [(lineno, module) for lineno, module in imported_modules(tree) if module.partition(".")[0] in names]
 
 
+def _not_text(data: bytes) -> bool:
+    """Whether a file is no text Python reads: NUL bytes, or bytes its declared encoding (UTF-8) cannot decode."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return True
+    return b"\0" in data
+
+
 def _packages(student_files: Iterable[str]) -> set[str]:
     """Folders of the student files that must be packages for the files to import each other."""
     return {parent.as_posix() for relative in student_files for parent in Path(relative).parents
@@ -424,7 +602,8 @@ def _packages(student_files: Iterable[str]) -> set[str]:
 def stage(source: Source, into: Path, assignment: config.Assignment, grading: config.Grading) -> Staging:
     """Write the source's student files into `into` (a new folder); note what is missing, what does
     not compile and which forbidden modules are imported."""
-    staging = Staging(source.name, into, list(source.notes))
+    staging = Staging(source.name, into, list(source.notes), set(source.flags))
+    unreadable = UNREADABLE in source.flags and not source.files  # its notes say why nothing is there
     into.mkdir(parents=True)
     for package in sorted(_packages(assignment.student_files)):
         (into / package).mkdir(parents=True, exist_ok=True)
@@ -433,11 +612,17 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
     for relative in assignment.student_files:
         data = source.files.get(relative)
         if data is None:
-            staging.messages.append(f"{relative} is missing from the submission; tests that need it fail.")
+            if not unreadable:
+                staging.messages.append(f"{relative} is missing from the submission; tests that need it fail.")
             staging.flags.add("missing_file")
             continue
         data = data[:MAX_FILE_BYTES]
         (into / relative).write_bytes(data)
+        if _not_text(data):  # checked first: ast.parse accepts bytes (in comments) that an import refuses
+            staging.messages.append(f"{relative} is not Python source text (a binary file, or not UTF-8); "
+                                    "tests that need it fail.")
+            staging.flags.add("syntax_error")
+            continue
         try:
             tree = ast.parse(data, filename=relative)
         except (SyntaxError, ValueError) as exc:

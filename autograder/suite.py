@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.sandbox import Reply, Worker
+from autograder.sandbox import MAX_OUTPUT_BYTES, Reply, StudentError, Worker
 
 
 class Mistake(AssertionError):
@@ -34,20 +34,80 @@ class Mistake(AssertionError):
 FAILURES: dict[str, str] = {
     "timeout": "timed out", "crash": "crashed the worker", "forbidden-import": "forbidden import",
     "missing-file": "missing file", "not-implemented": "not implemented", "syntax-error": "syntax error",
-    "recursion": "recursion too deep", "memory": "out of memory", "error": "raised an exception",
-    "malformed": "malformed answer",
+    "recursion": "recursion too deep", "memory": "memory limit", "error": "raised an exception",
+    "malformed": "malformed answer", "output-flood": "output limit", "exit": "exited the process",
+    "exit-at-import": "exited while imported", "recursion-at-import": "recursion at import",
 }
+DEFAULT_RECURSION_LIMIT = 1000  # Python's, which the worker keeps
+NEAR_MEMORY_LIMIT = 0.75  # a time-out after holding this share of the memory limit is named as memory
+REVISITS = "walk-revisits"  # a time-out of a walk that, on a small diamond ladder, visits a node twice
 
 
-def describe_failure(reply: Reply, doing: str) -> Mistake:
-    """The Mistake for a call that did not return normally."""
-    if reply.status == "timeout":
-        return Mistake("timeout", f"{doing} did not finish: {reply.detail} (an infinite loop, or a "
-                       "graph walk without a visited set?)", ("timeout",))
-    if reply.status == "died":
-        return Mistake("crash", f"{doing} stopped the worker: {reply.detail}", ("crash",))
+def _exit_call(error: StudentError) -> str:
+    """sys.exit(3), with the status when it is a small number (a text would be quoted from the worker)."""
+    return f"sys.exit({error.message})" if re.fullmatch(r"-?\d{1,3}", error.message) else "sys.exit(...)"
+
+
+def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
+    """A failure named for what the grader knows happened (output cap, memory limit, an exit or a
+    recursion at import, a crash after the recursion limit was raised), or None."""
+    error = reply.error if reply.status == "error" else None
+    file = reply.importing
+    # Numbers and text the submission chose are not quoted (they would be a channel out of a worker
+    # that holds reference code): the words say that the limit was raised, not to what.
+    raised = "your code raised the recursion limit" if reply.recursion_limit > DEFAULT_RECURSION_LIMIT else ""
+    if reply.output_full and (reply.status in ("died", "timeout") or (
+            error.type == "OSError" and error.message.startswith("[Errno 27]"))):
+        at = f" while your {file} was being imported" if file else ""
+        return Mistake("output-flood", f"{doing}: your code printed more than {MAX_OUTPUT_BYTES >> 20} MiB of output "
+                       f"(the most a submission may print){at} and was stopped", ("output_flood",))
+    limit = f"your code used more than the {reply.memory_limit_mb} MB of memory a submission may use"
+    if error is not None and error.type == "MemoryError":
+        where = f" ({error.where})" if error.where else ""
+        return Mistake("memory", f"{doing}: {limit}{where}", ("memory",))
+    if file and error is not None and error.type == "SystemExit":
+        return Mistake("exit-at-import", f"your {file} called {_exit_call(error)} (raised SystemExit) while "
+                       f"being imported ({error.where}), so nothing in it could be tested", ("exit_at_import",))
+    if file and reply.exit_status is not None:
+        return Mistake("exit-at-import", f"your {file} ended the process (os._exit({reply.exit_status})?) while "
+                       "being imported, so nothing in it could be tested", ("exit_at_import",))
+    if file and ((error is not None and error.type == "RecursionError") or (raised and reply.status != "error")):
+        what = {"error": f"raised RecursionError ({error.where})" if error else "",
+                "died": f"crashed ({reply.detail}): probably a recursion too deep, since {raised}",
+                "timeout": f"did not finish ({reply.detail}): probably a recursion that does not end, since "
+                           f"{raised}"}[reply.status]
+        return Mistake("recursion-at-import", f"importing your {file} {what}; its module-level code runs "
+                       "whenever the grader imports it", ("recursion_at_import",))
+    if reply.status == "timeout" and reply.memory_mb >= NEAR_MEMORY_LIMIT * reply.memory_limit_mb > 0:
+        return Mistake("memory", f"{doing} did not finish within the time limit ({reply.detail}) with the memory "
+                       f"it held close to the {reply.memory_limit_mb} MB a submission may use", ("memory",))
+    if raised and reply.signal == "SIGSEGV":
+        return Mistake("crash", f"{doing} crashed ({reply.detail}): probably recursion too deep ({raised} "
+                       "beyond what the C stack holds)", ("crash",))
+    if error is not None and error.type == "SystemExit":
+        return Mistake("exit", f"{doing}: your code called {_exit_call(error)} (raised SystemExit, "
+                       f"{error.where}); code meant to be imported should raise an exception instead")
+    return None
+
+
+def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> Mistake:
+    """The Mistake for a call that did not return normally. `revisits`: for a backward() that timed
+    out, what the follow-up probe saw on a small diamond ladder (Submission.revisits)."""
     if reply.status == "garbled":
         return Mistake("crash", f"{doing}: {reply.detail}", ("tamper",))
+    named = _failure_evidence(reply, doing)
+    if named is not None:
+        return named
+    importing = f" while importing your {reply.importing}" if reply.importing else ""
+    if reply.status == "timeout" and revisits:
+        return Mistake(REVISITS, f"{doing} did not finish ({reply.detail}). On a {revisits['levels']}-level diamond "
+                       f"ladder (v = v*0.5 + v*0.5 at each level) your backward() {revisits['seen']}: a walk "
+                       "without a visited set goes down every path, and a deep graph with shared nodes has "
+                       "too many", ("timeout",))
+    if reply.status == "timeout":
+        return Mistake("timeout", f"{doing} did not finish{importing}: {reply.detail}", ("timeout",))
+    if reply.status == "died":
+        return Mistake("crash", f"{doing} stopped the worker{importing}: {reply.detail}", ("crash",))
     error = reply.error
     if error.type == "ForbiddenImport" or (error.type in {"ImportError", "ModuleNotFoundError"}
                                            and "not allowed" in error.message):
@@ -65,11 +125,34 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
         return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}: {error.message}",
                        ("syntax_error",))
     if error.type == "RecursionError":
-        return Mistake("recursion", f"{doing} raised RecursionError ({error.where}); a topological "
-                       "sort that recurses without a visited set can loop on shared nodes")
-    if error.type == "MemoryError":
-        return Mistake("memory", f"{doing} ran out of memory ({error.where})", ("memory",))
+        deeper = (f"more than {DEFAULT_RECURSION_LIMIT} calls deep" if reply.recursion_limit <= DEFAULT_RECURSION_LIMIT
+                  else "deeper than the recursion limit it set")
+        return Mistake("recursion", f"{doing} raised RecursionError ({error.where}): your code called itself "
+                       f"{deeper} (a recursion that does not end, or a recursive walk of a graph deeper than that)")
     return Mistake("error", f"{doing} raised {error}")
+
+
+def diamond_ladder(levels: int, start: float = 0.7) -> dict:
+    """v = v*0.5 + v*0.5, `levels` times: 2**levels paths from the output back to the input."""
+    ops = []
+    for level in range(levels):
+        v = 0 if level == 0 else 3 * level
+        ops += [["mul", v, {"c": 0.5}], ["mul", v, {"c": 0.5}], ["add", 3 * level + 1, 3 * level + 2]]
+    return {"leaves": [start], "ops": ops}
+
+
+# After a backward() timed out: does it, on this small ladder, visit a node again? A walk with a
+# visited set goes into each node once; one without goes into the input 2**10 times.
+REVISIT_LADDER = 10
+REVISIT_BUDGET = 16  # times one node's children may be walked before that counts as revisiting
+
+
+def _walks(probe: str, args: dict) -> bool:
+    """Whether the call runs backward() on the submission's graphs (a model's training does too)."""
+    if probe == "model":
+        return True
+    items = args.get("items", []) if probe == "graphs" else [args] if probe == "graph" else []
+    return any(step[0] == "backward" for item in items for step in item.get("steps") or [["backward"]])
 
 
 def number(value: Any, what: str) -> float:
@@ -170,6 +253,7 @@ class Submission:
     mode: str = "own"
     graph_options: dict[str, Any] = field(default_factory=dict)  # sent with every graph (the mode's)
     isolate: Callable[[str], Submission] | None = None  # None: grade every part on the student's own code
+    _found: dict[str, Any] = field(default_factory=dict)  # what follow-up probes found (revisits)
 
     def isolated(self, mode: str) -> Submission:
         """This submission with the parts a test does not grade replaced by reference behaviour;
@@ -182,10 +266,31 @@ class Submission:
         """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
         reply = self.worker.call(probe, **args)
         if not reply.ok:
-            raise describe_failure(reply, doing)
+            walked = reply.status == "timeout" and not reply.importing and _walks(probe, args)
+            raise describe_failure(reply, doing, self.revisits() if walked else None)
         if not isinstance(reply.value, dict):
             raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
         return reply.value
+
+    def revisits(self) -> dict | None:
+        """Whether backward() visits a node twice on a small diamond ladder (asked after a time-out, with
+        a time budget of its own, once per submission and mode): {"levels": ..., "seen": what it did}, or
+        None when it does not, or when that could not be found out."""
+        if "revisits" not in self._found:
+            self._found["revisits"] = self._revisits()
+        return self._found["revisits"]
+
+    def _revisits(self) -> dict | None:
+        self.worker.start_test()
+        reply = self.worker.call("revisits", graph=diamond_ladder(REVISIT_LADDER), budget=REVISIT_BUDGET,
+                                 **self.graph_options)
+        value = reply.value if reply.ok and isinstance(reply.value, dict) else {}
+        count = value.get("count")
+        if type(count) is not int or value.get("what") not in ("backward", "children"):
+            return None
+        seen = (f"ran one node's _backward {count} times" if value["what"] == "backward" else
+                f"went into one node's children {count} times (the grader stopped it there)")
+        return {"levels": REVISIT_LADDER, "seen": seen}
 
     def graph(self, graph: dict, steps: list | None = None, *, doing: str = "building the graph",
               record_calls: bool = False) -> GraphObservation:

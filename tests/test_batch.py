@@ -104,12 +104,16 @@ def test_two_submissions_with_one_name_are_an_error_not_a_loss(tmp_path):
 
 def test_bad_inputs_get_a_clear_message(tmp_path):
     (tmp_path / "empty").mkdir()
-    (tmp_path / "broken.zip").write_bytes(b"not a zip")
-    for bad, message in ((tmp_path / "empty", "no submissions found"), (tmp_path / "broken.zip", "not a readable zip"),
-                         (tmp_path / "nowhere", "not a submission")):
+    for bad, message in ((tmp_path / "empty", "no submissions found"), (tmp_path / "nowhere", "not a submission")):
         result = course("grade", str(bad), "--out", str(tmp_path / "out"))
         assert result.returncode == 2, result.stderr
         assert message in result.stderr
+    # a zip is a student's (or a class's): one that cannot be read is that submission's result, graded as empty
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    result = course("grade", str(tmp_path / "broken.zip"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "broken.zip is not a readable zip" in result.stderr, result.stderr
+    graded = json.loads((tmp_path / "out" / "broken.json").read_text())
+    assert graded["score"] == 0 and "unreadable_submission" in graded["extra_data"]["flags"]
 
 
 def test_shards_are_a_deterministic_partition():

@@ -9,7 +9,6 @@ import re
 import shutil
 from pathlib import Path
 
-import graphviz
 import numpy
 import pytest
 from PIL import Image
@@ -146,9 +145,10 @@ def test_a_students_huge_or_broken_numbers_stay_short():
 
 
 def test_without_dot_there_is_no_picture_and_no_error(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(pictures, "DOT", "no-such-dot")
     pictures._drawn.cache_clear()
     assert pictures.to_svg("digraph { a -> b }") is None
+    assert pictures.draw("digraph { a -> b }").note == pictures.NO_DOT_NOTE
 
 
 # -- carried and shown --------------------------------------------------------------------------
@@ -234,10 +234,7 @@ def test_the_grader_pictures_each_failing_graph_test(overwriter):
 
 @pytest.mark.slow
 def test_without_dot_the_feedback_says_so_and_grading_goes_on(overwriter, monkeypatch):
-    def no_dot(*args, **kwargs):
-        raise graphviz.ExecutableNotFound(["dot"])
-
-    monkeypatch.setattr(graphviz.Source, "pipe", no_dot)
+    monkeypatch.setattr(pictures, "DOT", "no-such-dot")
     pictures._drawn.cache_clear()  # a grading process without dot from its start: nothing drawn before
     [results] = grade([overwriter], course=COURSE)
     failed = [t for t in results.tests if t.status == "failed" and t.part == "operations"]

@@ -6,13 +6,16 @@ started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES PROB
 imports only the standard library, the probe modules beside it (each defines PROBES, a dict of
 name -> function; the assignment's suite provides them) and the submission. Requests come on
 stdin, one JSON object a line: {"id": 1, "probe": "graph", "args": {...}}; replies go to
-REPLY_FD, one JSON object a line.
+REPLY_FD, one JSON object a line. Before a reply the worker may write notes, {"note": {...}}, that
+tell the grader what it could not learn after a crash: which file of the submission is being
+imported ("importing") and the recursion limit the submission set ("recursion_limit").
 """
 
 import _json  # json's own C codec: the json package would import re, enum and collections (~8 ms a start)
 import importlib
 import os
 import sys
+from importlib.machinery import PathFinder
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the probe modules (-I keeps it off)
 
@@ -66,6 +69,70 @@ class _ForbiddenImports:
         return None
 
 
+class _ImportNotes:
+    """A sys.meta_path finder that wraps the loader of each of the submission's modules, so that the
+    grader is told while its module-level code runs: an exit, a crash or a time-out there is then
+    named as happening at import."""
+
+    def __init__(self, note, submission):
+        self.note, self.submission = note, submission
+        self.importing = []  # the submission's files being imported, innermost last
+        self.failed = None  # (id of the exception, file) for the innermost import it ended
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = os.path.join(self.submission, fullname.partition(".")[0])
+        if not (os.path.isdir(top) or os.path.isfile(top + ".py")):  # not the submission's: no second search
+            return None
+        spec = PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None or not (spec.origin or "").startswith(self.submission):
+            return None
+        spec.loader = _NotedLoader(spec.loader, self, os.path.relpath(spec.origin, self.submission))
+        return spec
+
+    def run(self, loader, module, file):
+        self.importing.append(file)
+        self.note(importing=file)
+        try:
+            loader.exec_module(module)
+        except BaseException as exc:
+            if self.failed is None or self.failed[0] != id(exc):
+                self.failed = (id(exc), file)
+            raise
+        finally:
+            self.importing.pop()
+            self.note(importing=self.importing[-1] if self.importing else "")
+
+    def failed_import(self, exc):
+        """The submission's file whose import `exc` ended, or ""."""
+        return self.failed[1] if self.failed is not None and self.failed[0] == id(exc) else ""
+
+
+class _NotedLoader:
+    def __init__(self, loader, notes, file):
+        self._loader, self._notes, self._file = loader, notes, file
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._notes.run(self._loader, module, self._file)
+
+    def __getattr__(self, name):  # get_source, get_code ... (tracebacks, linecache)
+        return getattr(self._loader, name)
+
+
+def _noting_recursion_limit(note):
+    """sys.setrecursionlimit, telling the grader the new limit (a crash after a raised limit is
+    most likely a recursion that overflowed the C stack)."""
+    set_limit = sys.setrecursionlimit
+
+    def setrecursionlimit(limit):
+        set_limit(limit)
+        note(recursion_limit=sys.getrecursionlimit())
+
+    return setrecursionlimit
+
+
 def _where(tb, submission):
     """'micrograd/engine.py line 57' for the innermost frame in the submission, if any (read from the
     traceback itself: the traceback module is slow to import)."""
@@ -102,9 +169,20 @@ def load_probes(modules):
 
 
 def serve(reply_fd, submission, forbidden, probes):
+    def write(value):
+        data = (dumps(value) + "\n").encode()
+        while data:
+            data = data[os.write(reply_fd, data):]
+
+    def note(**fields):
+        write({"note": fields})
+
     sys.path[:0] = [submission]
     forbidden = frozenset(forbidden)
-    sys.meta_path.insert(0, _ForbiddenImports(forbidden))
+    imports = _ImportNotes(note, submission)
+    sys.meta_path[:0] = [_ForbiddenImports(forbidden), imports]
+    sys.setrecursionlimit = _noting_recursion_limit(note)
+    reserve = bytearray(1 << 20)  # freed on a MemoryError, so that the reply can still be made
     # Python's default recursion limit stays: a graph deeper than it needs a sort with an explicit stack.
     os.write(reply_fd, b'{"ready": true}\n')  # the grader's own part started; student code comes next
     for line in sys.stdin:
@@ -112,10 +190,18 @@ def serve(reply_fd, submission, forbidden, probes):
         try:
             reply = {"id": request["id"], "ok": True, "value": probes[request["probe"]](**request["args"])}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            reply = {"id": request["id"], "ok": False, "error": _describe(exc, submission, forbidden)}
-        data = (dumps(reply) + "\n").encode()
-        while data:
-            data = data[os.write(reply_fd, data):]
+            if isinstance(exc, MemoryError):
+                reserve = None
+            reply = {"id": request["id"], "ok": False, "error": _describe(exc, submission, forbidden),
+                     "importing": imports.failed_import(exc)}
+        # Here the exception and its frames (holding what filled the memory) are gone.
+        imports.failed = None
+        if reserve is None:
+            try:
+                reserve = bytearray(1 << 20)
+            except MemoryError:
+                pass
+        write(reply)
 
 
 if __name__ == "__main__":

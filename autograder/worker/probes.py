@@ -160,6 +160,51 @@ def graph(graph, steps=(("backward", -1),), record_calls=False, derivatives="own
     }
 
 
+class _Revisited(BaseException):
+    """Raised inside the student's backward() as soon as it visits a node again (a BaseException: an
+    `except Exception` in the student's code does not stop it)."""
+
+
+def _counted(children, visit):
+    """children (a node's _prev) as a container of the same kind that calls visit() whenever it is iterated."""
+    kind = type(children)
+    base = set if isinstance(children, set) else tuple if isinstance(children, tuple) else list
+    if kind not in (base, _CreationOrderSet):
+        return children  # a container of the student's own: left alone
+
+    class Counted(base):
+        def __iter__(self):
+            visit()
+            return iter(sorted(base.__iter__(self), key=_creation_index)) if base is set else base.__iter__(self)
+
+    return Counted(children)
+
+
+def revisits(graph, budget=16, derivatives="own"):
+    """backward() from the last node of `graph`, stopped as soon as it runs one node's _backward twice
+    or walks one node's children more than `budget` times: {"what": "backward" or "children", "count": n},
+    or {} when it finishes without (a walk with a visited set)."""
+    nodes, _ = build_on_reference(graph) if derivatives == "reference" else build(graph)
+    counts = {}
+
+    def visit(key, what, most):
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] > most:
+            raise _Revisited(what, counts[key])
+
+    for i, node in enumerate(nodes):
+        def _backward(i=i, original=node._backward):
+            visit(("backward", i), "backward", 1)
+            original()
+        node._backward = _backward
+        node._prev = _counted(node._prev, lambda i=i: visit(("children", i), "children", budget))
+    try:
+        nodes[-1].backward()
+    except _Revisited as found:
+        return {"what": found.args[0], "count": found.args[1]}
+    return {}
+
+
 def _without_gc(probe):
     """Pause the cyclic garbage collector during a probe: a graph of Values and closures is all
     reference cycles, which it would walk again and again while deep graphs are built."""
@@ -291,5 +336,6 @@ def api(names):
     return {name: callable(getattr(Value, name, None)) for name in names}
 
 
-PROBES = {"graph": _without_gc(graph), "graphs": _without_gc(graphs), "model": _without_gc(model), "api": api}
+PROBES = {"graph": _without_gc(graph), "graphs": _without_gc(graphs), "model": _without_gc(model), "api": api,
+          "revisits": _without_gc(revisits)}
 PROBES.update(__import__("notebook_probes").PROBES)  # the notebook assignments (autograder/notebooks.py)

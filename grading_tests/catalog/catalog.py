@@ -109,6 +109,7 @@ RESET = ("        # Like torch, only leaves keep their gradients from an earlier
 
 # Diagnoses that name no specific mistake: `course validate` accepts them from any bug, anywhere.
 GENERIC_PITFALLS = ("error", "wrong-gradient", "gradient-disagrees-with-forward", "forward-wrong-nearby", "timeout",
+                    "walk-revisits",  # a time-out, with the evidence that backward() revisits nodes
                     "crash", "not-implemented", "nn-forward-wrong", "nn-gradient", "training-trajectory",
                     "training-own-engine")  # the end-to-end loop: "your engine", named in the engine's parts
 

@@ -5,12 +5,16 @@ the data and gradients the student's worker sent back. Each Value is a record (n
 grad), each operation a small node. The marked node is, walking from the output, the first one
 whose gradient is wrong while the gradients of the nodes using it are right: the edges from it to
 its users' operations carry the operation whose _backward sent the wrong gradient. Right values are
-never drawn for a wrong node: a picture holds the student's numbers only.
+never drawn for a wrong node: a picture holds the student's numbers only. A picture is bounded (nodes,
+label lengths, the DOT source) whatever the student's graph or calls; a picture that cannot be drawn
+is left out with a note, the mistake stands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 import diagnose
 import operations
@@ -18,10 +22,24 @@ from diagnose import Tolerance
 from graphviz import Digraph
 from writing import node_name
 
+from autograder import pictures
 from autograder.suite import GraphObservation, Mistake
 
 MARK = "#ff5a4f"  # the first wrong node (and its legend)
 MAX_NODES = 40  # Values drawn; bigger graphs are cut to the marked node's neighbourhood
+MAX_LABEL_CHARS = 160  # a label's characters (`dot` refuses a string over 16384); longer ones end in "..."
+MAX_CALLS_SHOWN = 6  # _backward call positions written on one node (a backward() may call it thousands of times)
+log = logging.getLogger("autograder")
+
+
+def short(text: str) -> str:
+    """A label cut to MAX_LABEL_CHARS."""
+    return text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS - 3] + "..."
+
+
+def record(fields: Iterable[str]) -> str:
+    """A record node's label, each field cut short."""
+    return "{ " + " | ".join(short(field) for field in fields) + " }"
 
 
 def number(value: float) -> str:
@@ -107,28 +125,36 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
     for node in sorted(shown):
         fields = [names[node], f"data {number(data[node])}"] + ([f"grad {number(grad[node])}"] if grad else [])
         style = {"style": "filled", "fillcolor": MARK} if node == marked else {}
-        drawing.node(f"n{node}", "{ " + " | ".join(fields) + " }", shape="record", **style)
+        drawing.node(f"n{node}", record(fields), shape="record", **style)
         if node >= n_leaves:
-            drawing.node(f"n{node}op", op_label(graph, node), shape="ellipse")
+            drawing.node(f"n{node}op", short(op_label(graph, node)), shape="ellipse")
             drawing.edge(f"n{node}op", f"n{node}")
     suspects = suspect_users(graph, marked, suspect_op) if marked is not None else []
     for node in sorted(shown):
         for child in dict.fromkeys(diagnose.inputs(graph, node)):
             if child in shown:
-                label = {"label": suspect or backward_label(graph["ops"][node - n_leaves][0], suspect_op),
+                label = {"label": short(suspect or backward_label(graph["ops"][node - n_leaves][0], suspect_op)),
                          "color": MARK, "fontcolor": MARK, "penwidth": "2"} \
                     if child == marked and node in suspects else {}
                 drawing.edge(f"n{child}", f"n{node}op", **label)
     if len(shown) < total:
         drawing.node("more", f"... {total - len(shown)} more nodes", shape="plaintext")
     if marked is not None:
-        drawing.node("legend", legend or f"{names[marked]}: the first wrong gradient from the output "
-                     "(the gradients of the nodes using it are right)", shape="box", style="filled", fillcolor=MARK)
+        drawing.node("legend", short(legend or f"{names[marked]}: the first wrong gradient from the output "
+                     "(the gradients of the nodes using it are right)"), shape="box", style="filled", fillcolor=MARK)
     return drawing.source
 
 
-def illustrated(mistake: Mistake, source: str) -> Mistake:
-    """The mistake with a picture (the grader renders it only for the verdict, autograder.pictures)."""
+def illustrated(mistake: Mistake, draw: Callable[[], str]) -> Mistake:
+    """The mistake with a picture (the grader renders it only for the verdict, autograder.pictures); without
+    one, saying so, when drawing it fails or gives more DOT than `dot` is given: the mistake stands."""
+    try:
+        source = draw()
+        if len(source) > pictures.MAX_DOT_CHARS:
+            raise ValueError(f"{len(source)} characters of DOT")
+    except Exception:
+        log.exception("no picture for %s", mistake.pitfall)
+        return Mistake(mistake.pitfall, f"{mistake.feedback}\n{pictures.NOT_DRAWN_NOTE}", mistake.flags)
     return Mistake(mistake.pitfall, mistake.feedback, mistake.flags, picture=source)
 
 
@@ -142,7 +168,7 @@ def gradient_dot(graph: dict, observation: GraphObservation, wrong: Iterable[int
 def with_gradients(mistake: Mistake, graph: dict, observation: GraphObservation, wrong: Iterable[int],
                    names: Sequence[str] = ()) -> Mistake:
     """The mistake illustrated by the student's graph, data and gradients, the first wrong node marked."""
-    return illustrated(mistake, gradient_dot(graph, observation, wrong, names, mistake.pitfall))
+    return illustrated(mistake, lambda: gradient_dot(graph, observation, wrong, names, mistake.pitfall))
 
 
 def replay_wrong(graph: dict, steps: Sequence, observation: GraphObservation, tolerance: Tolerance,
@@ -190,7 +216,7 @@ def with_parameter_order(mistake: Mistake, x: Sequence[float], set_values: Seque
     for start in range(0, neurons * width, width):
         mine, theirs = used[start:start + width], set_values[start:start + width]
         if list(mine) != list(theirs):
-            return illustrated(mistake, parameter_order_dot(x, theirs, mine, order, nonlin, start // width))
+            return illustrated(mistake, partial(parameter_order_dot, x, theirs, mine, order, nonlin, start // width))
     return mistake
 
 
@@ -214,6 +240,13 @@ def out_of_order(graph: dict, calls: Sequence[int]) -> tuple[int | None, list[in
     return None, []
 
 
+def calls_label(positions: Sequence[str]) -> str:
+    """'_backward #3' or, for a node whose _backward ran many times, the first few and how many."""
+    shown = ", ".join(positions[:MAX_CALLS_SHOWN])
+    more = f", ... ({len(positions)} calls)" if len(positions) > MAX_CALLS_SHOWN else ""
+    return f"_backward {shown}{more}"
+
+
 def call_dot(graph: dict, calls: Sequence[int]) -> str:
     """The graph with, on each node, when its _backward ran in the student's backward() (no values)."""
     marked, early = out_of_order(graph, calls)
@@ -225,12 +258,12 @@ def call_dot(graph: dict, calls: Sequence[int]) -> str:
     total = diagnose.size(graph)
     shown = neighbourhood(graph, marked if marked is not None else total - 1, MAX_NODES)
     for node in sorted(shown):
-        called = "_backward " + ", ".join(positions[node]) if node in positions else \
+        called = calls_label(positions[node]) if node in positions else \
             ("leaf" if node < n_leaves else "_backward never called")
         style = {"style": "filled", "fillcolor": MARK} if node == marked else {}
-        drawing.node(f"n{node}", "{ " + f"{node_name(graph, node)} | {called}" + " }", shape="record", **style)
+        drawing.node(f"n{node}", record([node_name(graph, node), called]), shape="record", **style)
         if node >= n_leaves:
-            drawing.node(f"n{node}op", op_label(graph, node), shape="ellipse")
+            drawing.node(f"n{node}op", short(op_label(graph, node)), shape="ellipse")
             drawing.edge(f"n{node}op", f"n{node}")
     for node in sorted(shown):
         for child in dict.fromkeys(diagnose.inputs(graph, node)):
@@ -248,4 +281,4 @@ def call_dot(graph: dict, calls: Sequence[int]) -> str:
 
 def with_calls(mistake: Mistake, graph: dict, calls: Sequence[int]) -> Mistake:
     """The mistake illustrated by the order of the student's _backward calls on the graph."""
-    return illustrated(mistake, call_dot(graph, calls))
+    return illustrated(mistake, lambda: call_dot(graph, calls))

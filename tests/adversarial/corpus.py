@@ -299,15 +299,18 @@ CASES: dict[str, Case] = {
     # engine.py broken at import: the engine's parts score 0, while nn.py, graded on the reference
     # engine (isolation), keeps its points.
     "os-exit-at-import": Case("reference", (engine("import os\nos._exit(0)"),), bound=None,
-                              every_failure="stopped the worker", flags=("crash",), zero_parts=ENGINE_PARTS),
+                              every_failure="your micrograd/engine.py ended the process (os._exit(0)?) while being "
+                              "imported", flags=("exit_at_import",), zero_parts=ENGINE_PARTS),
     "sys-exit-at-import": Case("reference", (engine("import sys\nsys.exit(0)"),), bound=None,
-                               every_failure="SystemExit", zero_parts=ENGINE_PARTS),
+                               every_failure="your micrograd/engine.py called sys.exit(0) (raised SystemExit) while "
+                               "being imported", flags=("exit_at_import",), zero_parts=ENGINE_PARTS),
     "os-exit-in-backward": Case("reference", (("micrograd/engine.py", _EXIT_IN_BACKWARD,
                                                "        __import__('os')._exit(0)\n"),),
                                 bound=None, every_failure="stopped the worker", zero_parts=("backward", "topo_sort")),
     "sys-exit-in-backward": Case("reference", (("micrograd/engine.py", _EXIT_IN_BACKWARD,
                                                 "        __import__('sys').exit(3)\n"),),
-                                 bound=None, every_failure="SystemExit", zero_parts=("backward", "topo_sort")),
+                                 bound=None, every_failure="your code called sys.exit(3) (raised SystemExit",
+                                 zero_parts=("backward", "topo_sort")),
     "infinite-loop-in-exp-backward": Case("reference", (("micrograd/engine.py",
                                                          "            self.grad += out.data * out.grad\n",
                                                          "            while True:\n                pass\n"),),
@@ -319,8 +322,11 @@ CASES: dict[str, Case] = {
     "missing-nn": Case("reference", (("micrograd/nn.py", "", None),), bound=None,
                        every_failure="micrograd/nn.py is missing", flags=("missing_file",),
                        zero_parts=("nn", "training")),
-    "allocates-many-gb": Case("reference", (engine("_hoard = [bytearray(1 << 28) for _ in range(40)]"),),
-                              bound=None, every_failure="memory", zero_parts=ENGINE_PARTS),
+    # One allocation far above the memory limit: refused at once, however busy the machine (a hoard
+    # grown in steps could reach the time limit first).
+    "allocates-many-gb": Case("reference", (engine("_hoard = bytearray(40 << 30)"),),
+                              bound=None, every_failure="your code used more than the 768 MB of memory",
+                              flags=("memory",), zero_parts=ENGINE_PARTS),
     "torch-autograd-engine": Case("reference", (("micrograd/engine.py", "import math\n",
                                                  "import math\nimport torch\n"),),
                                   bound=None, every_failure="policy violation", flags=("policy_violation",),
