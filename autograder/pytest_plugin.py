@@ -52,7 +52,8 @@ class Workers:
         self.copies: list[Path] = []
         for name, mode in (modes or {}).items():
             self.copies.append(isolation.stage(staged.directory, name, mode))
-            worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files)
+            worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files,
+                            holds_reference=mode.holds_reference)
             self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated)
         for submission in self.submissions.values():
             submission.worker.launch()

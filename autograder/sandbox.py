@@ -23,10 +23,12 @@ namespace already takes them all down).
 
 from __future__ import annotations
 
+import builtins
 import functools
 import itertools
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -73,10 +75,66 @@ class StudentError:
     type: str
     message: str
     where: str = ""
+    withheld: bool = False  # the worker holds reference code: its message was not kept (grader_written)
 
     def __str__(self) -> str:
         where = f" ({self.where})" if self.where else ""
         return f"{self.type}: {self.message}{where}" if self.message else f"{self.type}{where}"
+
+
+# What a worker that holds reference code may say about an exception: only grader-written text
+# from a closed vocabulary, since its student code can read the reference and put it into any
+# string it hands back (docs/security.md).
+BUILTIN_EXCEPTIONS = frozenset(name for name, obj in vars(builtins).items()
+                               if isinstance(obj, type) and issubclass(obj, BaseException))
+OWN_EXCEPTION = "an exception of a class your code defines"
+TEXT_REFUSED = ("the worker's answer held text, and a worker that holds reference code may send "
+                "only numbers")
+_WHERE = re.compile(r"([\w.-]+(?:/[\w.-]+)*) line ([0-9]{1,6})")
+_FORBIDDEN = re.compile(r"importing '([\w.]+)' is not allowed")
+
+
+def _holds_text(value: Any) -> bool:
+    """Whether a parsed JSON value has a string anywhere among its values (keys are the probes' own
+    names, which the trusted side looks up and never quotes)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return False
+
+
+def student_line(where: str, submission: Path) -> bool:
+    """Whether `where` is exactly "<a file of the staged submission> line <N>", N within that file:
+    the files were staged before any code ran, so neither a crafted code object's filename nor
+    anything the code read can pass."""
+    found = _WHERE.fullmatch(where)
+    if found is None or ".." in found[1].split("/"):
+        return False
+    path = submission / found[1]
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode) or not path.resolve().is_relative_to(submission.resolve()):
+            return False
+        lines = path.read_bytes().count(b"\n") + 1
+    except (OSError, ValueError):
+        return False
+    return 1 <= int(found[2]) <= lines
+
+
+def grader_written(error: StudentError, submission: Path, forbidden: Sequence[str]) -> StudentError:
+    """The error of a worker that holds reference code, in the grader's words only: a built-in
+    exception's name (or the worker's ForbiddenImport, with the forbidden name from course.yml),
+    the student's file and line, never the message."""
+    where = error.where if student_line(error.where, submission) else ""
+    if error.type == "ForbiddenImport":
+        found = _FORBIDDEN.search(error.message)
+        name = found[1].partition(".")[0] if found else ""
+        message = f"importing {name!r} is not allowed in this course's submissions" if name in forbidden else ""
+        return StudentError("ForbiddenImport", message, where, withheld=not message)
+    kind = error.type if error.type in BUILTIN_EXCEPTIONS else OWN_EXCEPTION
+    return StudentError(kind, "", where, withheld=True)
 
 
 @dataclass(frozen=True)
@@ -259,8 +317,11 @@ class Worker:
     """
 
     def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None, probes: Sequence[Path] = (),
-                 worker_files: Sequence[Path] = ()):
+                 worker_files: Sequence[Path] = (), holds_reference: bool = False):
+        """holds_reference: reference code sits in this worker (an isolation mode's), so its replies
+        carry numbers and grader-written words only (grader_written)."""
         self.submission = Path(submission)
+        self.holds_reference = holds_reference
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
         if self.sandbox not in ("bwrap", "process"):
@@ -446,11 +507,15 @@ class Worker:
             return Reply("garbled", detail="the worker's reply was not readable "
                          "(did the submission write to the grader's reply channel?)")
         if reply.get("ok") is True:
+            if self.holds_reference and _holds_text(reply.get("value")):
+                return Reply("garbled", detail=TEXT_REFUSED)
             return Reply("ok", value=reply.get("value"))
         error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        return Reply("error", error=StudentError(
-            str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
-            str(error.get("where", ""))[:120]))
+        student_error = StudentError(str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
+                                     str(error.get("where", ""))[:120])
+        if self.holds_reference:
+            student_error = grader_written(student_error, self.submission, self.limits.forbidden_imports)
+        return Reply("error", error=student_error)
 
     def _timeout(self) -> Reply:
         self._stop()

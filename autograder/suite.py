@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.sandbox import Reply, Worker
+from autograder.sandbox import TEXT_REFUSED, Reply, Worker
 
 
 class Mistake(AssertionError):
@@ -47,11 +47,15 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
     if reply.status == "died":
         return Mistake("crash", f"{doing} stopped the worker: {reply.detail}", ("crash",))
     if reply.status == "garbled":
-        return Mistake("crash", f"{doing}: {reply.detail}", ("tamper",))
+        return Mistake("malformed" if reply.detail == TEXT_REFUSED else "crash", f"{doing}: {reply.detail}",
+                       ("tamper",))
     error = reply.error
+    # A worker holding reference code sends no message (autograder.sandbox.grader_written): say where to see it.
+    see = "; run your code yourself to see its message" if error.withheld else ""
     if error.type == "ForbiddenImport" or (error.type in {"ImportError", "ModuleNotFoundError"}
                                            and "not allowed" in error.message):
-        return Mistake("forbidden-import", f"policy violation: {error.message} ({error.where})",
+        where = f" ({error.where})" if error.where else ""
+        return Mistake("forbidden-import", f"policy violation: {error.message or 'a forbidden import'}{where}",
                        ("policy_violation",))
     # Only the standard library and the submission are importable, so a missing module of a
     # package that exists (micrograd.nn) is a file missing from the submission's package.
@@ -62,14 +66,14 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
     if error.type == "NotImplementedError":
         return Mistake("not-implemented", f"{doing}: not implemented yet ({error})")
     if error.type == "SyntaxError":
-        return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}: {error.message}",
-                       ("syntax_error",))
+        message = f": {error.message}" if error.message else see
+        return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}{message}", ("syntax_error",))
     if error.type == "RecursionError":
         return Mistake("recursion", f"{doing} raised RecursionError ({error.where}); a topological "
                        "sort that recurses without a visited set can loop on shared nodes")
     if error.type == "MemoryError":
         return Mistake("memory", f"{doing} ran out of memory ({error.where})", ("memory",))
-    return Mistake("error", f"{doing} raised {error}")
+    return Mistake("error", f"{doing} raised {error}{see}")
 
 
 def number(value: Any, what: str) -> float:
