@@ -142,13 +142,13 @@ def _by_hand_with_backward() -> str:
 
 
 STEAL = stealing([str(REPO_ROOT / "solutions" / "micrograd" / "nn.py"), "/work/main/solutions/micrograd/nn.py"])
-# assignment -> (the file whose functions the reference workers call, the attacks that use the reference)
+# assignment -> (the files whose functions the reference workers call, the attacks that use the reference)
 CASES = {
-    "micrograd": ("micrograd/nn.py", {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD),
+    "micrograd": (("micrograd/nn.py", "micrograd/engine.py"), {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD),
                                       "steal": ("micrograd/nn.py", STEAL)}),
-    "autograd": ("micrograd/engine.py", {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD)}),
-    "backprop_by_hand": ("by_hand.py", {"backward": ("by_hand.py", None)}),
-    "neural_nets": ("micrograd/nn.py", {"steal": ("micrograd/nn.py", STEAL)}),
+    "autograd": (("micrograd/engine.py",), {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD)}),
+    "backprop_by_hand": (("by_hand.py",), {"backward": ("by_hand.py", None)}),
+    "neural_nets": (("micrograd/nn.py",), {"steal": ("micrograd/nn.py", STEAL)}),
 }
 
 

@@ -114,9 +114,14 @@ HOOKS = {
 }
 
 
-def attacked(files: dict[str, str], target: str) -> dict[str, str]:
-    """`files` (an assignment's template) with the attack appended to `target`."""
-    return {**files, target: files[target] + ATTACK + HOOKS[target]}
+def attacked(files: dict[str, str], targets: tuple[str, ...]) -> dict[str, str]:
+    """`files` (an assignment's template) with the attack in each of `targets`: appended, or where a
+    stub of module-level code stops the module (a notebook's by_hand.py)."""
+    files = dict(files)
+    for target in targets:
+        head, stop, tail = files[target].partition("\nraise NotImplementedError")
+        files[target] = head + ATTACK + HOOKS[target] + stop + tail
+    return files
 
 
 def stealing(paths: list[str]) -> str:
@@ -141,12 +146,11 @@ def _backward_from_the_reference(self):
     module = sys.modules.get("reference_operations")
     if module is None:
         import reference_operations as module
-    source = inspect.getsource(module)
-    for obj in gc.get_objects():
-        if callable(obj) and getattr(obj, "__module__", "") == "reference_operations":
-            source += inspect.getsource(obj)
     namespace = {}
-    exec(source, namespace)
+    exec(inspect.getsource(module), namespace)
+    for obj in gc.get_objects():  # what the probe built from it
+        if callable(obj) and getattr(obj, "__module__", "") == "reference_operations":
+            namespace.setdefault(getattr(obj, "__name__", ""), obj)
     for candidate in ("backward", "topological_order", "build_topo", "topo"):
         if candidate in namespace:
             return namespace[candidate](self)
