@@ -144,8 +144,8 @@ def _by_hand_with_backward() -> str:
 STEAL = stealing([str(REPO_ROOT / "solutions" / "micrograd" / "nn.py"), "/work/main/solutions/micrograd/nn.py"])
 # assignment -> (the files whose functions the reference workers call, the attacks that use the reference)
 CASES = {
-    "micrograd": (("micrograd/nn.py", "micrograd/engine.py"), {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD),
-                                      "steal": ("micrograd/nn.py", STEAL)}),
+    "micrograd": (("micrograd/nn.py", "micrograd/engine.py"),
+                  {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD), "steal": ("micrograd/nn.py", STEAL)}),
     "autograd": (("micrograd/engine.py",), {"introspect": ("micrograd/engine.py", INTROSPECTING_BACKWARD)}),
     "backprop_by_hand": (("by_hand.py",), {"backward": ("by_hand.py", None)}),
     "neural_nets": (("micrograd/nn.py",), {"steal": ("micrograd/nn.py", STEAL)}),
@@ -175,28 +175,25 @@ def _reference_lines(assignment: str) -> set[str]:
 
 
 def _decodings(text: str) -> list[bytes]:
-    """What an attacker would decode from the text: each base64/base32/hex-looking token, their
-    concatenation in order, and the zlib decompression of each of these."""
-    tokens = re.findall(r"[A-Za-z0-9+/=_-]{16,}", text)
-    decoders = [lambda t: base64.b64decode(t + "=" * (-len(t) % 4)),
+    """What an attacker would decode from the text: every base64/base32/hex-looking token (from each of
+    its first characters, past a prefix such as "E" or "RX9_12_"), and what zlib makes of each (a
+    chunk that starts a compressed stream decompresses on its own)."""
+    decoders = [lambda t: base64.b64decode(t + "=" * (-len(t) % 4), validate=True),
                 lambda t: base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)),
                 lambda t: base64.b32decode(t + "=" * (-len(t) % 8)), binascii.unhexlify]
     found = []
-    for decode in decoders:
-        pieces = []
-        for token in tokens:
-            for start in range(len(token)):  # a chunk may follow a prefix ("RX9_12_...", "Emicrograd...")
+    for token in re.findall(r"[A-Za-z0-9+/=_-]{16,}", text):
+        for start in range(min(len(token) - 15, 12)):
+            for decode in decoders:
                 try:
-                    pieces.append(decode(token[start:]))
-                    break
+                    data = decode(token[start:])
                 except (ValueError, binascii.Error):
                     continue
-        found += [*pieces, b"".join(pieces)]
-    for data in list(found):
-        try:
-            found.append(zlib.decompressobj().decompress(data))
-        except zlib.error:
-            pass
+                found.append(data)
+                try:
+                    found.append(zlib.decompressobj().decompress(data))
+                except zlib.error:
+                    pass
     return found
 
 
