@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation, pictures
+from autograder import isolation, pictures, reference_numbers
 from autograder.config import Course
 from autograder.isolation import Mode
 from autograder.results import Verdict
@@ -71,6 +71,10 @@ class Workers:
         for submission in self.submissions.values():
             submission.worker.start_test()
 
+    def asked_reference(self) -> bool:
+        """Whether the current test asked a worker that holds reference code."""
+        return any(s.worker.holds_reference and s.worker.asked for s in self.submissions.values())
+
     def close(self) -> None:
         for submission in self.submissions.values():
             submission.worker.close()
@@ -97,6 +101,7 @@ class GradingPlugin:
         self.on_done = on_done
         self.sandbox = sandbox
         self.verdicts: dict[str, list[Verdict]] = {name: [] for name in self.staged}
+        self.quoted = dict.fromkeys(self.staged, 0)  # numbers quoted from reference workers (reference_numbers)
         self.collection_errors: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -194,6 +199,8 @@ class GradingPlugin:
             verdict = Verdict(test, part, True)
         elif call.excinfo is not None and isinstance(call.excinfo.value, Mistake):
             mistake = call.excinfo.value
+            if name in self.workers and self.workers[name].asked_reference():
+                mistake = self._narrowed(name, mistake)
             verdict = Verdict(test, part, False, mistake.feedback, mistake.pitfall, mistake.flags)
             if mistake.picture:  # rendered here, once per failing test that drew one
                 svg = pictures.to_svg(mistake.picture)
@@ -203,6 +210,20 @@ class GradingPlugin:
             log.error("internal error in %s for %s:\n%s", test, name, report.longreprtext)
             verdict = Verdict(test, part, False, INTERNAL_ERROR, "internal-error", ("internal_error",))
         self.verdicts[name] = [v for v in self.verdicts[name] if v.test != test] + [verdict]
+
+
+    def _narrowed(self, name: str, mistake: Mistake) -> Mistake:
+        """The mistake of a test that asked a reference-bearing worker, quoting few short numbers."""
+        budget = min(reference_numbers.PER_VERDICT, reference_numbers.PER_SUBMISSION - self.quoted[name])
+        feedback, quoted = reference_numbers.requote(mistake.feedback, budget)
+        picture = mistake.picture
+        if picture and reference_numbers.count(picture) > budget - quoted:
+            picture, feedback = "", f"{feedback}\n{reference_numbers.PICTURE_LEFT_OUT}"
+        elif picture:
+            picture, drawn = reference_numbers.requote(picture, budget - quoted)
+            quoted += drawn
+        self.quoted[name] += quoted
+        return Mistake(mistake.pitfall, feedback, mistake.flags, picture=picture)
 
 
 def run(suite: Path, plugin: GradingPlugin) -> None:

@@ -322,6 +322,7 @@ class Worker:
         carry numbers and grader-written words only (grader_written)."""
         self.submission = Path(submission)
         self.holds_reference = holds_reference
+        self.asked = False
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
         if self.sandbox not in ("bwrap", "process"):
@@ -484,8 +485,10 @@ class Worker:
     def start_test(self) -> None:
         """Start the time budget of one test: all its calls share limits.time_limit."""
         self._deadline = time.monotonic() + self.limits.time_limit
+        self.asked = False
 
     def call(self, probe: str, **args: Any) -> Reply:
+        self.asked = True  # this test asked this worker (its numbers may be quoted: reference_numbers)
         if self._proc is None:
             self._start()
         elif not self._ready:

@@ -22,15 +22,16 @@ from pathlib import Path
 import pytest
 from adversarial.reference_leaks import INTROSPECTING_BACKWARD, MARKER, attacked, stealing
 
-from autograder import REPO_ROOT, config, isolation
+from autograder import REPO_ROOT, config, isolation, reference_numbers
 from autograder.formats import RENDER
 from autograder.gradescope_run import gradescope_json
 from autograder.markers import stub
 from autograder.notebooks import load_recipe, solution_files
 from autograder.pipeline import grade
+from autograder.pytest_plugin import GradingPlugin, Staged
 from autograder.sandbox import OWN_EXCEPTION, TEXT_REFUSED, Limits, Reply, StudentError, Worker, grader_written
 from autograder.sources import Source
-from autograder.suite import describe_failure
+from autograder.suite import Mistake, describe_failure
 
 COURSE = config.load()
 FORBIDDEN = ("torch", "jax")
@@ -227,3 +228,27 @@ def test_reference_workers_pass_on_no_reference_and_no_credit(assignment: str):
     assert [t for t in leak.tests if t.status == "failed"], "the attack never ran"
     if assignment == "micrograd":  # the reference workers print chunks, the own worker prints a marker
         assert "OWN-WORKER-PRINTS" in leak.output_excerpt and MARKER not in leak.output_excerpt
+
+
+# -- numbers: the channel that stays, kept narrow ----------------------------------------------
+NUMBER = re.compile(r"(?<![\w.=])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
+
+
+def _significant(number: str) -> int:
+    return len(re.sub(r"[eE].*", "", number.lstrip("+-")).replace(".", "").lstrip("0"))
+
+
+def test_a_reference_tests_numbers_are_short_and_few(tmp_path: Path):
+    plugin = GradingPlugin([Staged("s", tmp_path)], Limits(), {"nn"}, lambda *args: None)
+    many = "your outputs: " + ", ".join(f"{0.123456789 * k:.9g}" for k in range(1, 41)) + "."
+    picture = 'digraph { n0 [label="{ x0 | data 123456.7891 | grad -0.0001234567 }" fontsize=11] }'
+    seen = []
+    for _ in range(6):
+        narrowed = plugin._narrowed("s", Mistake("nn-forward-wrong", many, picture=picture))
+        numbers = NUMBER.findall(narrowed.feedback) + NUMBER.findall(narrowed.picture)
+        assert len(numbers) <= reference_numbers.PER_VERDICT
+        assert all(_significant(n) <= reference_numbers.SIGNIFICANT_DIGITS for n in numbers)
+        seen += numbers
+    assert len(seen) == reference_numbers.PER_SUBMISSION
+    assert narrowed.picture == "" and reference_numbers.PICTURE_LEFT_OUT in narrowed.feedback
+    assert narrowed.feedback.startswith("your outputs: …, …")
