@@ -126,13 +126,19 @@ def attacked(files: dict[str, str], targets: tuple[str, ...]) -> dict[str, str]:
 
 def stealing(paths: list[str]) -> str:
     """Code that execs the first readable file of `paths` (the course's reference files) into the
-    module it ends, as a student who found them would."""
+    module it ends, as a student who found them would, then takes any Neuron, Layer, MLP or Module
+    class the worker holds from elsewhere (gc.get_objects)."""
     return ("\n\nfor _path in " + repr(paths) + ":\n"
             "    try:\n"
             "        exec(open(_path).read(), globals())\n"
             "        break\n"
             "    except Exception:\n"
-            "        pass\n")
+            "        pass\n"
+            "import gc as _gc\n"
+            "for _obj in _gc.get_objects():\n"
+            "    if isinstance(_obj, type) and _obj.__name__ in ('Neuron', 'Layer', 'MLP', 'Module') \\\n"
+            "            and _obj.__module__ != __name__:\n"
+            "        globals()[_obj.__name__] = _obj\n")
 
 
 # Introspects what the reference_derivatives worker holds and builds backward() from it.
