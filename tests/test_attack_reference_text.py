@@ -142,7 +142,7 @@ def _by_hand_with_backward() -> str:
     return re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION\n", "L.backward()\n", solution, flags=re.S)
 
 
-STEAL = stealing([str(REPO_ROOT / "solutions" / "micrograd" / "nn.py"), "/work/main/solutions/micrograd/nn.py"])
+STEAL = stealing([str(REPO_ROOT / "solutions" / "micrograd" / "nn.py"), "../solutions/micrograd/nn.py"])
 # assignment -> (the files whose functions the reference workers call, the attacks that use the reference)
 CASES = {
     "micrograd": (("micrograd/nn.py", "micrograd/engine.py"),
