@@ -37,6 +37,7 @@ class Staged:
 
     name: str
     directory: Path
+    student_files: tuple[str, ...] = ()  # the assignment's (a reference worker names only these as missing)
 
 
 class Workers:
@@ -53,7 +54,8 @@ class Workers:
         for name, mode in (modes or {}).items():
             self.copies.append(isolation.stage(staged.directory, name, mode))
             worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files,
-                            holds_reference=mode.holds_reference)
+                            holds_reference=mode.holds_reference, replaced=[path for path, _ in mode.replaced],
+                            student_files=staged.student_files)
             self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated)
         for submission in self.submissions.values():
             submission.worker.launch()

@@ -92,6 +92,7 @@ TEXT_REFUSED = ("the worker's answer held text, and a worker that holds referenc
                 "only numbers")
 _WHERE = re.compile(r"([\w.-]+(?:/[\w.-]+)*) line ([0-9]{1,6})")
 _FORBIDDEN = re.compile(r"importing '([\w.]+)' is not allowed")
+_MISSING = re.compile(r"No module named '(\w+)\.(\w+)[\w.]*'")  # as autograder.suite.describe_failure reads it
 
 
 def _holds_text(value: Any) -> bool:
@@ -106,35 +107,45 @@ def _holds_text(value: Any) -> bool:
     return False
 
 
-def student_line(where: str, submission: Path) -> bool:
-    """Whether `where` is exactly "<a file of the staged submission> line <N>", N within that file:
-    the files were staged before any code ran, so neither a crafted code object's filename nor
-    anything the code read can pass."""
+def staged_line(where: str, submission: Path) -> str | None:
+    """The line `where` names when it is exactly "<a file of the staged submission> line <N>", N within
+    that file; else None. The files were staged before any code ran, so neither a crafted code
+    object's filename nor anything the code read can pass."""
     found = _WHERE.fullmatch(where)
     if found is None or ".." in found[1].split("/"):
-        return False
+        return None
     path = submission / found[1]
     try:
         if not stat.S_ISREG(path.lstat().st_mode) or not path.resolve().is_relative_to(submission.resolve()):
-            return False
-        lines = path.read_bytes().count(b"\n") + 1
+            return None
+        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
     except (OSError, ValueError):
-        return False
-    return 1 <= int(found[2]) <= lines
+        return None
+    return lines[int(found[2]) - 1] if 1 <= int(found[2]) <= len(lines) else None
 
 
-def grader_written(error: StudentError, submission: Path, forbidden: Sequence[str]) -> StudentError:
+def grader_written(error: StudentError, submission: Path, forbidden: Sequence[str],
+                   replaced: Sequence[str] = (), student_files: Sequence[str] = ()) -> StudentError:
     """The error of a worker that holds reference code, in the grader's words only: a built-in
-    exception's name (or the worker's ForbiddenImport, with the forbidden name from course.yml),
-    the student's file and line, never the message."""
-    where = error.where if student_line(error.where, submission) else ""
+    exception's name (or the worker's ForbiddenImport, with the forbidden name from course.yml), the
+    student's file and line; the message only when it is a string literal written on that line of a
+    student's file (the template's hints: `raise NotImplementedError('...')`), never in a file the
+    mode `replaced` by reference code, or when it names a missing module that is one of the
+    assignment's `student_files` (rewritten by the grader)."""
+    line = staged_line(error.where, submission)
+    where = error.where if line is not None else ""
+    missing = _MISSING.fullmatch(error.message)
+    if error.type == "ModuleNotFoundError" and missing and f"{missing[1]}/{missing[2]}.py" in student_files:
+        return StudentError(error.type, f"No module named '{missing[1]}.{missing[2]}'", where)
     if error.type == "ForbiddenImport":
         found = _FORBIDDEN.search(error.message)
         name = found[1].partition(".")[0] if found else ""
         message = f"importing {name!r} is not allowed in this course's submissions" if name in forbidden else ""
         return StudentError("ForbiddenImport", message, where, withheld=not message)
     kind = error.type if error.type in BUILTIN_EXCEPTIONS else OWN_EXCEPTION
-    return StudentError(kind, "", where, withheld=True)
+    written = line is not None and where.rpartition(" line ")[0] not in replaced and error.message \
+        and (f"'{error.message}'" in line or f'"{error.message}"' in line)
+    return StudentError(kind, error.message if written else "", where, withheld=not written)
 
 
 @dataclass(frozen=True)
@@ -317,11 +328,15 @@ class Worker:
     """
 
     def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None, probes: Sequence[Path] = (),
-                 worker_files: Sequence[Path] = (), holds_reference: bool = False):
+                 worker_files: Sequence[Path] = (), holds_reference: bool = False, replaced: Sequence[str] = (),
+                 student_files: Sequence[str] = ()):
         """holds_reference: reference code sits in this worker (an isolation mode's), so its replies
-        carry numbers and grader-written words only (grader_written)."""
+        carry numbers and grader-written words only (grader_written); replaced: the submission's
+        files that hold reference code in this worker's copy; student_files: the assignment's."""
         self.submission = Path(submission)
         self.holds_reference = holds_reference
+        self.replaced = tuple(replaced)
+        self.student_files = tuple(student_files)
         self.asked = False
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
@@ -517,7 +532,8 @@ class Worker:
         student_error = StudentError(str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
                                      str(error.get("where", ""))[:120])
         if self.holds_reference:
-            student_error = grader_written(student_error, self.submission, self.limits.forbidden_imports)
+            student_error = grader_written(student_error, self.submission, self.limits.forbidden_imports,
+                                           self.replaced, self.student_files)
         return Reply("error", error=student_error)
 
     def _timeout(self) -> Reply:

@@ -65,6 +65,21 @@ def test_any_other_where_is_dropped(staged: Path, where: str):
     assert grader_written(StudentError("ValueError", "", where), staged, FORBIDDEN).where == ""
 
 
+def test_a_message_written_on_the_students_line_is_kept(staged: Path):
+    """The template's hints (`raise NotImplementedError('...')`) were written before any code ran: no
+    channel; the same literal in a file the mode replaced by reference code is not kept."""
+    (staged / "micrograd" / "nn.py").write_text(
+        "def f():\n    raise NotImplementedError('the weights, then the bias')\n")
+    hint = StudentError("NotImplementedError", "the weights, then the bias", "micrograd/nn.py line 2")
+    assert grader_written(hint, staged, FORBIDDEN) == hint
+    assert grader_written(hint, staged, FORBIDDEN, replaced=["micrograd/nn.py"]).message == ""
+    for other in ("the weights", "c2VjcmV0", "raise NotImplementedError"):
+        error = StudentError("NotImplementedError", other, "micrograd/nn.py line 2")
+        assert grader_written(error, staged, FORBIDDEN).message == ""
+    assert grader_written(StudentError("NotImplementedError", "the weights, then the bias", "micrograd/nn.py line 1"),
+                          staged, FORBIDDEN).message == ""
+
+
 def test_a_symlink_in_the_staged_copy_is_not_a_student_file(staged: Path):
     (staged / "micrograd" / "link.py").symlink_to(staged / "micrograd" / "nn.py")
     assert grader_written(StudentError("KeyError", "", "micrograd/link.py line 1"), staged, FORBIDDEN).where == ""
@@ -101,9 +116,14 @@ def test_feedback_without_the_message_still_reads_well(staged: Path):
     mistake = describe_failure(Reply("error", error=error), "building the model")
     assert mistake.feedback == ("building the model raised ValueError (micrograd/nn.py line 12); run your code "
                                 "yourself to see its message")
-    missing = grader_written(StudentError("ModuleNotFoundError", "No module named 'micrograd.c2VjcmV0'", ""),
-                             staged, FORBIDDEN)
-    assert describe_failure(Reply("error", error=missing), "building the model").pitfall == "error"
+    files = ["micrograd/engine.py", "micrograd/nn.py"]
+    crafted = grader_written(StudentError("ModuleNotFoundError", "No module named 'micrograd.c2VjcmV0'", ""),
+                             staged, FORBIDDEN, student_files=files)
+    assert describe_failure(Reply("error", error=crafted), "building the model").pitfall == "error"
+    missing = grader_written(StudentError("ModuleNotFoundError", "No module named 'micrograd.nn.x'", ""),
+                             staged, FORBIDDEN, student_files=files)
+    assert describe_failure(Reply("error", error=missing), "building the model").feedback == \
+        "building the model: micrograd/nn.py is missing from your submission"
     syntax = grader_written(StudentError("SyntaxError", "c2VjcmV0", "micrograd/nn.py line 3"), staged, FORBIDDEN)
     assert describe_failure(Reply("error", error=syntax), "importing").feedback == \
         "SyntaxError in micrograd/nn.py line 3; run your code yourself to see its message"
