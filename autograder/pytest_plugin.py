@@ -213,7 +213,6 @@ class GradingPlugin:
             verdict = Verdict(test, part, False, INTERNAL_ERROR, "internal-error", ("internal_error",))
         self.verdicts[name] = [v for v in self.verdicts[name] if v.test != test] + [verdict]
 
-
     def _narrowed(self, name: str, mistake: Mistake) -> Mistake:
         """The mistake of a test that asked a reference-bearing worker, quoting few short numbers."""
         budget = min(reference_numbers.PER_VERDICT, reference_numbers.PER_SUBMISSION - self.quoted[name])

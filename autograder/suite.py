@@ -50,7 +50,7 @@ def describe_failure(reply: Reply, doing: str) -> Mistake:
         return Mistake("malformed" if reply.detail == TEXT_REFUSED else "crash", f"{doing}: {reply.detail}",
                        ("tamper",))
     error = reply.error
-    # A worker holding reference code sends no message (autograder.sandbox.grader_written): say where to see it.
+    # A worker holding reference code withholds most messages (autograder.sandbox.grader_written): say where to see it.
     see = "; run your code yourself to see its message" if error.withheld else ""
     if error.type == "ForbiddenImport" or (error.type in {"ImportError", "ModuleNotFoundError"}
                                            and "not allowed" in error.message):
