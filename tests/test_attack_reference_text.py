@@ -245,7 +245,8 @@ def test_reference_workers_pass_on_no_reference_and_no_credit(assignment: str):
         for fmt, text in _renderings(replace(result, output_excerpt=""), assignment).items():
             assert MARKER not in text, f"{name}'s {fmt} quotes a chunk the submission sent"
     leak = results["leak"]
-    assert [t for t in leak.tests if t.status == "failed"], "the attack never ran"
+    withheld = [t for t in leak.tests if "run your code yourself to see its message" in t.output]
+    assert withheld, "the attack never raised in a reference-bearing worker"
     if assignment == "micrograd":  # the reference workers print chunks, the own worker prints a marker
         assert "OWN-WORKER-PRINTS" in leak.output_excerpt and MARKER not in leak.output_excerpt
 
