@@ -227,10 +227,10 @@ def _leaks(text: str, lines: set[str]) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", list(CASES))
 def test_reference_workers_pass_on_no_reference_and_no_credit(assignment: str):
-    target, gains = CASES[assignment]
+    targets, gains = CASES[assignment]
     template = _template(assignment)
     sources = [Source("template", {f: t.encode() for f, t in template.items()}),
-               Source("leak", {f: t.encode() for f, t in attacked(template, target).items()})]
+               Source("leak", {f: t.encode() for f, t in attacked(template, targets).items()})]
     sources += [Source(name, {f: t.encode() for f, t in _gaining(assignment, template, *attack).items()})
                 for name, attack in gains.items()]
     results = {r.submission: r for r in grade(sources, assignment_name=assignment, course=COURSE)}
