@@ -151,7 +151,8 @@ def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Pa
     if course.grading.isolate_parts:
         for mode in isolation.load_modes(suite).values():
             files.update(path.resolve() for path in mode.worker_files)
-            files.update(reference.resolve() for _, reference in mode.replaced)
+            # (reference code given as text comes from a notebook's recipe, shipped with the notebook)
+            files.update(reference.resolve() for _, reference in mode.replaced if isinstance(reference, Path))
     return files
 
 

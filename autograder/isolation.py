@@ -28,16 +28,25 @@ class Mode:
 
     # Modules copied beside the worker's own files (importable only in this mode's worker).
     worker_files: tuple[Path, ...] = ()
-    # (path in the submission, reference file): the student's file replaced by the reference,
-    # with its solution markers stripped.
-    replaced: tuple[tuple[str, Path], ...] = ()
+    # (path in the submission, reference file or the reference code itself): the student's file
+    # replaced by the reference, with its solution markers stripped.
+    replaced: tuple[tuple[str, Path | str], ...] = ()
     # Options the graph probe receives in this mode (e.g. which local derivatives to run).
     graph_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def holds_reference(self) -> bool:
+        """Whether this mode's worker holds reference code (its replies then carry no student text)."""
+        return bool(self.worker_files or self.replaced)
 
     def reference_sources(self) -> list[str]:
         """The reference code this mode puts in a sandbox (to keep it out of feedback)."""
         return ([path.read_text(encoding="utf-8") for path in self.worker_files]
-                + [strip_markers(reference.read_text(encoding="utf-8")) for _, reference in self.replaced])
+                + [_code(reference) for _, reference in self.replaced])
+
+
+def _code(reference: Path | str) -> str:
+    return strip_markers(reference.read_text(encoding="utf-8") if isinstance(reference, Path) else reference)
 
 
 def load_modes(suite: Path) -> dict[str, Mode]:
@@ -58,7 +67,7 @@ def stage(directory: Path, name: str, mode: Mode) -> Path:
     shutil.copytree(directory, target, symlinks=True)
     for relative, reference in mode.replaced:
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
-        (target / relative).write_text(strip_markers(reference.read_text(encoding="utf-8")), encoding="utf-8")
+        (target / relative).write_text(_code(reference), encoding="utf-8")
     for path in [target, *target.rglob("*")]:
         if not path.is_symlink():
             os.chmod(path, 0o755 if path.is_dir() else 0o644)

@@ -289,7 +289,15 @@ def cell_sources(nb: nbformat.NotebookNode) -> dict[str, str]:
 
 def extract(nb: nbformat.NotebookNode, recipe: Recipe) -> dict[str, str]:
     """file -> code of the submission this notebook makes (the template layout)."""
-    sources = cell_sources(nb)
+    return _exported(cell_sources(nb), recipe)
+
+
+def solution_files(recipe: Recipe) -> dict[str, str]:
+    """file -> the code a notebook with the recipe's solutions makes, solution markers included."""
+    return _exported({cell.id: cell.source for cell in recipe.cells if cell.id}, recipe)
+
+
+def _exported(sources: dict[str, str], recipe: Recipe) -> dict[str, str]:
     files = {}
     for file, ids in recipe.exports.items():
         parts = [recipe.headers.get(file, "").rstrip("\n")]

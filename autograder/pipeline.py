@@ -153,7 +153,8 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
         if on_result and complete:  # a partial result is never written anywhere (see GraderError.incomplete)
             on_result(results[name])
 
-    plugin = GradingPlugin([Staged(s.name, s.directory) for s in stagings.values()], limits, set(assignment.parts),
+    plugin = GradingPlugin([Staged(s.name, s.directory, tuple(assignment.student_files)) for s in stagings.values()],
+                           limits, set(assignment.parts),
                            done, sandbox, course, modes=modes, probes=suite_probes(suite))
     try:
         pytest_plugin.run(suite, plugin)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation, pictures
+from autograder import isolation, pictures, reference_numbers
 from autograder.config import Course
 from autograder.isolation import Mode
 from autograder.results import Verdict
@@ -49,6 +49,7 @@ class Staged:
 
     name: str
     directory: Path
+    student_files: tuple[str, ...] = ()  # the assignment's (a reference worker names only these as missing)
 
 
 class Workers:
@@ -64,7 +65,9 @@ class Workers:
         self.copies: list[Path] = []
         for name, mode in (modes or {}).items():
             self.copies.append(isolation.stage(staged.directory, name, mode))
-            worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files)
+            worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files,
+                            holds_reference=mode.holds_reference, replaced=[path for path, _ in mode.replaced],
+                            student_files=staged.student_files)
             self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated)
         for submission in self.submissions.values():
             submission.worker.launch()
@@ -81,6 +84,10 @@ class Workers:
     def start_test(self) -> None:
         for submission in self.submissions.values():
             submission.worker.start_test()
+
+    def asked_reference(self) -> bool:
+        """Whether the current test asked a worker that holds reference code."""
+        return any(s.worker.holds_reference and s.worker.asked for s in self.submissions.values())
 
     def close(self) -> None:
         for submission in self.submissions.values():
@@ -113,6 +120,7 @@ class GradingPlugin:
         # Per submission, the tests the suite collected for it ({test: part}, in order): what a result
         # must hold, whichever of them ran.
         self.collected: dict[str, dict[str, str]] = {name: {} for name in self.staged}
+        self.quoted = dict.fromkeys(self.staged, 0)  # numbers quoted from reference workers (reference_numbers)
         self.collection_errors: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -230,7 +238,7 @@ class GradingPlugin:
         name, test = submission_of(item), graded_test(item)
         part = item.get_closest_marker("part").args[0]
         try:
-            verdict = self._verdict(test, part, report, call)
+            verdict = self._verdict(name, test, part, report, call)
         except Exception:
             log.exception("internal error making the verdict of %s for %s", test, name)
             verdict = None
@@ -239,20 +247,35 @@ class GradingPlugin:
             verdict = Verdict(test, part, False, INTERNAL_ERROR, "internal-error", ("internal_error",))
         self.verdicts[name][test] = verdict
 
-    @staticmethod
-    def _verdict(test: str, part: str, report: pytest.TestReport, call: pytest.CallInfo) -> Verdict | None:
+    def _verdict(self, name: str, test: str, part: str, report: pytest.TestReport,
+                 call: pytest.CallInfo) -> Verdict | None:
         """The verdict a test's report gives; None: the grader's own failure (an internal error)."""
         if report.passed:
             return Verdict(test, part, True)
         if call.excinfo is None or not isinstance(call.excinfo.value, Mistake):
             return None
         mistake = call.excinfo.value
+        if name in self.workers and self.workers[name].asked_reference():
+            mistake = self._narrowed(name, mistake)
         verdict = Verdict(test, part, False, mistake.feedback, mistake.pitfall, mistake.flags)
         if not mistake.picture:
             return verdict
         drawing = pictures.draw(mistake.picture)  # rendered here, once per failing test that drew one
         return replace(verdict, picture=drawing.svg) if drawing.svg else \
             replace(verdict, feedback=f"{mistake.feedback}\n{drawing.note}")
+
+    def _narrowed(self, name: str, mistake: Mistake) -> Mistake:
+        """The mistake of a test that asked a reference-bearing worker, quoting few short numbers."""
+        budget = min(reference_numbers.PER_VERDICT, reference_numbers.PER_SUBMISSION - self.quoted[name])
+        feedback, quoted = reference_numbers.requote(mistake.feedback, budget)
+        picture = mistake.picture
+        if picture and reference_numbers.count(picture) > budget - quoted:
+            picture, feedback = "", f"{feedback}\n{reference_numbers.PICTURE_LEFT_OUT}"
+        elif picture:
+            picture, drawn = reference_numbers.requote(picture, budget - quoted)
+            quoted += drawn
+        self.quoted[name] += quoted
+        return Mistake(mistake.pitfall, feedback, mistake.flags, picture=picture)
 
 
 def run(suite: Path, plugin: GradingPlugin) -> None:

@@ -23,10 +23,12 @@ namespace already takes them all down).
 
 from __future__ import annotations
 
+import builtins
 import functools
 import itertools
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -73,10 +75,77 @@ class StudentError:
     type: str
     message: str
     where: str = ""
+    withheld: bool = False  # the worker holds reference code: its message was not kept (grader_written)
 
     def __str__(self) -> str:
         where = f" ({self.where})" if self.where else ""
         return f"{self.type}: {self.message}{where}" if self.message else f"{self.type}{where}"
+
+
+# What a worker that holds reference code may say about an exception: only grader-written text
+# from a closed vocabulary, since its student code can read the reference and put it into any
+# string it hands back (docs/security.md).
+BUILTIN_EXCEPTIONS = frozenset(name for name, obj in vars(builtins).items()
+                               if isinstance(obj, type) and issubclass(obj, BaseException))
+OWN_EXCEPTION = "an exception of a class your code defines"
+TEXT_REFUSED = ("the worker's answer held text, and a worker that holds reference code may send "
+                "only numbers")
+_WHERE = re.compile(r"([\w.-]+(?:/[\w.-]+)*) line ([0-9]{1,6})")
+_FORBIDDEN = re.compile(r"importing '([\w.]+)' is not allowed")
+_MISSING = re.compile(r"No module named '(\w+)\.(\w+)[\w.]*'")  # as autograder.suite.describe_failure reads it
+
+
+def _holds_text(value: Any) -> bool:
+    """Whether a parsed JSON value has a string anywhere among its values (keys are the probes' own
+    names, which the trusted side looks up and never quotes)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return False
+
+
+def staged_line(where: str, submission: Path) -> str | None:
+    """The line `where` names when it is exactly "<a file of the staged submission> line <N>", N within
+    that file; else None. The files were staged before any code ran, so neither a crafted code
+    object's filename nor anything the code read can pass."""
+    found = _WHERE.fullmatch(where)
+    if found is None or ".." in found[1].split("/"):
+        return None
+    path = submission / found[1]
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode) or not path.resolve().is_relative_to(submission.resolve()):
+            return None
+        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    except (OSError, ValueError):
+        return None
+    return lines[int(found[2]) - 1] if 1 <= int(found[2]) <= len(lines) else None
+
+
+def grader_written(error: StudentError, submission: Path, forbidden: Sequence[str],
+                   replaced: Sequence[str] = (), student_files: Sequence[str] = ()) -> StudentError:
+    """The error of a worker that holds reference code, in the grader's words only: a built-in
+    exception's name (or the worker's ForbiddenImport, with the forbidden name from course.yml), the
+    student's file and line; the message only when it is a string literal written on that line of a
+    student's file (the template's hints: `raise NotImplementedError('...')`), never in a file the
+    mode `replaced` by reference code, or when it names a missing module that is one of the
+    assignment's `student_files` (rewritten by the grader)."""
+    line = staged_line(error.where, submission)
+    where = error.where if line is not None else ""
+    missing = _MISSING.fullmatch(error.message)
+    if error.type == "ModuleNotFoundError" and missing and f"{missing[1]}/{missing[2]}.py" in student_files:
+        return StudentError(error.type, f"No module named '{missing[1]}.{missing[2]}'", where)
+    if error.type == "ForbiddenImport":
+        found = _FORBIDDEN.search(error.message)
+        name = found[1].partition(".")[0] if found else ""
+        message = f"importing {name!r} is not allowed in this course's submissions" if name in forbidden else ""
+        return StudentError("ForbiddenImport", message, where, withheld=not message)
+    kind = error.type if error.type in BUILTIN_EXCEPTIONS else OWN_EXCEPTION
+    written = line is not None and where.rpartition(" line ")[0] not in replaced and error.message \
+        and (f"'{error.message}'" in line or f'"{error.message}"' in line)
+    return StudentError(kind, error.message if written else "", where, withheld=not written)
 
 
 @dataclass(frozen=True)
@@ -288,8 +357,16 @@ class Worker:
     """
 
     def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None, probes: Sequence[Path] = (),
-                 worker_files: Sequence[Path] = ()):
+                 worker_files: Sequence[Path] = (), holds_reference: bool = False, replaced: Sequence[str] = (),
+                 student_files: Sequence[str] = ()):
+        """holds_reference: reference code sits in this worker (an isolation mode's), so its replies
+        carry numbers and grader-written words only (grader_written); replaced: the submission's
+        files that hold reference code in this worker's copy; student_files: the assignment's."""
         self.submission = Path(submission)
+        self.holds_reference = holds_reference
+        self.replaced = tuple(replaced)
+        self.student_files = tuple(student_files)
+        self.asked = False
         self.limits = limits
         self.sandbox = sandbox or available_sandbox()
         if self.sandbox not in ("bwrap", "process"):
@@ -453,8 +530,10 @@ class Worker:
     def start_test(self) -> None:
         """Start the time budget of one test: all its calls share limits.time_limit."""
         self._deadline = time.monotonic() + self.limits.time_limit
+        self.asked = False
 
     def call(self, probe: str, **args: Any) -> Reply:
+        self.asked = True  # this test asked this worker (its numbers may be quoted: reference_numbers)
         if self._proc is None:
             self._start()
         elif not self._ready:
@@ -482,11 +561,16 @@ class Worker:
                              "(did the submission write to the grader's reply channel?)")
             break
         if reply.get("ok") is True:
+            if self.holds_reference and _holds_text(reply.get("value")):
+                return Reply("garbled", detail=TEXT_REFUSED)
             return Reply("ok", value=reply.get("value"))
         error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        return Reply("error", error=StudentError(
-            str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
-            str(error.get("where", ""))[:120]), **self._evidence(importing=reply.get("importing")))
+        student_error = StudentError(str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
+                                     str(error.get("where", ""))[:120])
+        if self.holds_reference:
+            student_error = grader_written(student_error, self.submission, self.limits.forbidden_imports,
+                                           self.replaced, self.student_files)
+        return Reply("error", error=student_error, **self._evidence(importing=reply.get("importing")))
 
     def _evidence(self, importing: Any = None) -> dict[str, Any]:
         """Reply's fields on what else was known: the worker's notes (its word: they only ever change how

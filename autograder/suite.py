@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.sandbox import MAX_OUTPUT_BYTES, Reply, StudentError, Worker
+from autograder.sandbox import MAX_OUTPUT_BYTES, TEXT_REFUSED, Reply, StudentError, Worker
 
 
 class Mistake(AssertionError):
@@ -94,7 +94,8 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
     """The Mistake for a call that did not return normally. `revisits`: for a backward() that timed
     out, what the follow-up probe saw on a small diamond ladder (Submission.revisits)."""
     if reply.status == "garbled":
-        return Mistake("crash", f"{doing}: {reply.detail}", ("tamper",))
+        return Mistake("malformed" if reply.detail == TEXT_REFUSED else "crash", f"{doing}: {reply.detail}",
+                       ("tamper",))
     named = _failure_evidence(reply, doing)
     if named is not None:
         return named
@@ -109,9 +110,12 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
     if reply.status == "died":
         return Mistake("crash", f"{doing} stopped the worker{importing}: {reply.detail}", ("crash",))
     error = reply.error
+    # A worker holding reference code withholds most messages (autograder.sandbox.grader_written): say where to see it.
+    see = "; run your code yourself to see its message" if error.withheld else ""
     if error.type == "ForbiddenImport" or (error.type in {"ImportError", "ModuleNotFoundError"}
                                            and "not allowed" in error.message):
-        return Mistake("forbidden-import", f"policy violation: {error.message} ({error.where})",
+        where = f" ({error.where})" if error.where else ""
+        return Mistake("forbidden-import", f"policy violation: {error.message or 'a forbidden import'}{where}",
                        ("policy_violation",))
     # Only the standard library and the submission are importable, so a missing module of a
     # package that exists (micrograd.nn) is a file missing from the submission's package.
@@ -122,14 +126,14 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
     if error.type == "NotImplementedError":
         return Mistake("not-implemented", f"{doing}: not implemented yet ({error})")
     if error.type == "SyntaxError":
-        return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}: {error.message}",
-                       ("syntax_error",))
+        message = f": {error.message}" if error.message else see
+        return Mistake("syntax-error", f"SyntaxError in {error.where or 'your code'}{message}", ("syntax_error",))
     if error.type == "RecursionError":
         deeper = (f"more than {DEFAULT_RECURSION_LIMIT} calls deep" if reply.recursion_limit <= DEFAULT_RECURSION_LIMIT
                   else "deeper than the recursion limit it set")
         return Mistake("recursion", f"{doing} raised RecursionError ({error.where}): your code called itself "
                        f"{deeper} (a recursion that does not end, or a recursive walk of a graph deeper than that)")
-    return Mistake("error", f"{doing} raised {error}")
+    return Mistake("error", f"{doing} raised {error}{see}")
 
 
 def diamond_ladder(levels: int, start: float = 0.7) -> dict:

@@ -1,11 +1,15 @@
 """The isolation mode of the backprop-by-hand notebook's suite (autograder/isolation.py): the
 gradients filled in by hand (part by_hand) are read with the student's by_hand.py on the reference
-engine.py ("reference_engine"), so a mistake in Value's + or * costs points in value_ops only."""
+engine.py ("reference_engine"), so a mistake in Value's + or * costs points in value_ops only.
 
-from pathlib import Path
+The reference engine is the one this notebook builds (its Value cell's solution: + and *, no
+backward()), not the course's full engine: with a backward() at hand, a by_hand.py that calls
+L.backward() would earn the hand-filled gradients only inside the grader.
+"""
 
 from autograder.isolation import Mode
+from autograder.notebooks import load_recipe, solution_files
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+ENGINE = "micrograd/engine.py"
 
-MODES = {"reference_engine": Mode(replaced=(("micrograd/engine.py", SOLUTIONS / "micrograd" / "engine.py"),))}
+MODES = {"reference_engine": Mode(replaced=((ENGINE, solution_files(load_recipe("backprop_by_hand"))[ENGINE]),))}

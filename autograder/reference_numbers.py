@@ -1,0 +1,40 @@
+"""Numbers quoted from a worker that holds reference code: the one channel out of it that feedback
+keeps (its text is grader-written, autograder.sandbox.grader_written), kept narrow.
+
+The student's code in such a worker can read the reference and send any float back; feedback and
+pictures quote the student's numbers (they teach). So a verdict of a test that asked such a worker
+quotes every number at SIGNIFICANT_DIGITS, at most PER_VERDICT of them, and a submission at most
+PER_SUBMISSION in all; later numbers become CUT, and a picture that would quote more is left out
+(with a note). docs/security.md gives the bandwidth that remains.
+"""
+
+from __future__ import annotations
+
+import re
+
+SIGNIFICANT_DIGITS = 4
+PER_VERDICT = 24
+PER_SUBMISSION = 96
+CUT = "…"
+PICTURE_LEFT_OUT = "(The picture of your graph is left out: it would quote more numbers than this test may show.)"
+# A number standing alone: not part of a name (v12, x0.grad) nor a DOT attribute's value (fontsize=11).
+_NUMBER = re.compile(r"(?<![\w.=])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
+
+
+def count(text: str) -> int:
+    return len(_NUMBER.findall(text))
+
+
+def requote(text: str, budget: int) -> tuple[str, int]:
+    """`text` with its numbers at SIGNIFICANT_DIGITS, those past the first `budget` replaced by CUT;
+    and how many it quotes."""
+    quoted = 0
+
+    def shorter(found: re.Match) -> str:
+        nonlocal quoted
+        if quoted >= budget:
+            return CUT
+        quoted += 1
+        return f"{float(found[0]):.{SIGNIFICANT_DIGITS}g}"
+
+    return _NUMBER.sub(shorter, text), quoted
