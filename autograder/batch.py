@@ -30,7 +30,7 @@ from pathlib import Path
 from autograder import config
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
-from autograder.results import Results, load_results
+from autograder.results import Results, load_results, printable
 from autograder.sinks import CANNOT_WRITE, OutputError, cannot_write, check_writable, score_of
 from autograder.sources import Source
 
@@ -190,10 +190,11 @@ class _Display:
         self.progress.update(self.task, advance=1, status=self._status(self.flagged, self.skipped))
         if not self.live and not self.quiet:
             extra = f"  [{', '.join(flags)}]" if flags else ""
-            self.console.print(f"{name}: {score_of(score, max_score)}{extra}", highlight=False, markup=False)
+            self.console.print(f"{printable(name)}: {score_of(score, max_score)}{extra}", highlight=False, markup=False)
 
     def error(self, message: str) -> None:
-        self.console.print(message, style="red", highlight=False, markup=False, soft_wrap=True)  # paths whole
+        # soft_wrap: paths whole; printable: a student's control characters as escapes, never ANSI sequences
+        self.console.print(printable(message), style="red", highlight=False, markup=False, soft_wrap=True)
 
 
 def run_pool(sources: list[Source], *, out: Path, jobs: int, settings: dict,

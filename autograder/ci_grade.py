@@ -40,8 +40,8 @@ from pathlib import Path
 from autograder import commands, config
 from autograder.formats import to_html, to_json
 from autograder.pipeline import grade
-from autograder.results import PullRequest, Results
-from autograder.sinks import atomic_write, markdown_cell, score_of
+from autograder.results import PullRequest, Results, printable
+from autograder.sinks import atomic_write, markdown_code, markdown_plain, score_of
 from autograder.sources import read_commit
 
 DISALLOWED_FLAG = "changes_outside_student_files"
@@ -122,8 +122,9 @@ def changes(repo: Path, base: str, head: str, student_files: list[str]) -> Chang
 
 
 # -- what the student sees ---------------------------------------------------------------------
-def _cell(text: str) -> str:
-    return markdown_cell(text, MAX_CELL_CHARS)
+def _code(text: str, *, in_table: bool = True) -> str:
+    """Text a student controls (feedback, messages, changed file names) as a code span: see markdown_code."""
+    return markdown_code(text, MAX_CELL_CHARS, in_table=in_table)
 
 
 def _listing(names: tuple[str, ...]) -> str:
@@ -138,14 +139,16 @@ def marker(assignment: str) -> str:
 
 def render_summary(results: Results, change: Change) -> str:
     """The job summary: the total, what was ignored, then one table per part."""
-    lines = [f"## {results.assignment}: {score_of(results.score, results.max_score)}", "",
-             f"Graded commit `{change.short}`; graded files: {_cell(_listing(change.graded))}.", ""]
-    lines += [f"> {_cell(message)}" for message in results.messages if message]
-    if results.messages:
+    lines = [f"## {markdown_plain(results.assignment)}: {score_of(results.score, results.max_score)}", "",
+             f"Graded commit {_code(change.short, in_table=False)}; graded files: "
+             f"{_code(_listing(change.graded), in_table=False)}.", ""]
+    messages = [_code(message, in_table=False) for message in results.messages]
+    lines += [f"> {message}" for message in messages if message]
+    if any(messages):
         lines.append("")
     for part in results.parts:
         tests = [t for t in results.tests if t.part == part.name]
-        lines += [f"### {_cell(part.title)}: {score_of(part.score, part.max_score)}", ""]
+        lines += [f"### {markdown_plain(part.title)}: {score_of(part.score, part.max_score)}", ""]
         shown = [t for t in tests if t.visibility == "visible"]
         if not tests:
             lines += ["No test of this part could run.", ""]
@@ -153,8 +156,8 @@ def render_summary(results: Results, change: Change) -> str:
             lines += [f"{len(tests) - len(shown)} test(s) of this part are shown after grades are published.", ""]
         if shown:
             lines += ["| Test | Points | Diagnosis |", "| --- | ---: | --- |"]
-            lines += [f"| `{_cell(t.name.split('::')[-1])}` | {score_of(t.score, t.max_score)} | "
-                      f"{'passed' if t.status == 'passed' else _cell(t.output) or 'failed'}"
+            lines += [f"| {_code(t.name.split('::')[-1])} | {score_of(t.score, t.max_score)} | "
+                      f"{'passed' if t.status == 'passed' else _code(t.output) or 'failed'}"
                       f"{' ' + PICTURE_NOTE if t.picture else ''} |" for t in shown]
             lines.append("")
     return "\n".join(lines)
@@ -243,8 +246,9 @@ def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None
 
 def _publish_error(out: Path, assignment: str, reason: str, head: str) -> None:
     run_url = _run_url()
-    summary = (f"## {assignment}: not graded\n\nThe grader could not grade commit `{_cell(head[:12])}`: "
-               f"{_cell(reason)}\nYour instructor can see the details in the grading run.\n")
+    summary = (f"## {markdown_plain(assignment)}: not graded\n\nThe grader could not grade commit "
+               f"{_code(head[:12], in_table=False)}: {_code(reason, in_table=False)}\n"
+               "Your instructor can see the details in the grading run.\n")
     error = _status("error", assignment, "not graded: see the grading run", run_url)
     _publish(out, assignment, summary, error, run_url)
 
@@ -273,7 +277,7 @@ def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = N
                                assignment_name=assignment_name, course=course, sandbox=sandbox)
         except CIGradeError as exc:
             _publish_error(out, assignment_name, str(exc), head)
-            print(f"course ci-grade: not graded: {exc}", file=sys.stderr)
+            print(f"course ci-grade: not graded: {printable(exc)}", file=sys.stderr)
             return 1
         except Exception:
             log.exception("grading commit %s failed", head)

@@ -8,6 +8,7 @@ import sys
 
 from autograder.config import ConfigError
 from autograder.markers import MarkerError
+from autograder.results import printable
 
 # subcommand -> (module, one-line help). A command's module is imported to add its options: only the
 # command being run (every one for `course --help` or a mistyped command); each keeps its heavy
@@ -42,5 +43,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return importlib.import_module(args.module).run(args)
     except (ConfigError, MarkerError) as exc:
-        print(f"course {args.command}: {exc}", file=sys.stderr)
+        print(f"course {args.command}: {printable(exc)}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 from autograder import pictures
 from autograder.results import Results
-from autograder.sinks import atomic_write, markdown_cell, score_of
+from autograder.sinks import atomic_write, markdown_code, markdown_plain, score_of, template_value
 
 if TYPE_CHECKING:
     import jinja2
@@ -36,41 +36,43 @@ def _xml(text: str) -> str:
 
 def to_junit(results: Results) -> str:
     failures = sum(t.status == "failed" for t in results.tests)
-    suites = ET.Element("testsuites", name=results.assignment, tests=str(len(results.tests)),
+    suites = ET.Element("testsuites", name=_xml(results.assignment), tests=str(len(results.tests)),
                         failures=str(failures))
     by_part: dict[str, list] = {}
     for test in results.tests:
         by_part.setdefault(test.part, []).append(test)
     for part, tests in by_part.items():
-        suite = ET.SubElement(suites, "testsuite", name=f"{results.submission}.{part}",
+        suite = ET.SubElement(suites, "testsuite", name=_xml(f"{results.submission}.{part}"),
                               tests=str(len(tests)), failures=str(sum(t.status == "failed" for t in tests)),
                               errors="0", skipped="0")
         for test in tests:
-            case = ET.SubElement(suite, "testcase", classname=f"{results.assignment}.{part}",
+            case = ET.SubElement(suite, "testcase", classname=_xml(f"{results.assignment}.{part}"),
                                  name=_xml(test.name))
             ET.SubElement(ET.SubElement(case, "properties"), "property", name="score",
                           value=score_of(test.score, test.max_score))
             if test.status == "failed":
                 output = _xml(test.output)
                 ET.SubElement(case, "failure", message=output.splitlines()[0] if output else "failed",
-                              type=test.pitfall or "failed").text = output
+                              type=_xml(test.pitfall or "failed")).text = output
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def to_markdown(results: Results) -> str:
-    lines = [f"### {markdown_cell(results.assignment)}: {score_of(results.score, results.max_score)}", ""]
-    lines += [f"> {markdown_cell(message)}" for message in results.messages]
-    if results.messages:
+    """GitHub Markdown: the course's words escaped, every text a student produced in a code span."""
+    lines = [f"### {markdown_plain(results.assignment)}: {score_of(results.score, results.max_score)}", ""]
+    messages = [markdown_code(message, in_table=False) for message in results.messages]
+    lines += [f"> {message}" for message in messages if message]
+    if any(messages):
         lines.append("")
     lines += ["| Part | Points |", "| --- | ---: |"]
-    lines += [f"| {markdown_cell(p.title)} | {score_of(p.score, p.max_score)} |" for p in results.parts]
+    lines += [f"| {markdown_plain(p.title)} | {score_of(p.score, p.max_score)} |" for p in results.parts]
     failed = [t for t in results.tests if t.status == "failed" and t.visibility == "visible"]
     if failed:
         lines += ["", "| Failed test | Part | What went wrong |", "| --- | --- | --- |"]
         # Markdown targets (PR comments, job summaries) do not show inline SVG: the HTML results do.
-        lines += [f"| `{markdown_cell(t.name.split('::')[-1])}` | {t.part} | {markdown_cell(t.output)}"
-                  f"{' ' + PICTURE_NOTE if t.picture else ''} |" for t in failed]
+        lines += [f"| {markdown_code(t.name.split('::')[-1])} | {markdown_plain(t.part)} | "
+                  f"{markdown_code(t.output) or 'failed'}{' ' + PICTURE_NOTE if t.picture else ''} |" for t in failed]
     else:
         lines += ["", "All visible tests passed."]
     return "\n".join(lines) + "\n"
@@ -82,7 +84,8 @@ def _templates() -> jinja2.Environment:
     import jinja2
 
     templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
-                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                   finalize=template_value)
     templates.filters["svg_data_uri"] = pictures.data_uri
     return templates
 

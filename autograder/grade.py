@@ -19,7 +19,7 @@ from pathlib import Path
 from autograder import batch, commands, config
 from autograder.formats import FORMATS, RENDER, write
 from autograder.pipeline import MAX_TEST_OUTPUT_CHARS, GraderError, grade
-from autograder.results import Results
+from autograder.results import Results, printable
 from autograder.sandbox import SandboxUnavailable
 from autograder.sinks import OutputError, check_writable, score_of
 from autograder.sources import InputError, collect
@@ -60,7 +60,7 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
     try:
         sources = collect(submissions, assignment_name, assignment_config)
     except InputError as exc:
-        print(f"course grade: {exc}", file=sys.stderr)
+        print(f"course grade: {printable(exc)}", file=sys.stderr)
         return 2
     if out is not None:
         return batch.grade_into(sources, out=out, course=course, assignment_name=assignment_name, format=format,
@@ -85,12 +85,12 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
                 sys.stdout.write(RENDER[format](result))
         except OSError as exc:
             unwritten.append(str(exc))
-        print(f"{result.submission}: {score_of(result.score, result.max_score)}", file=sys.stderr)
+        print(f"{printable(result.submission)}: {score_of(result.score, result.max_score)}", file=sys.stderr)
 
     try:
         grade(sources, assignment_name=assignment_name, course=course, sandbox=sandbox, on_result=emit)
     except (GraderError, SandboxUnavailable) as exc:
-        print(f"course grade: {exc}", file=sys.stderr)
+        print(f"course grade: {printable(exc)}", file=sys.stderr)
         return 2
     for problem in unwritten:
         print(f"course grade: {problem}", file=sys.stderr)

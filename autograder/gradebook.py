@@ -14,12 +14,13 @@ import os
 import warnings
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from autograder import config
 from autograder.entry_points import put_scripts_first_on_path
-from autograder.results import Results
-from autograder.sinks import atomic_write, points
+from autograder.results import Results, printable
+from autograder.sinks import atomic_write, points, spreadsheet_cell
 
 
 def database_url(url_or_path: str | os.PathLike) -> str:
@@ -96,7 +97,7 @@ def csv_text(results: list[Results], course: config.Course, assignment_name: str
     writer.writerow(["submission", "total", "max_score", *assignment.parts, "flags"])
     for result in sorted(results, key=lambda r: r.submission):
         scores = {part.name: part.score for part in result.parts}
-        writer.writerow([result.submission, points(result.score), points(assignment.max_score),
+        writer.writerow([spreadsheet_cell(result.submission), points(result.score), points(assignment.max_score),
                          *(points(scores.get(name, 0.0)) for name in assignment.parts), ";".join(result.flags)])
     return buffer.getvalue()
 
@@ -111,7 +112,8 @@ def _short(value: float) -> str:
 
 def table(book: dict[str, dict[str, float]], course: config.Course, assignment_name: str,
           flags: dict[str, tuple[str, ...]] | None = None) -> Table:
-    """A gradebook (read_gradebook) as a rich table: one row per student, one column per part."""
+    """A gradebook (read_gradebook) as a rich table: one row per student, one column per part (a student
+    id is shown as text: rich reads `[...]` in a cell as markup, a terminal reads ANSI escapes)."""
     _, assignment = course.assignment(assignment_name)
     flags = flags or {}
     grid = Table(title=f"nbgrader gradebook: {assignment_name}, {len(book)} submissions")
@@ -121,6 +123,6 @@ def table(book: dict[str, dict[str, float]], course: config.Course, assignment_n
     grid.add_column(f"total\n/{_short(assignment.max_score)}", justify="right", style="bold")
     grid.add_column("flags", style="red")
     for student, row in sorted(book.items()):
-        grid.add_row(student, *(_short(row.get(name, 0.0)) for name in assignment.parts), _short(row["total"]),
-                     ", ".join(flags.get(student, ())))
+        grid.add_row(escape(printable(student)), *(_short(row.get(name, 0.0)) for name in assignment.parts),
+                     _short(row["total"]), ", ".join(flags.get(student, ())))
     return grid

@@ -23,7 +23,7 @@ import traceback
 from pathlib import Path
 
 from autograder import REPO_ROOT, config, gradescope, pictures, pipeline, sources
-from autograder.results import PartResult, Results
+from autograder.results import PartResult, Results, printable
 from autograder.sandbox import Limits, SandboxUnavailable, Worker
 from autograder.sinks import atomic_write, code_block, markdown_text, score_of
 
@@ -70,7 +70,7 @@ def gradescope_json(results: Results, assignment: config.Assignment, *, sandbox:
     drawn = {t.name: t.picture for t in results.tests if t.picture}
     for test in data["tests"]:
         if test["name"] in drawn:
-            test["output"] = (f"<pre>{html.escape(test['output'])}</pre>\n<img alt=\"{PICTURE_ALT}\" "
+            test["output"] = (f"<pre>{html.escape(printable(test['output']))}</pre>\n<img alt=\"{PICTURE_ALT}\" "
                               f"src=\"{pictures.data_uri(drawn[test['name']])}\">")
             test["output_format"] = "html"
         else:

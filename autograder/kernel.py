@@ -42,6 +42,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Int, Unicode
 
 from autograder import config, notebooks, sandbox
+from autograder.results import printable
 
 NOBODY = 65534
 TMP_BYTES = 256 << 20  # the kernel's private /tmp lives in memory
@@ -154,10 +155,12 @@ class SandboxedExecute(Execute):
 
 
 FEEDBACK_WIDTH = 88  # nbgrader's feedback shows a cell's output as preformatted text: wrap it to be read
+# (nbconvert turns ANSI escapes in a stream into styled HTML: `printable` shows a student's as text)
 
 
 def _feedback(results: Any, part: str) -> str:
-    lines = [f"{t.name.split('::')[-1]}: {t.output}" for t in results.tests if t.part == part and t.status != "passed"]
+    lines = [f"{t.name.split('::')[-1]}: {printable(t.output)}"
+             for t in results.tests if t.part == part and t.status != "passed"]
     return "\n".join(textwrap.fill(line, FEEDBACK_WIDTH, break_long_words=False, break_on_hyphens=False)
                      for text in lines for line in text.splitlines())
 

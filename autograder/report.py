@@ -25,6 +25,7 @@ from autograder import config, pictures
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
+from autograder.sinks import template_value
 from autograder.suite import FAILURES
 
 TOP_PITFALLS = 12
@@ -33,7 +34,8 @@ EXAMPLE_FEEDBACK_CHARS = 200
 WHO_SHOWN = 8
 
 _templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
-                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                finalize=template_value)
 _templates.filters["svg_data_uri"] = pictures.data_uri
 
 

@@ -8,6 +8,7 @@ student produced passes through `redact` on its way in.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -99,7 +100,8 @@ class Results:
 
     def to_gradescope(self) -> dict:
         """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...);
-        every field of this object is kept in `extra_data`, so from_gradescope never parses text."""
+        every field of this object is kept in `extra_data`, so from_gradescope never parses text. Its
+        outputs are plain text and say so: Gradescope's default for `output` (simple_format) renders HTML."""
         extra = {"submission": self.submission, "assignment": self.assignment, "flags": list(self.flags),
                  "parts": [asdict(p) for p in self.parts],
                  "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
@@ -113,6 +115,8 @@ class Results:
         return {
             "score": self.score,
             "output": self.student_output(),
+            "output_format": "text",
+            "test_output_format": "text",
             "tests": [
                 {"name": t.name, "score": t.score, "max_score": t.max_score, "status": t.status,
                  "output": t.output, "visibility": t.visibility,
@@ -175,3 +179,15 @@ class Redactor:
             else:
                 kept.append(line)
         return "\n".join(kept)
+
+
+# Characters that act instead of showing: C0 and C1 controls (ESC starts a terminal's escape sequences, CR
+# overwrites a line), DEL, the bidirectional controls that reorder what a reader sees (Trojan Source), and
+# lone surrogates (no UTF-8 file can hold them). Line breaks (CRLF too) and tabs are kept.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Student-produced text with each such character shown as its escape (ESC as `\\x1b`)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}",
+                            str(text).replace("\r\n", "\n"))

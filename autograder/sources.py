@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import config
+from autograder.results import printable
 
 MAX_FILE_BYTES = 1 << 20
 MAX_ZIP_BYTES = 256 << 20  # uncompressed, per zip file
@@ -149,14 +150,14 @@ def read_notebook(path: Path, name: str, assignment_name: str, assignment: confi
         nb = notebooks.read_notebook(path)
         missing = notebooks.missing_cells(nb, recipe)
     except Exception as exc:  # a student's file: whatever is wrong with it, it grades as empty
-        print(f"course grade: {shown(path)} is not a readable notebook ({exc}); it is graded as empty",
+        print(printable(f"course grade: {shown(path)} is not a readable notebook ({exc}); it is graded as empty"),
               file=sys.stderr)
         return Source(name, {}, origin or str(path), (f"{shown(path.name)} is not a readable notebook, "
                                                       "so it was graded as empty.",), (UNREADABLE,))
     source = notebook_source(nb, name, assignment_name, assignment, origin or str(path))
     if missing:
-        print(f"course grade: {path} lacks the answer cells {', '.join(missing)}; "
-              "the tests that need them fail", file=sys.stderr)
+        print(printable(f"course grade: {path} lacks the answer cells {', '.join(missing)}; "
+                        "the tests that need them fail"), file=sys.stderr)
         return replace(source, notes=(f"{path.name} lacks the answer cells {', '.join(missing)}; "
                                       "the tests that need them fail.",))
     return source

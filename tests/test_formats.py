@@ -90,7 +90,8 @@ def test_junit_is_read_by_junitparser():
 
 
 def _tables(markdown: str) -> list[list[list[str]]]:
-    """Each table as rows of cell texts (header first), as a GFM renderer sees it."""
+    """Each table as rows of cell texts (header first, code spans without their backticks), as a GFM
+    renderer shows them."""
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
     tables, row = [], None
     for token in tokens:
@@ -100,7 +101,7 @@ def _tables(markdown: str) -> list[list[list[str]]]:
             row = []
             tables[-1].append(row)
         elif token.type == "inline" and row is not None and tables:
-            row.append(token.content)
+            row.append("".join(child.content for child in token.children))
         elif token.type == "tr_close":
             row = None
     return tables
@@ -113,9 +114,10 @@ def test_markdown_renders_as_tables():
     assert parts[1:] == [["Operations | local derivatives", "10/30"], ["Neuron, Layer, MLP", "4.5/10"]]
     assert failed[0] == ["Failed test", "Part", "What went wrong"]
     assert len(failed) == 2  # the header and the visible failure; a hidden test's failure is not shown
-    assert failed[1][0] == "`test_mul`" and failed[1][1] == "operations"
+    assert failed[1][0] == "test_mul" and failed[1][1] == "operations"
+    assert "| `test_mul` |" in text
     assert "x0.grad is wrong: yours is 3" in failed[1][2]
-    assert "<xml>" not in text  # a student's text cannot inject HTML into a PR comment
+    assert "<xml>" in failed[1][2] and "| ````x0.grad is wrong" in text  # the longest fence in it is 3
     assert text.startswith("### micrograd: 14.5/40")
     assert "SyntaxError in micrograd/engine.py line 57" in text
 
