@@ -57,7 +57,7 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
     # that holds reference code): the words say that the limit was raised, not to what.
     raised = "your code raised the recursion limit" if reply.recursion_limit > DEFAULT_RECURSION_LIMIT else ""
     if reply.output_full and (reply.status in ("died", "timeout") or (
-            error.type == "OSError" and error.message.startswith("[Errno 27]"))):
+            error.type == "OSError" and (error.withheld or error.message.startswith("[Errno 27]")))):
         at = f" while your {file} was being imported" if file else ""
         return Mistake("output-flood", f"{doing}: your code printed more than {MAX_OUTPUT_BYTES >> 20} MiB of output "
                        f"(the most a submission may print){at} and was stopped", ("output_flood",))
@@ -289,10 +289,11 @@ class Submission:
         reply = self.worker.call("revisits", graph=diamond_ladder(REVISIT_LADDER), budget=REVISIT_BUDGET,
                                  **self.graph_options)
         value = reply.value if reply.ok and isinstance(reply.value, dict) else {}
-        count = value.get("count")
-        if type(count) is not int or value.get("what") not in ("backward", "children"):
+        if len(value) != 1 or not all(what in ("backward", "children") and type(count) is int
+                                      for what, count in value.items()):
             return None
-        seen = (f"ran one node's _backward {count} times" if value["what"] == "backward" else
+        [(what, count)] = value.items()
+        seen = (f"ran one node's _backward {count} times" if what == "backward" else
                 f"went into one node's children {count} times (the grader stopped it there)")
         return {"levels": REVISIT_LADDER, "seen": seen}
 

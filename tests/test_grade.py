@@ -163,7 +163,7 @@ def test_staging_reports_what_is_wrong_without_running_anything(tmp_path: Path):
     (source / "micrograd" / "engine.py").write_text("import math\nfrom torch import nn\n")
     policy = stage(read_folder(source, "s", ASSIGNMENT), tmp_path / "staged2", ASSIGNMENT, COURSE.grading)
     assert "policy_violation" in policy.flags
-    assert "Policy violation: micrograd/engine.py line 2 imports torch" in policy.messages[0]
+    assert any("Policy violation: micrograd/engine.py line 2 imports torch" in m for m in policy.messages)
 
 
 def test_redactor_removes_lines_that_quote_hidden_tests():

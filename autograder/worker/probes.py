@@ -182,8 +182,8 @@ def _counted(children, visit):
 
 def revisits(graph, budget=16, derivatives="own"):
     """backward() from the last node of `graph`, stopped as soon as it runs one node's _backward twice
-    or walks one node's children more than `budget` times: {"what": "backward" or "children", "count": n},
-    or {} when it finishes without (a walk with a visited set)."""
+    or walks one node's children more than `budget` times: {"backward": n} or {"children": n} (numbers
+    only: a worker may hold reference code), or {} when it finishes without (a walk with a visited set)."""
     nodes, _ = build_on_reference(graph) if derivatives == "reference" else build(graph)
     counts = {}
 
@@ -201,7 +201,7 @@ def revisits(graph, budget=16, derivatives="own"):
     try:
         nodes[-1].backward()
     except _Revisited as found:
-        return {"what": found.args[0], "count": found.args[1]}
+        return {found.args[0]: found.args[1]}
     return {}
 
 
