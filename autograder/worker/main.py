@@ -102,9 +102,10 @@ _NR_LANDLOCK = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}  #
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
 
-def confine(seccomp_fd, scratch):
+def confine(seccomp_fd, scratch, submission):
     """The process sandbox's confinement, which bwrap's namespaces give the other sandbox: writes only
-    in `scratch`; no reading /proc or /sys (the other workers' command lines, names, states); signals and
+    in `scratch`; no reading /proc or /sys (the other workers' command lines, names, states) nor other
+    workers' scratch folders (reads: the system, the Python installation, this worker's files); signals and
     abstract sockets only within this worker (Landlock), and the grader's seccomp filter, read from
     `seccomp_fd`. Fails (before the worker says it is ready) where the kernel cannot do it."""
     import ctypes  # only here: the bwrap worker does not pay for it
@@ -138,9 +139,14 @@ def confine(seccomp_fd, scratch):
         finally:
             os.close(fd)
 
+    # Not the top folder holding the workers' scratch folders (/tmp): without root, another worker's
+    # is readable by the same uid. This worker's own files there are allowed one by one.
+    shared = os.path.join("/", scratch.split("/")[1])
     for entry in os.scandir("/"):
-        if entry.name not in ("proc", "sys") and entry.is_dir():
+        if entry.name not in ("proc", "sys") and entry.path != shared and entry.is_dir():
             allow(entry.path, _LANDLOCK_READS)
+    for own in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.abspath(__file__)), submission):
+        allow(own, _LANDLOCK_READS)
     allow(scratch, handled)
     check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     check(libc.syscall(ctypes.c_long(_NR_LANDLOCK["restrict_self"]), ruleset, ctypes.c_uint32(0)),
@@ -185,6 +191,6 @@ def serve(reply_fd, submission, forbidden, probes):
 
 if __name__ == "__main__":
     if len(sys.argv) > 5:
-        confine(int(sys.argv[5]), sys.argv[6])
+        confine(int(sys.argv[5]), sys.argv[6], sys.argv[2])
     serve(int(sys.argv[1]), sys.argv[2], [name for name in sys.argv[3].split(",") if name],
           load_probes(name for name in sys.argv[4].split(",") if name))
