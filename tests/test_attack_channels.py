@@ -30,7 +30,7 @@ LIMITS = Limits(time_limit=5.0, memory_mb=512, forbidden_imports=("torch",))
 # shared namespace or file system would carry (closed by bwrap's namespaces, and by seccomp and Landlock
 # in the process sandbox).
 ON_SHARED_FILES = ["flock", "posix", "ofd", "posix-high-bits", "inotify", "dnotify"]
-IN_SHARED_NAMESPACES = ["abstract-socket", "sysv-shm", "tmp-file", "proc-comm"]
+IN_SHARED_NAMESPACES = ["abstract-socket", "sysv-shm", "tmp-file", "proc-comm", "signal"]
 TAG = f"{os.getpid()}"
 PRODUCT = {"leaves": [2.0, 3.0], "ops": [["mul", 0, 1]]}
 
@@ -67,8 +67,9 @@ def test_nothing_one_worker_does_reaches_another(pair: list[Worker], mechanism: 
     sender, receiver = pair
     index = os.getpid() % 97  # which shared file: concurrent runs on one machine use different ones
     prepared = receiver.call("prepare", mechanism=mechanism, index=index, tag=TAG)
-    held = sender.call("hold", mechanism=mechanism, index=index, tag=TAG)
-    seen = receiver.call("observe", mechanism=mechanism, index=index, tag=TAG)
+    tag = str(prepared.value["seen"]) if mechanism == "signal" else TAG  # the receiver's pid
+    held = sender.call("hold", mechanism=mechanism, index=index, tag=tag)
+    seen = receiver.call("observe", mechanism=mechanism, index=index, tag=tag)
     assert prepared.ok and held.ok and seen.ok, (prepared, held, seen)
     assert seen.value["seen"] is False, (mechanism, prepared.value, held.value, seen.value)
 
