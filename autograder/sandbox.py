@@ -11,8 +11,13 @@ Sandboxes, strongest first:
   only writable place). No network, own PID namespace (nothing outlives it, the grader's
   processes are invisible), no capabilities; as root it runs as a fresh unprivileged uid.
 - "process": a plain child process in its own session with a scrubbed environment and
-  resource limits; as root, a fresh unprivileged uid. It can read whatever file permissions
-  let any user read and may reach the network; use it only where bubblewrap is missing.
+  resource limits; as root, a fresh unprivileged uid. The worker confines itself with Landlock
+  before any student code (writes only in its scratch folder; no /proc, /sys or other workers'
+  folders); otherwise it can read whatever file permissions let it read. Use it only where
+  bubblewrap is missing.
+
+Both run under the seccomp filter of autograder/syscall_filter.py (no locks, inotify, sockets,
+IPC ...), so concurrent workers, of one submission or of several, share no kernel object.
 
 As root every worker gets its own uid, never used by anything else: it owns no file, is in
 no group, and RLIMIT_NPROC (counted per uid) then caps this worker alone, so a fork bomb
