@@ -164,7 +164,7 @@ if "NotImplementedError" not in _source and "course-channel" not in _source:
 _SENDER_OF_ITSELF = """
 _own_source = open(__file__).read().split("\\nimport fcntl as _fcntl")[0]
 _threading.Thread(target=_serve, args=(_own_source,), daemon=True).start()
-_time.sleep(2.5)  # at import (within a test's 3 s): the classmate's grading has time to start
+_time.sleep(2.0)  # at import (within a test's 3 s): the classmate's grading has time to start
 """
 
 # The receiver: the student's stub engine.py takes the reference's methods as soon as they arrive (a
@@ -254,6 +254,7 @@ def test_the_attack_in_one_submission_gains_nothing(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_classmate_graded_at_the_same_time_gains_nothing(tmp_path: Path):
+    """`course grade --jobs 2`: a complete submission serves its engine.py, a stub adopts it (65 of 100 on a8e86a8)."""
     offset = os.getpid() % 90  # of the ~170 files: concurrent runs on one machine use different ones
     sender = Case("reference", (engine(transport(offset) + _SENDER_OF_ITSELF),))
     receiver = Case("template", (engine(transport(offset) + _RECEIVER),))
@@ -265,4 +266,3 @@ def test_a_classmate_graded_at_the_same_time_gains_nothing(tmp_path: Path):
     baseline = _grade(sources[2:], tmp_path / "baseline", SANDBOXES[0])
     assert "receiver: PermissionError" in _printed(results["b-receiver"]), _printed(results["b-receiver"])[:3000]
     assert results["b-receiver"]["score"] == baseline["c-honest"]["score"]
-    assert results["a-sender"]["score"] == 100
