@@ -1,8 +1,8 @@
 # Two entry points for a fresh clone: `make demo` and `make test` (both run `setup` first).
 PYTHON ?= python3
 COURSE := $(PYTHON) -m autograder
-# dot draws graphs (draw_dot); bwrap is the grader's sandbox; chromium(-driver) opens the class report in tests.
-DEBIAN_PACKAGES := graphviz bubblewrap chromium chromium-driver
+# dot draws graphs (draw_dot); bwrap is the grader's sandbox, libseccomp its workers' seccomp filter; chromium(-driver) opens the class report in tests.
+DEBIAN_PACKAGES := graphviz bubblewrap libseccomp2 chromium chromium-driver
 
 .PHONY: setup demo test
 

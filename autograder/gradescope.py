@@ -34,7 +34,7 @@ PACKAGE_FILES = Path(__file__).resolve().parent / "gradescope_files"
 # nbformat only for notebook assignments, torch only for suites that need it at grade time
 # (grading_needs_torch); graphviz draws failing graphs (autograder/pictures.py), Jinja2 renders
 # the html results format.
-GRADING_DISTRIBUTIONS = ("pydantic", "PyYAML", "pytest", "hypothesis", "rich", "graphviz", "Jinja2")
+GRADING_DISTRIBUTIONS = ("pydantic", "PyYAML", "pytest", "hypothesis", "rich", "graphviz", "Jinja2", "pyseccomp")
 TORCH = ("torch", "numpy")  # torch uses numpy when it is there, as it is where the course was tested
 # The expected values `course build` precomputes with torch, beside the suites (autograder/expectations.py).
 EXPECTATIONS_FILE = "expectations.json"

@@ -11,8 +11,13 @@ Sandboxes, strongest first:
   only writable place). No network, own PID namespace (nothing outlives it, the grader's
   processes are invisible), no capabilities; as root it runs as a fresh unprivileged uid.
 - "process": a plain child process in its own session with a scrubbed environment and
-  resource limits; as root, a fresh unprivileged uid. It can read whatever file permissions
-  let any user read and may reach the network; use it only where bubblewrap is missing.
+  resource limits; as root, a fresh unprivileged uid. The worker confines itself with Landlock
+  before any student code (writes only in its scratch folder; no /proc, /sys or other workers'
+  folders); otherwise it can read whatever file permissions let it read. Use it only where
+  bubblewrap is missing.
+
+Both run under the seccomp filter of autograder/syscall_filter.py (no locks, inotify, sockets,
+IPC ...), so concurrent workers, of one submission or of several, share no kernel object.
 
 As root every worker gets its own uid, never used by anything else: it owns no file, is in
 no group, and RLIMIT_NPROC (counted per uid) then caps this worker alone, so a fork bomb
@@ -42,6 +47,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from autograder import syscall_filter
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
 WORKER_FILES = ("main.py",)
@@ -267,8 +274,9 @@ def bwrap_read_only(paths: list[Path], *, crossable: tuple[Path, ...] = ()) -> l
     return cmd
 
 
-def _bwrap_command(submission: Path, worker: Path, uid: int | None) -> list[str]:
-    cmd = [*BWRAP_ISOLATION, "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "HOME", "/scratch",
+def _bwrap_command(submission: Path, worker: Path, uid: int | None, seccomp_fd: int) -> list[str]:
+    cmd = [*BWRAP_ISOLATION, "--seccomp", str(seccomp_fd),
+           "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "HOME", "/scratch",
            "--setenv", "TMPDIR", "/scratch", *bwrap_system(), *bwrap_read_only([Path(sys.base_prefix).resolve()])]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     sites = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
@@ -411,11 +419,14 @@ class Worker:
                 os.chmod(path, 0o750 if path.is_dir() else 0o640)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def _command(self, write_fd: int, args: tuple[int, int]) -> tuple[list[str], Path | None, dict[str, str]]:
-        """The worker's command, cwd and environment; bwrap's options go into the pipe `args`."""
+    def _command(self, write_fd: int, args: tuple[int, int], seccomp_fd: int
+                 ) -> tuple[list[str], Path | None, dict[str, str]]:
+        """The worker's command, cwd and environment; bwrap's options go into the pipe `args`. The
+        seccomp filter (autograder/syscall_filter.py) is read from `seccomp_fd`: by bwrap, or in the
+        process sandbox by the worker itself, which also confines its writes to its scratch folder."""
         forbidden = ",".join(self.limits.forbidden_imports)
         if self.sandbox == "bwrap":
-            cmd = _bwrap_command(self.submission, self._grader, self.uid)
+            cmd = _bwrap_command(self.submission, self._grader, self.uid, seccomp_fd)
             # bwrap's options come through a pipe, so the sandbox's PID 1 (bwrap, whose command
             # line the worker can read) does not show the grader's folders.
             separator = cmd.index("--")
@@ -430,7 +441,7 @@ class Worker:
         if self.uid is not None:
             os.chown(scratch, self.uid, self.uid)
         cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd),
-               str(self.submission), forbidden, self._probes]
+               str(self.submission), forbidden, self._probes, str(seccomp_fd), str(scratch)]
         if self.uid is not None:
             cmd = [*_as_user(self.uid), *cmd]
         env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
@@ -447,23 +458,28 @@ class Worker:
         self._wait_until_ready()
 
     def _spawn(self) -> None:
+        try:
+            seccomp_fd = syscall_filter.pipe_with_program()
+        except syscall_filter.FilterUnavailable as exc:
+            raise SandboxUnavailable(str(exc)) from None
         read_fd, write_fd = os.pipe()
         args_fd, args_writer = os.pipe()
         try:
-            cmd, cwd, env = self._command(write_fd, (args_fd, args_writer))
+            cmd, cwd, env = self._command(write_fd, (args_fd, args_writer), seccomp_fd)
         finally:
             os.close(args_writer)
         output = os.open(self._home / f"output{self.restarts}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             self._proc = subprocess.Popen(
                 [*self._limits(), *cmd], stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
-                pass_fds=(write_fd, args_fd), cwd=cwd, env=env, start_new_session=True)
+                pass_fds=(write_fd, args_fd, seccomp_fd), cwd=cwd, env=env, start_new_session=True)
         except OSError as exc:
             os.close(read_fd)
             raise SandboxUnavailable(f"cannot start the {self.sandbox} sandbox: {exc}") from None
         finally:
             os.close(write_fd)
             os.close(args_fd)
+            os.close(seccomp_fd)
             os.close(output)
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._reply_fd, self._buffer, self._ready = read_fd, b"", False

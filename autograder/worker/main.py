@@ -2,13 +2,14 @@
 
 Everything in this process is untrusted (the student's code shares it), so it holds no
 expected value and decides nothing; the trusted grader checks what it sends back. It is
-started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES PROBE,MODULES` and
-imports only the standard library, the probe modules beside it (each defines PROBES, a dict of
-name -> function; the assignment's suite provides them) and the submission. Requests come on
-stdin, one JSON object a line: {"id": 1, "probe": "graph", "args": {...}}; replies go to
-REPLY_FD, one JSON object a line. Before a reply the worker may write notes, {"note": {...}}, that
-tell the grader what it could not learn after a crash: which file of the submission is being
-imported ("importing") and the recursion limit the submission set ("recursion_limit").
+started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES PROBE,MODULES` (in the
+"process" sandbox also `SECCOMP_FD SCRATCH_DIR`: see `confine`) and imports only the standard library,
+the probe modules beside it (each defines PROBES, a dict of name -> function; the assignment's suite
+provides them) and the submission. Requests come on stdin, one JSON object a line:
+{"id": 1, "probe": "graph", "args": {...}}; replies go to REPLY_FD, one JSON object a line. Before a
+reply the worker may write notes, {"note": {...}}, that tell the grader what it could not learn after
+a crash: which file of the submission is being imported ("importing") and the recursion limit the
+submission set ("recursion_limit").
 """
 
 import _json  # json's own C codec: the json package would import re, enum and collections (~8 ms a start)
@@ -160,6 +161,77 @@ def _describe(exc, submission, forbidden):
     return {"type": type(exc).__name__, "message": message[:ERROR_MESSAGE_CHARS], "where": where}
 
 
+# Landlock (linux/landlock.h): what the process sandbox's worker may still do to files.
+_LANDLOCK_WRITES = sum(1 << bit for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))  # write, remove, make anything
+_LANDLOCK_READS = (1 << 2) | (1 << 3)  # read files, list folders
+_LANDLOCK_SINCE = {2: 1 << 13, 3: 1 << 14}  # ABI version -> rights it adds (refer, truncate)
+_SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1, 2  # ABI 6
+_NR_LANDLOCK = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}  # the same on every architecture
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+
+
+def confine(seccomp_fd, scratch, submission):
+    """The process sandbox's confinement, which bwrap's namespaces give the other sandbox: writes only
+    in `scratch`; no reading /proc or /sys (the other workers' command lines, names, states) nor other
+    workers' scratch folders (reads: the system, the Python installation, this worker's files); signals and
+    abstract sockets only within this worker (Landlock), and the grader's seccomp filter, read from
+    `seccomp_fd`. Fails (before the worker says it is ready) where the kernel cannot do it."""
+    import ctypes  # only here: the bwrap worker does not pay for it
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+
+    def check(result, what):
+        if result < 0:
+            raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+        return result
+
+    abi = check(libc.syscall(ctypes.c_long(_NR_LANDLOCK["create_ruleset"]), None, ctypes.c_size_t(0),
+                             ctypes.c_uint32(1)), "Landlock (Linux 5.13 or later, with landlock among its LSMs)")
+    handled = _LANDLOCK_WRITES | _LANDLOCK_READS
+    handled |= sum(bits for version, bits in _LANDLOCK_SINCE.items() if abi >= version)
+    scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0
+    attr = (ctypes.c_uint64 * 3)(handled, 0, scoped)
+    ruleset = check(libc.syscall(ctypes.c_long(_NR_LANDLOCK["create_ruleset"]), attr,
+                                 ctypes.c_size_t(24 if abi >= 6 else 8), ctypes.c_uint32(0)), "landlock_create_ruleset")
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    def allow(path, access):
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            check(libc.syscall(ctypes.c_long(_NR_LANDLOCK["add_rule"]), ruleset, 1,
+                               ctypes.byref(PathBeneath(access, fd)), ctypes.c_uint32(0)), f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+
+    # Not the top folder holding the workers' scratch folders (/tmp): without root, another worker's
+    # is readable by the same uid. This worker's own files there are allowed one by one.
+    shared = os.path.join("/", scratch.split("/")[1])
+    for entry in os.scandir("/"):
+        if entry.name not in ("proc", "sys") and entry.path != shared and entry.is_dir():
+            allow(entry.path, _LANDLOCK_READS)
+    for own in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.abspath(__file__)), submission):
+        allow(own, _LANDLOCK_READS)
+    allow(scratch, handled)
+    check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    check(libc.syscall(ctypes.c_long(_NR_LANDLOCK["restrict_self"]), ruleset, ctypes.c_uint32(0)),
+          "landlock_restrict_self")
+    os.close(ruleset)
+    program = b""
+    while chunk := os.read(seccomp_fd, 1 << 16):
+        program += chunk
+    os.close(seccomp_fd)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    check(libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(Program(len(program) // 8, program)), 0, 0),
+          "seccomp")
+
+
 def load_probes(modules):
     """name -> function, from the probe modules (imported before any student code)."""
     found = {}
@@ -205,5 +277,7 @@ def serve(reply_fd, submission, forbidden, probes):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 5:
+        confine(int(sys.argv[5]), sys.argv[6], sys.argv[2])
     serve(int(sys.argv[1]), sys.argv[2], [name for name in sys.argv[3].split(",") if name],
           load_probes(name for name in sys.argv[4].split(",") if name))
