@@ -29,6 +29,7 @@ namespace already takes them all down).
 from __future__ import annotations
 
 import builtins
+import ctypes
 import functools
 import itertools
 import json
@@ -63,6 +64,7 @@ READY = b'{"ready": true}'  # the worker's first line (autograder/worker/main.py
 # Worker uids as root: FIRST_UID + 256 * (grader pid) + n. Linux pids stay below 2**22, so the
 # range ends far below 2**32 - 1 (no uid) and concurrent graders never share a uid.
 FIRST_UID = 1 << 30
+LANDLOCK_CREATE_RULESET = 444  # the syscall's number on every architecture
 _worker_numbers = itertools.count()
 
 
@@ -227,8 +229,31 @@ def check_sandbox(sandbox: str, protected: list[Path]) -> None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it or use --sandbox process")
     if sandbox == "process":
         check_process_sandbox(protected)
+        warn_without_landlock(sandbox)
     elif sandbox != "bwrap":
         raise SandboxUnavailable(f"unknown sandbox {sandbox!r} (use bwrap or process)")
+
+
+@functools.cache
+def landlock_abi() -> int:
+    """Landlock's ABI version on this kernel (0: none, or refused by a container's seccomp profile): the
+    process sandbox's workers confine their file access with it (autograder/worker/main.py confine)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return max(libc.syscall(ctypes.c_long(LANDLOCK_CREATE_RULESET), None, ctypes.c_size_t(0), ctypes.c_uint32(1)), 0)
+
+
+def warn_without_landlock(sandbox: str) -> None:
+    """Say once that the process sandbox runs on seccomp alone here (docs/security.md says what remains)."""
+    if sandbox == "process" and not landlock_abi():
+        _say_no_landlock()
+
+
+@functools.cache
+def _say_no_landlock() -> None:
+    print("course: this kernel offers no Landlock, so the process sandbox's workers can read /proc and write "
+          "/tmp: concurrent workers could pass data through them. Use --sandbox bwrap for untrusted code.",
+          file=sys.stderr)
 
 
 def check_process_sandbox(protected: list[Path]) -> None:
