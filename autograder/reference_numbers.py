@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 SIGNIFICANT_DIGITS = 4
-PER_VERDICT = 24
-PER_SUBMISSION = 96
+PER_VERDICT = 80  # a whole picture: 40 Values (grading_tests/micrograd/drawing.py), data and grad each
+PER_SUBMISSION = 240  # the first failing tests of the backward and topo_sort parts keep their pictures
 CUT = "…"
 PICTURE_LEFT_OUT = "(The picture of your graph is left out: it would quote more numbers than this test may show.)"
 # A number standing alone: not part of a name (v12, x0.grad) nor a DOT attribute's value (fontsize=11).

@@ -101,6 +101,7 @@ TEXT_REFUSED = ("the worker's answer held text, and a worker that holds referenc
                 "only numbers")
 _WHERE = re.compile(r"([\w.-]+(?:/[\w.-]+)*) line ([0-9]{1,6})")
 _FORBIDDEN = re.compile(r"importing '([\w.]+)' is not allowed")
+_EXIT_STATUS = re.compile(r"-?\d{1,3}")
 _MISSING = re.compile(r"No module named '(\w+)\.(\w+)[\w.]*'")  # as autograder.suite.describe_failure reads it
 
 
@@ -154,6 +155,8 @@ def grader_written(error: StudentError, submission: Path, forbidden: Sequence[st
     kind = error.type if error.type in BUILTIN_EXCEPTIONS else OWN_EXCEPTION
     written = line is not None and where.rpartition(" line ")[0] not in replaced and error.message \
         and (f"'{error.message}'" in line or f'"{error.message}"' in line)
+    # An exit status of up to 3 digits carries no more than the outcome itself (autograder.suite words it).
+    written = written or (kind == "SystemExit" and _EXIT_STATUS.fullmatch(error.message) is not None)
     return StudentError(kind, error.message if written else "", where, withheld=not written)
 
 

@@ -80,6 +80,14 @@ def test_a_message_written_on_the_students_line_is_kept(staged: Path):
                           staged, FORBIDDEN).message == ""
 
 
+@pytest.mark.parametrize(("status", "kept"), [("3", "3"), ("-1", "-1"), ("1234", ""), ("c2VjcmV0", ""), ("3 ", "")])
+def test_only_a_short_exit_status_is_kept(staged: Path, status: str, kept: str):
+    """sys.exit(3)'s status (up to 3 digits) says no more than the outcome does; any other is withheld."""
+    (staged / "micrograd" / "nn.py").write_text("import sys\nsys.exit(int(open('x').read()))\n")
+    exit_error = grader_written(StudentError("SystemExit", status, "micrograd/nn.py line 2"), staged, FORBIDDEN)
+    assert (exit_error.message, exit_error.withheld) == (kept, not kept)
+
+
 def test_a_symlink_in_the_staged_copy_is_not_a_student_file(staged: Path):
     (staged / "micrograd" / "link.py").symlink_to(staged / "micrograd" / "nn.py")
     assert grader_written(StudentError("KeyError", "", "micrograd/link.py line 1"), staged, FORBIDDEN).where == ""
@@ -261,10 +269,12 @@ def _significant(number: str) -> int:
 
 def test_a_reference_tests_numbers_are_short_and_few(tmp_path: Path):
     plugin = GradingPlugin([Staged("s", tmp_path)], Limits(), {"nn"}, lambda *args: None)
-    many = "your outputs: " + ", ".join(f"{0.123456789 * k:.9g}" for k in range(1, 41)) + "."
+    more_than_a_test_may_quote = reference_numbers.PER_VERDICT + 16
+    many = "your outputs: " + ", ".join(f"{0.123456789 * k:.9g}" for k in range(1, more_than_a_test_may_quote + 1))
+    many += "."
     picture = 'digraph { n0 [label="{ x0 | data 123456.7891 | grad -0.0001234567 }" fontsize=11] }'
     seen = []
-    for _ in range(6):
+    for _ in range(reference_numbers.PER_SUBMISSION // reference_numbers.PER_VERDICT + 2):
         narrowed = plugin._narrowed("s", Mistake("nn-forward-wrong", many, picture=picture))
         numbers = NUMBER.findall(narrowed.feedback) + NUMBER.findall(narrowed.picture)
         assert len(numbers) <= reference_numbers.PER_VERDICT

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -52,9 +51,7 @@ C_RECURSION = "def _deeper(n):\n    return list(map(_deeper, [n + 1]))\n"  # eac
 # failing test's output holds).
 CLASS = {
     "exits-at-import": ((engine("import sys\nsys.exit(3)"),), "exit_at_import",
-                        # A worker that holds reference code quotes no number the submission chose (sys.exit(...)).
-                        re.compile(r"your micrograd/engine\.py called sys\.exit\((3|\.\.\.)\) \(raised SystemExit\) "
-                                   "while being imported")),
+                        "your micrograd/engine.py called sys.exit(3) (raised SystemExit) while being imported"),
     "recurses-at-import": ((engine(RAISED_RECURSION + C_RECURSION + "_deeper(0)"),), "recursion_at_import",
                            "importing your micrograd/engine.py crashed (the worker was killed by SIGSEGV): probably "
                            "a recursion too deep, since your code raised the recursion limit;"),
@@ -221,8 +218,7 @@ def test_each_resource_failure_has_its_flag_and_words(graded, name: str):
     failed = [t for t in results[name]["tests"] if t["status"] == "failed"]
     assert failed and flag in results[name]["extra_data"]["flags"]
     for test in failed:
-        found = words.search(test["output"]) if isinstance(words, re.Pattern) else words in test["output"]
-        assert found, (test["name"], test["output"])
+        assert words in test["output"], (test["name"], test["output"])
         assert "visited" not in test["output"], (test["name"], test["output"])
     assert results[name]["score"] > 0  # the rest is graded (nn.py on the reference engine, the other operations)
 

@@ -342,7 +342,7 @@ def test_only_regular_files_are_staged(student, tmp_path):
     ("[a](https://e.example) @octocat #1", "`[a](https://e.example) @octocat #1`"),
 ])
 def test_student_text_is_inert_in_the_markdown(text, expected):
-    """A code span: GitHub shows it as written (no HTML, link, mention or reference); tests/test_escaping.py
+    """A code span: GitHub shows it as written (no HTML, link, mention or reference); tests/test_attack_escaping.py
     parses what every renderer makes of arbitrary text."""
     assert _code(text) == expected
 
