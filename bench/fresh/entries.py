@@ -14,8 +14,16 @@ mistakes, the mistake itself; it must not name a contradicting mistake (`unless`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 Patch = tuple[str, str, str]
+
+
+class Named(NamedTuple):
+    """How feedback must name a mistake: `regex` found in it, `unless` (a contradicting mistake) not found."""
+
+    regex: str
+    unless: str = ""
 
 
 @dataclass(frozen=True)
@@ -26,19 +34,14 @@ class Entry:
     kind: str = "bug"  # bug | correct | policy (correct, but may lose points under a documented policy)
     part: str | None = None  # bugs: the home part (course.yml)
     function: str | None = None  # bugs: where the mistake sits
-    named: str | None = None  # bugs: the regex every failing test of the home part must match
+    named: Named | None = None  # bugs: how every failing test of the home part must name it
     assignment: str = "micrograd"
 
 
-def named(where: str, what: str = "", unless: str = "") -> str:
-    """A regex: the text names `where` (the function), and `what` when given, and never `unless`."""
-    regex = "(?is)^"
-    if unless:
-        regex += f"(?!.*(?:{unless}))"
-    regex += f"(?=.*(?:{where}))"
-    if what:
-        regex += f"(?=.*(?:{what}))"
-    return regex
+def named(where: str, what: str = "", unless: str = "") -> Named:
+    """The text names `where` (the function) and, when given, `what` (the mistake), and never `unless`."""
+    regex = f"(?=.*(?:{where}))" + (f"(?=.*(?:{what}))" if what else "")
+    return Named("(?is)^" + regex, f"(?is){unless}" if unless else "")
 
 
 def engine(old: str, new: str) -> Patch:
@@ -53,7 +56,7 @@ def op_backward(op: str, dunder: str = "") -> str:
     """Feedback naming an operation's _backward ("add's _backward", "__add__'s _backward", "_backward of mul")."""
     names = f"{op}|{dunder}" if dunder else op
     return (rf"\b(?:{names})(?:'s|\(\))?\W{{0,3}}(?:_backward|local derivative|derivative)"
-            rf"|_backward of (?:your )?(?:{names})\b|(?:{names})\W[^\n]{{0,40}}_backward")
+            rf"|_backward of (?:your )?(?:{names})\b|(?:{names})\W[^\n]{{0,40}}_backward|\b(?:{names}) rule\b")
 
 
 def op_forward(op: str, dunder: str) -> str:
@@ -64,6 +67,7 @@ def op_forward(op: str, dunder: str) -> str:
 # Mistakes named for a different function or cause than the entry's (a pitfall the source contradicts).
 NO_UPSTREAM = r"missing `?\* out\.grad"
 OVERWRITE = r"overwritten instead of accumulated"
+CATCH_ALL_TRAINING = r"a training step goes wrong"
 
 # -- the reference (markers stripped) in pieces --------------------------------------------------------
 ADD = "            self.grad += out.grad\n            other.grad += out.grad\n"
@@ -110,6 +114,10 @@ MLP_SIZES = "        self.layers = [Layer(sz[i], sz[i + 1]) for i in range(len(n
 MLP_PARAMS = "        return [p for layer in self.layers for p in layer.parameters()]\n"
 
 
+LECTURE_VISIT = ("            if v not in visited:\n                visited.add(v)\n"
+                 "                for child in v._prev:\n")
+
+
 def lecture_sort(body: str) -> str:
     """The lecture's recursive build_topo with its body as given (12 spaces of indent inside)."""
     return ("        topo, visited = [], set()\n\n"
@@ -151,8 +159,8 @@ BUGS = [
     # -- pow --------------------------------------------------------------------------------------------------
     Entry("pow-factor-n-minus-one", "power rule with factor (n - 1): (other - 1) * x**(other - 1)",
           (engine(POW, "self.grad += (other - 1) * self.data**(other - 1) * out.grad"),), part="operations",
-          function="Value.__pow__._backward",
-          named=named(op_backward("pow", "__pow__|power"), unless=f"{NO_UPSTREAM}|{OVERWRITE}")),
+          function="Value.__pow__._backward", named=named(
+              op_backward("pow", "__pow__|power"), unless=rf"{NO_UPSTREAM}|{OVERWRITE}|without its factor")),
     Entry("pow-forward-multiplies", "__pow__ computes self.data * other (x * n instead of x ** n)",
           (engine("out = Value(self.data**other, (self,), f'**{other}')",
                   "out = Value(self.data * other, (self,), f'**{other}')"),), part="operations",
@@ -180,7 +188,7 @@ BUGS = [
           function="Value.__rtruediv__", named=named(r"__rtruediv__")),
     Entry("radd-recurses", "__radd__ returns other + self, which calls __radd__ again (RecursionError)",
           (engine(RADD, RADD.replace("return self + other", "return other + self")),), part="operations",
-          function="Value.__radd__", named=named(r"__radd__", r"recurs|calls itself|again|loop")),
+          function="Value.__radd__", named=named(r"__radd__", r"recurs|calls itself|again|loop", r"topological sort")),
     Entry("rmul-no-return", "__rmul__ computes self * other but forgets `return` (2 * x is None)",
           (engine(RMUL, RMUL.replace("return self * other", "self * other")),), part="operations",
           function="Value.__rmul__", named=named(r"__rmul__", r"return|None")),
@@ -199,11 +207,12 @@ BUGS = [
     Entry("tanh-sech-not-squared", "tanh's derivative as 1 / cosh(x) (sech, not sech**2)",
           (engine(TANH, "self.grad += 1 / math.cosh(self.data) * out.grad"),), part="operations",
           function="Value.tanh._backward",
-          named=named(op_backward("tanh"), unless=f"{NO_UPSTREAM}|{OVERWRITE}|overflow")),
+          named=named(op_backward("tanh"), unless=f"{NO_UPSTREAM}|{OVERWRITE}|exp formula")),
     Entry("tanh-backward-called-at-definition", "out._backward = _backward() (calls it once, stores None)",
           (engine(TANH + "\n        out._backward = _backward\n", TANH + "\n        out._backward = _backward()\n"),),
           part="operations", function="Value.tanh",
-          named=named(r"\btanh\b", r"_backward\(\)|None|not callable|calls? (?:it|_backward)", NO_UPSTREAM)),
+          named=named(r"\btanh\b", r"_backward\(\)|None|not callable|calls? (?:it|_backward)",
+                      f"{NO_UPSTREAM}|exp formula")),
     Entry("relu-mask-from-upstream", "relu's mask taken from out.grad > 0 instead of out.data > 0",
           (engine(RELU, "self.grad += (out.grad > 0) * out.grad"),), part="operations",
           function="Value.relu._backward", named=named(op_backward("relu"), unless=NO_UPSTREAM)),
@@ -215,7 +224,8 @@ BUGS = [
           named=named(r"\brelu\b", r"(?:not )?iterable|tuple|\(self,\)|_children|children")),
     # -- backward(): seeding and accumulation ------------------------------------------------------------------
     Entry("init-grad-one", "Value.__init__ starts every gradient at 1.0 instead of 0",
-          (engine("        self.grad = 0.0\n        self._backward", "        self.grad = 1.0\n        self._backward"),),
+          (engine("        self.grad = 0.0\n        self._backward",
+                  "        self.grad = 1.0\n        self._backward"),),
           part="backward", function="Value.__init__",
           named=named(r"__init__|start(?:s|ing)? (?:at|from|with)|initial", r"\bgrad\b")),
     Entry("backward-attribute-none", "Value.__init__ sets self._backward = None: leaves have nothing to call",
@@ -226,7 +236,7 @@ BUGS = [
           part="backward", function="Value.backward", named=named(BACKWARD, r"reset|lea(?:f|ves)|earlier")),
     Entry("seed-before-reset", "backward() seeds the output, then its reset of interior gradients zeroes the seed",
           (engine(RESET + SEED, SEED + RESET),), part="backward", function="Value.backward",
-          named=named(BACKWARD, r"seed|self\.grad = 1|reset")),
+          named=named(BACKWARD, r"reset|zeroe?s? (?:the )?seed|after seeding", r"never seeds")),
     Entry("walk-call-without-parentheses", "node._backward without () in the walk: nothing is called",
           (engine(WALK, "        for node in reversed(topo):\n            node._backward\n"),), part="backward",
           function="Value.backward", named=named(BACKWARD, r"never call|no _backward|not call|\(\)")),
@@ -240,14 +250,12 @@ BUGS = [
           named=named(SORT, r"before|order|breadth|topolog", r"visited set|recursion limit")),
     Entry("append-inside-child-loop", "build_topo's topo.append(v) indented into the loop over children",
           (engine(REFERENCE_SORT, lecture_sort(
-              "            if v not in visited:\n                visited.add(v)\n                for child in v._prev:\n"
-              "                    build_topo(child)\n                    topo.append(v)\n")),),
+              LECTURE_VISIT + "                    build_topo(child)\n                    topo.append(v)\n")),),
           part="topo_sort", function="build_topo",
-          named=named(SORT, r"append|twice|once|more than once|leaves|leaf", r"recursion limit")),
+          named=named(SORT, r"append|twice|once|more than once|leaves|leaf", r"recursion limit|no visited set")),
     Entry("recurse-on-self", "build_topo(v) instead of build_topo(child): only the output is sorted",
           (engine(REFERENCE_SORT, lecture_sort(
-              "            if v not in visited:\n                visited.add(v)\n                for child in v._prev:\n"
-              "                    build_topo(v)\n                topo.append(v)\n")),),
+              LECTURE_VISIT + "                    build_topo(v)\n                topo.append(v)\n")),),
           part="topo_sort", function="build_topo",
           named=named(SORT, r"child|_prev|recurs|reach|every node", r"recursion limit|no visited set")),
     Entry("stack-pre-order", "an explicit-stack DFS that appends a node when popped, walked as is (pre-order)",
@@ -260,25 +268,28 @@ BUGS = [
           named=named(SORT, r"pre-?order|post-?order|after (?:its|every|all)|before", r"recursion limit")),
     Entry("insert-front-and-reverse", "build_topo inserts at the front (topo.insert(0, v)) and the walk still "
           "reverses: leaves first", (engine(REFERENCE_SORT, lecture_sort(
-              "            if v not in visited:\n                visited.add(v)\n                for child in v._prev:\n"
-              "                    build_topo(child)\n                topo.insert(0, v)\n")),),
+              LECTURE_VISIT + "                    build_topo(child)\n                topo.insert(0, v)\n")),),
           part="topo_sort", function="build_topo",
           named=named(SORT, r"revers|before their parents|order", r"recursion limit|visited set")),
     Entry("walk-skips-output", "the walk over reversed(topo[:-1]) leaves out the output's _backward",
           (engine("for node in reversed(topo):", "for node in reversed(topo[:-1]):"),), part="topo_sort",
-          function="Value.backward", named=named(SORT, r"output|self\b|skip|first|never", r"recursion limit")),
+          function="Value.backward",
+          named=named(SORT, r"output|skip", r"recursion limit|visited set|recurse into _prev")),
     Entry("output-backward-called-twice", "backward() calls self._backward() after seeding, then walks from the "
           "output again", (engine(SEED, SEED + "        self._backward()\n"),), part="topo_sort",
-          function="Value.backward", named=named(SORT, r"twice|once|two times|again", r"recursion limit")),
+          function="Value.backward",
+          named=named(SORT, r"twice|once|two times|again", r"recursion limit|no visited set")),
     Entry("walk-returns-inside-loop", "a return indented into the walk: only the output's _backward runs",
           (engine(WALK, WALK + "            return\n"),), part="topo_sort", function="Value.backward",
-          named=named(SORT, r"return|stops?|only|one node|every node", r"recursion limit|visited set")),
+          named=named(SORT, r"return|stops?|after (?:the )?first|only (?:the )?(?:output|one)",
+                      r"recursion limit|visited set|recurse into _prev")),
     # -- nn ------------------------------------------------------------------------------------------------------
     Entry("weights-plain-floats", "Neuron's weights are plain floats (random.uniform without Value)",
           (nn("self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]",
              "self.w = [random.uniform(-1, 1) for _ in range(nin)]"),), part="nn",
           function="Neuron.__init__", named=named(NEURON_INIT_RE, r"Value|float|plain number|gradient")),
-    Entry("one-weight-too-many", "Neuron makes nin + 1 weights", (nn("for _ in range(nin)]", "for _ in range(nin + 1)]"),),
+    Entry("one-weight-too-many", "Neuron makes nin + 1 weights",
+          (nn("for _ in range(nin)]", "for _ in range(nin + 1)]"),),
           part="nn", function="Neuron.__init__",
           named=named(r"Neuron", r"weights?|parameters\(\)|count|number", r"missing.{0,10}bias|skips a layer")),
     Entry("init-gauss", "weights drawn from random.gauss(0, 1) instead of random.uniform(-1, 1)",
@@ -330,7 +341,7 @@ BUGS = [
                                                             r"NameError|layer|comprehension")),
     Entry("nonlin-default-false", "Neuron(nin, nonlin=False) by default: the hidden layers are linear",
           (nn("def __init__(self, nin, nonlin=True):", "def __init__(self, nin, nonlin=False):"),), part="nn",
-          function="Neuron.__init__", named=named(r"Neuron|nonlin", r"nonlin|default|tanh")),
+          function="Neuron.__init__", named=named(r"Neuron|nonlin", r"default|nonlin=(?:True|False)")),
     Entry("nonlin-not-stored", "Neuron.__init__ never stores self.nonlin (AttributeError in __call__)",
           (nn("        self.nonlin = nonlin\n", ""),), part="nn", function="Neuron.__init__",
           named=named(r"Neuron", r"nonlin|AttributeError")),
@@ -412,9 +423,11 @@ CORRECT = [
     Entry("topo-helper-method", "the sort in its own method _topological_order(), called by backward()",
           (engine(REFERENCE_SORT, "        topo = self._topological_order()\n"), engine(NEG, TOPO_METHOD + NEG)),
           kind="correct"),
-    Entry("visited-list", "the visited nodes kept in a list (membership by identity, quadratic but fine)",
-          (engine("topo, visited, stack = [], set(), [(self, False)]", "topo, visited, stack = [], [], [(self, False)]"),
-           engine("visited.add(node)", "visited.append(node)")), kind="correct"),
+    Entry("visited-list", "the visited nodes kept in a list: membership by identity, quadratic (policy: the time "
+          "limit on the 10,000-node chain)",
+          (engine("topo, visited, stack = [], set(), [(self, False)]",
+                  "topo, visited, stack = [], [], [(self, False)]"),
+           engine("visited.add(node)", "visited.append(node)")), kind="policy"),
     Entry("operator-aliases", "__radd__ = __add__ and __rmul__ = __mul__ as aliases; __sub__ through __add__; "
           "__rsub__ and __rtruediv__ by wrapping the number", (
               engine(RADD, "    __radd__ = __add__\n"), engine(RMUL, "    __rmul__ = __mul__\n"),
@@ -423,10 +436,13 @@ CORRECT = [
               engine("return other * self**-1", "return Value(other) / self")), kind="correct"),
     Entry("ops-other-spelling", "the same derivatives spelled otherwise: out.grad * other.data, (1 - t) * (1 + t), "
           "an if for relu, math.e ** x", (
-              engine(MUL, "            self.grad += out.grad * other.data\n            other.grad += out.grad * self.data\n"),
+              engine(MUL, "            self.grad += out.grad * other.data\n"
+                          "            other.grad += out.grad * self.data\n"),
               engine(TANH, "self.grad += (1 - t) * (1 + t) * out.grad"),
-              engine("            " + RELU + "\n", "            if out.data > 0:\n                self.grad += out.grad\n"),
-              engine("out = Value(math.exp(self.data), (self,), 'exp')", "out = Value(math.e ** self.data, (self,), 'exp')"),
+              engine("            " + RELU + "\n",
+                     "            if out.data > 0:\n                self.grad += out.grad\n"),
+              engine("out = Value(math.exp(self.data), (self,), 'exp')",
+                     "out = Value(math.e ** self.data, (self,), 'exp')"),
               engine(POW, "self.grad += (other * self.data ** (other - 1)) * out.grad")), kind="correct"),
     Entry("slots", "Value with __slots__ (no per-instance __dict__)",
           (engine('    """Stores a single scalar value and its gradient."""\n',
@@ -439,8 +455,10 @@ CORRECT = [
         engine("    def __add__(self, other):", "    def __add__(self, other: Value | float) -> Value:"),
         engine("    def backward(self):", "    def backward(self) -> None:"),
         nn("import random\n", "from __future__ import annotations\n\nimport random\n"),
-        nn("    def __call__(self, x):\n        act", "    def __call__(self, x: list[Value | float]) -> Value:\n        act"),
-        nn("    def parameters(self):\n        return self.w", "    def parameters(self) -> list[Value]:\n        return self.w")),
+        nn("    def __call__(self, x):\n        act",
+           "    def __call__(self, x: list[Value | float]) -> Value:\n        act"),
+        nn("    def parameters(self):\n        return self.w",
+           "    def parameters(self) -> list[Value]:\n        return self.w")),
           kind="correct"),
     Entry("renamed-attributes", "Neuron.weights/.bias, Layer.units, MLP.blocks instead of w, b, neurons, layers", (
         nn(NEURON_INIT, NEURON_INIT.replace("self.w =", "self.weights =").replace("self.b =", "self.bias =")),
@@ -452,7 +470,8 @@ CORRECT = [
         nn(LAYER_PARAMS, "        return [p for n in self.units for p in n.parameters()]\n"),
         nn("str(n) for n in self.neurons", "str(n) for n in self.units"),
         nn(MLP_SIZES, MLP_SIZES.replace("self.layers", "self.blocks")),
-        nn("        for layer in self.layers:\n            x = layer(x)", "        for layer in self.blocks:\n            x = layer(x)"),
+        nn("        for layer in self.layers:\n            x = layer(x)",
+           "        for layer in self.blocks:\n            x = layer(x)"),
         nn(MLP_PARAMS, "        return [p for layer in self.blocks for p in layer.parameters()]\n"),
         nn("str(layer) for layer in self.layers", "str(layer) for layer in self.blocks")), kind="correct"),
     Entry("sum-styles", "the neuron's sum from a list plus the bias; MLP.parameters() with sum(lists, [])", (
@@ -466,23 +485,26 @@ CORRECT = [
            "    def __init__(self, nin, nout, nonlin=True):\n"
            "        self.neurons = [Neuron(nin, nonlin=nonlin) for _ in range(nout)]\n"),
         nn("Layer(sz[i], sz[i + 1])", "Layer(sz[i], sz[i + 1], nonlin=True)"),
-        nn(NONLIN_RETURN, "        if self.nonlin:\n            return act.tanh()\n        return act\n")), kind="correct"),
+        nn(NONLIN_RETURN, "        if self.nonlin:\n            return act.tanh()\n        return act\n")),
+          kind="correct"),
     Entry("zero-grad-int-and-outs", "zero_grad assigns the int 0; Layer names its outputs outs", (
         nn(ZERO_GRAD, ZERO_GRAD.replace("p.grad = 0.0", "p.grad = 0")),
         nn("        out = [n(x) for n in self.neurons]\n" + LAYER_RETURN,
-           "        outs = [neuron(x) for neuron in self.neurons]\n        return outs if len(outs) > 1 else outs[0]\n")),
+           "        outs = [neuron(x) for neuron in self.neurons]\n"
+           "        return outs if len(outs) > 1 else outs[0]\n")),
           kind="correct"),
     # -- correct, but a documented policy may cost points ------------------------------------------------------
     Entry("recursive-child-check", "a recursive sort that checks each child against the visited set "
           "(policy: the deep chain, 0.25 of topo_sort's tests)", (engine(REFERENCE_SORT, lecture_sort(
-              "            visited.add(v)\n            for child in v._prev:\n                if child not in visited:\n"
+              "            visited.add(v)\n            for child in v._prev:\n"
+              "                if child not in visited:\n"
               "                    build_topo(child)\n            topo.append(v)\n")),), kind="policy"),
     Entry("recursion-limit-raised", "the lecture's recursive sort with sys.setrecursionlimit(100_000) at import "
           "(policy: whether the worker keeps the student's recursion limit)", (
               engine("import math\n", "import math\nimport sys\n\nsys.setrecursionlimit(100_000)\n"),
               engine(REFERENCE_SORT, lecture_sort(
-                  "            if v not in visited:\n                visited.add(v)\n                for child in v._prev:\n"
-                  "                    build_topo(child)\n                topo.append(v)\n"))), kind="policy"),
+                  LECTURE_VISIT + "                    build_topo(child)\n                topo.append(v)\n"))),
+          kind="policy"),
     Entry("tanh-composite", "tanh built from exp, +, - and / as the lecture shows (policy: overflow for |x| > ~355; "
           "its output's own _backward does not reach x in one call)", (engine(
               "        t = math.tanh(self.data)  # math.tanh, unlike the exp formula, does not overflow for large |x|\n"
@@ -491,7 +513,8 @@ CORRECT = [
               "        e = (2 * self).exp()\n        return (e - 1) / (e + 1)\n"),), kind="policy"),
     Entry("numpy-init", "nn.py draws the initial weights with numpy (policy: what a submission may import)", (
         nn("import random\n", "import random\n\nimport numpy as np\n"),
-        nn(NEURON_INIT, NEURON_INIT.replace("Value(random.uniform(-1, 1)) for", "Value(float(np.random.uniform(-1, 1))) for"))),
+        nn(NEURON_INIT, NEURON_INIT.replace("Value(random.uniform(-1, 1)) for",
+                                            "Value(float(np.random.uniform(-1, 1))) for"))),
           kind="policy"),
 ]
 
@@ -517,7 +540,8 @@ NOTEBOOK_BUGS = [
           part="backward", function="Value.backward", named=named(SORT + "|" + BACKWARD, r"output|skip|first|never")),
     Entry("nb-walks-visited-set", "backward() walks reversed(list(visited)), the unordered set, not topo",
           (("value", "for node in reversed(topo):", "for node in reversed(list(visited)):"),), assignment="autograd",
-          part="backward", function="Value.backward", named=named(SORT + "|" + BACKWARD, r"order|before|set")),
+          part="backward", function="Value.backward",
+          named=named(SORT + "|" + BACKWARD, r"order|visited|topolog|before", r"seed")),
     Entry("nb-loss-squares-the-sum", "mse_loss squares the sum of the differences instead of summing squares",
           (("mse_loss", "return sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))",
             "return sum(yout - ygt for ygt, yout in zip(ys, ypred))**2"),), assignment="neural_nets", part="loss",
@@ -528,12 +552,14 @@ NOTEBOOK_BUGS = [
     Entry("nb-zero-grad-after-backward", "train calls model.zero_grad() after loss.backward(): every update is 0",
           (("train", TRAIN_STEP, "        loss = mse_loss([model(x) for x in xs], ys)\n        loss.backward()\n"
                                  "        model.zero_grad()\n"),), assignment="neural_nets", part="training",
-          function="train", named=named(r"zero_grad", r"after|before|order|0\b|zero")),
+          function="train", named=named(r"zero_grad", r"after (?:loss\.)?backward|before (?:the )?update|order",
+                                       CATCH_ALL_TRAINING)),
     Entry("nb-predictions-once", "train computes the predictions once, before its loop: the same graph every step",
           (("train", "    for _ in range(steps):\n        loss = mse_loss([model(x) for x in xs], ys)\n",
             "    ypred = [model(x) for x in xs]\n    for _ in range(steps):\n        loss = mse_loss(ypred, ys)\n"),),
           assignment="neural_nets", part="training", function="train",
-          named=named(r"train|step|loop", r"forward|predict|each step|every step|model\(x\)")),
+          named=named(r"train|step|loop", r"predict|model\(x\)|same graph|once|outside|before the loop",
+                        CATCH_ALL_TRAINING)),
     Entry("nb-losses-are-values", "train appends the loss Value, not loss.data",
           (("train", "losses.append(loss.data)", "losses.append(loss)"),), assignment="neural_nets", part="training",
           function="train", named=named(r"train|losses", r"\.data|Value|number|float")),
@@ -542,7 +568,8 @@ NOTEBOOK_BUGS = [
           part="training", function="Module.zero_grad", named=named(ZERO_GRAD_RE, r"\(\)|method|iterable|parameters")),
     Entry("nb-mlp-sizes-swapped", "MLP builds Layer(sz[i + 1], sz[i]): inputs and outputs swapped",
           (("mlp", "Layer(sz[i], sz[i + 1])", "Layer(sz[i + 1], sz[i])"),), assignment="neural_nets",
-          part="modules", function="MLP.__init__", named=named(r"MLP", r"size|layer|sz|nin|nout", r"missing.{0,10}bias")),
+          part="modules", function="MLP.__init__",
+          named=named(r"MLP", r"size|layer|sz|nin|nout", r"missing.{0,10}bias")),
     Entry("nb-layer-parameters-return-in-loop", "Layer.parameters() returns inside its loop: first neuron only",
           (("layer", LAYER_PARAMS, "        for n in self.neurons:\n            return n.parameters()\n"),),
           assignment="neural_nets", part="modules", function="Layer.parameters",

@@ -13,7 +13,9 @@ The method is /work/shared/measuring-grades.md's; the thresholds are issue 20's 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -29,12 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import entries  # noqa: E402  (this folder)
 
+from autograder import notebooks  # noqa: E402
 from autograder.markers import strip_markers  # noqa: E402
 
 REFERENCE = "reference"
 SHARE = 0.8  # the least share of a bug's loss in its home part to count as charged there
 EPS = 1e-6
 HINT = re.compile(r"^\s*# Hint: .*\n", re.M)
+CITED_LINE = re.compile(r"(?:micrograd/)?(engine|nn)\.py,? line (\d+)")
 
 
 class EntryError(Exception):
@@ -84,12 +88,48 @@ def write_notebook(path: Path, nb, answers: dict[str, str]) -> Path:
     return path
 
 
+def function_span(files: dict[str, str], qualified: str) -> tuple[str, int, int] | None:
+    """(file, first line, last line) of a function such as "Value.__add__._backward" or "build_topo" in the
+    submission's micrograd/<file> sources; None when it is not found."""
+    parts = qualified.split(".")
+    for name, text in files.items():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        scope: list[ast.AST] = [tree]
+        for part in parts:
+            found = [n for s in scope for n in ast.walk(s) if isinstance(n, (ast.ClassDef, ast.FunctionDef))
+                     and n.name == part and n is not s]
+            if not found:
+                break
+            scope = found[:1]
+        else:
+            node = scope[0]
+            return name, node.lineno, node.end_lineno or node.lineno
+    return None
+
+
+def cites_line_in(output: str, span: tuple[str, int, int] | None) -> bool:
+    """The feedback reports the student's own error at a line inside the function (the real error first)."""
+    return span is not None and any(f"{m[1]}.py" == span[0] and span[1] <= int(m[2]) <= span[2]
+                                    for m in CITED_LINE.finditer(output))
+
+
+def names(entry, output: str, span: tuple[str, int, int] | None) -> bool:
+    """The feedback of one failing test names the entry's mistake: its regex, or its own error at a line of
+    the function, and no contradicting mistake."""
+    if entry.named.unless and re.search(entry.named.unless, output):
+        return False
+    return bool(re.search(entry.named.regex, output)) or cites_line_in(output, span)
+
+
 def grade(assignment: str, submissions: list[Path], out: Path) -> tuple[dict[str, dict], float]:
     """One `course grade --out` call; submission name -> its results JSON."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "autograder", "grade", *map(str, submissions), "--assignment",
                            assignment, "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True, text=True,
-                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     seconds = time.monotonic() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"course grade failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -100,7 +140,7 @@ def part_losses(result: dict) -> dict[str, float]:
     return {p["name"]: p["max_score"] - p["score"] for p in result["extra_data"]["parts"]}
 
 
-def measure_entry(entry, result: dict, reference_loss: dict[str, float]) -> dict:
+def measure_entry(entry, result: dict, reference_loss: dict[str, float], files: dict[str, str]) -> dict:
     loss = {part: max(0.0, lost - reference_loss.get(part, 0.0)) for part, lost in part_losses(result).items()}
     total = sum(loss.values())
     pitfalls = result["extra_data"].get("pitfalls", {})
@@ -113,9 +153,11 @@ def measure_entry(entry, result: dict, reference_loss: dict[str, float]) -> dict
     if entry.kind == "bug":
         home = [t for t in tests if t["part"] == entry.part]
         share = loss.get(entry.part, 0.0) / total if total > EPS else 0.0
-        row.update(part=entry.part, function=entry.function, named_regex=entry.named, share=round(share, 4),
+        span = function_span(files, entry.function)
+        row.update(part=entry.part, function=entry.function, named_regex=entry.named.regex,
+                   named_unless=entry.named.unless, function_lines=span, share=round(share, 4),
                    caught=total > EPS, charged=total > EPS and share >= SHARE,
-                   named=bool(home) and all(re.search(entry.named, t["output"] or "") for t in home))
+                   named=bool(home) and all(names(entry, t["output"] or "", span) for t in home))
     return row
 
 
@@ -197,19 +239,26 @@ def main(argv: list[str] | None = None) -> int:
     for assignment, group in by_assignment.items():
         folder = workspace / assignment
         folder.mkdir(parents=True, exist_ok=True)
+        files: dict[str, dict[str, str]] = {}  # entry -> micrograd/<file> -> source, for function spans
         if assignment == "micrograd":
             reference = module_reference()
             paths = [write_module(folder / REFERENCE, reference)]
-            paths += [write_module(folder / e.id, patched(reference, e.patches, e.id)) for e in group]
+            for e in group:
+                files[e.id] = patched(reference, e.patches, e.id)
+                paths.append(write_module(folder / e.id, files[e.id]))
         else:
             nb, answers = notebook_answers(assignment)
+            recipe = notebooks.load_recipe(assignment)
             paths = [write_notebook(folder / f"{REFERENCE}.ipynb", nb, answers)]
-            paths += [write_notebook(folder / f"{e.id}.ipynb", nb, patched(answers, e.patches, e.id)) for e in group]
+            for e in group:
+                paths.append(write_notebook(folder / f"{e.id}.ipynb", nb, patched(answers, e.patches, e.id)))
+                extracted = notebooks.extract(notebooks.read_notebook(paths[-1]), recipe)
+                files[e.id] = {Path(k).name: v for k, v in extracted.items()}
         results, seconds[assignment] = grade(assignment, paths, workspace / f"{assignment}-results")
         reference_loss = part_losses(results[REFERENCE])
         if any(v > EPS for v in reference_loss.values()):
             print(f"warning: the reference loses points in {assignment}: {reference_loss}", file=sys.stderr)
-        rows = [measure_entry(e, results[e.id], reference_loss) for e in group]
+        rows = [measure_entry(e, results[e.id], reference_loss, files[e.id]) for e in group]
         title = "module (micrograd)" if assignment == "micrograd" else "notebooks"
         sets.setdefault(title, []).extend(rows)
         raw[assignment] = {"reference_loss": reference_loss, "seconds": seconds[assignment]}
