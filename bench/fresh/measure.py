@@ -117,11 +117,13 @@ def cites_line_in(output: str, span: tuple[str, int, int] | None) -> bool:
 
 
 def names(entry, output: str, span: tuple[str, int, int] | None) -> bool:
-    """The feedback of one failing test names the entry's mistake: its regex, or its own error at a line of
-    the function, and no contradicting mistake."""
+    """The feedback of one failing test names the entry's mistake: its regex, or (module submissions: a notebook
+    student has no micrograd/*.py to look up) its own error at a line of the function; and no contradicting
+    mistake."""
     if entry.named.unless and re.search(entry.named.unless, output):
         return False
-    return bool(re.search(entry.named.regex, output)) or cites_line_in(output, span)
+    by_line = entry.assignment == "micrograd" and cites_line_in(output, span)
+    return bool(re.search(entry.named.regex, output)) or by_line
 
 
 def grade(assignment: str, submissions: list[Path], out: Path) -> tuple[dict[str, dict], float]:
