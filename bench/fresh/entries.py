@@ -539,10 +539,12 @@ NOTEBOOK_BUGS = [
     Entry("nb-walk-skips-output", "the walk over topo[::-1][1:] skips the output's _backward",
           (("value", "for node in reversed(topo):", "for node in topo[::-1][1:]:"),), assignment="autograd",
           part="backward", function="Value.backward", named=named(SORT + "|" + BACKWARD, r"output|skip|first|never")),
-    Entry("nb-walks-visited-set", "backward() walks reversed(list(visited)), the unordered set, not topo",
-          (("value", "for node in reversed(topo):", "for node in reversed(list(visited)):"),), assignment="autograd",
-          part="backward", function="Value.backward",
-          named=named(SORT + "|" + BACKWARD, r"order|visited|topolog|before", r"seed")),
+    Entry("nb-visited-before-check", "the lecture's build_topo with visited.add(v) moved above its check: it "
+          "never recurses and sorts nothing", (("value", REFERENCE_SORT, lecture_sort(
+              "            visited.add(v)\n            if v not in visited:\n                for child in v._prev:\n"
+              "                    build_topo(child)\n                topo.append(v)\n")),),
+          assignment="autograd", part="backward", function="build_topo",
+          named=named(SORT, r"visited|never|empty|no node|reach", r"seed")),
     Entry("nb-loss-squares-the-sum", "mse_loss squares the sum of the differences instead of summing squares",
           (("mse_loss", "return sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))",
             "return sum(yout - ygt for ygt, yout in zip(ys, ypred))**2"),), assignment="neural_nets", part="loss",
