@@ -45,9 +45,10 @@ CHANGES: dict[str, dict[str, list[tuple[str, ...]]]] = {
         ],
         "nn.py": [
             ('def __init__(self, nin, activation="Linear"):',
-             'def __init__(self, nin, nonlin=True, activation=None):\n'
+             'def __init__(self, nin, activation=None, nonlin=True):\n'
              '        activation = activation or ("tanh" if nonlin else "Linear")',
-             "map nonlin=True/False to their activation='tanh'/'Linear' (their default Neuron is Linear)"),
+             "map nonlin=True/False to their activation='tanh'/'Linear' (their default Neuron is Linear); "
+             "activation stays their second positional argument (their Layer passes it so)"),
             ('def __init__(self, nin, nout, act="Linear"):',
              'def __init__(self, nin, nout, act=None, nonlin=True):\n'
              '        act = act or ("tanh" if nonlin else "Linear")',
@@ -120,9 +121,10 @@ CHANGES: dict[str, dict[str, list[tuple[str, ...]]]] = {
     },
     "HJoonKwon__micrograd": {
         "nn.py": [("def __init__(self, nin, act=\"tanh\"):",
-                   "def __init__(self, nin, act=None, nonlin=True):\n"
-                   "        act = act or (\"tanh\" if nonlin else None)",
-                   "map nonlin=True/False to their act='tanh'/None (None: no activation in their __call__)")],
+                   "def __init__(self, nin, act=\"tanh\", nonlin=True):\n"
+                   "        act = act if nonlin else None",
+                   "map nonlin=False to their act=None (no activation); their act= (MLP's last layer: None) "
+                   "is kept as given")],
     },
     "KaelinGraf__micrograd": {
         "engine.py": [
@@ -235,9 +237,10 @@ CHANGES: dict[str, dict[str, list[tuple[str, ...]]]] = {
             ("re", r"\n\s*@cached_property", "", "parameters() is a method in the course; theirs is a cached property"),
             ("re", r"\.parameters\b(?!\()", ".parameters()", "their own uses of the property become calls"),
             ("def __init__(self, nin: int, activation='ReLU'):",
-             "def __init__(self, nin: int, nonlin=True, activation=None):\n"
-             "        activation = activation if activation is not None else ('Tanh' if nonlin else None)",
-             "map nonlin=True/False to their activation='Tanh'/None (their default Neuron is ReLU)"),
+             "def __init__(self, nin: int, activation=..., nonlin=True):\n"
+             "        activation = ('Tanh' if nonlin else None) if activation is ... else activation",
+             "the course's Neuron(nin[, nonlin]) maps to their activation='Tanh'/None (their default is ReLU); "
+             "an activation they pass (their MLP: ReLU, then None for the last layer) is kept as given"),
         ],
     },
     "ShubhamTiwari777__mini-grad": {
