@@ -33,6 +33,10 @@ class Grading(_Strict):
     memory_limit_mb: int = Field(768, ge=64)
     output_excerpt_chars: int = Field(400, ge=0, le=10_000)
     forbidden_imports: list[str] = ["torch", "jax", "tensorflow", "autograd"]  # as in course.yml
+    # Installed third-party packages the worker provides for real (students reach for numpy).
+    allowed_imports: list[str] = ["numpy"]
+    # Importing these gives a placeholder that fails only when used: draw_dot, plots and demos.
+    unavailable_imports: list[str] = ["matplotlib", "graphviz", "IPython", "tqdm"]
     tolerances: Tolerances = Tolerances()
     # Grade each part with the other parts replaced by reference behaviour (docs/hidden-suites.md),
     # so one mistake costs points only in its own part.

@@ -121,6 +121,12 @@ def as_sources(submissions: Sequence[Source | Path], assignment_name: str,
     return [s if isinstance(s, Source) else read_folder(Path(s), next(names), assignment) for s in submissions]
 
 
+def limits_for(grading: config.Grading) -> Limits:
+    """The sandbox's limits and import policy from course.yml's grading section."""
+    return Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports),
+                  tuple(grading.allowed_imports), tuple(grading.unavailable_imports))
+
+
 def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = None,
           course: config.Course | None = None, sandbox: str | None = None,
           on_result: Callable[[Results], None] | None = None) -> list[Results]:
@@ -138,7 +144,7 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
     check_sandbox(sandbox, [suite, config.REPO_ROOT / "solutions"])
     modes = _modes(course, suite)
     redact = Redactor(_hidden_sources(suite) + isolation.reference_sources(modes))
-    limits = Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports))
+    limits = limits_for(grading)
     grader = grader_key(course, assignment)
     keys = {s.name: grading_key(s, assignment, grader) for s in sources}
     workspace = Path(tempfile.mkdtemp(prefix="course-grade-"))
