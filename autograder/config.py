@@ -7,7 +7,7 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from autograder import REPO_ROOT
 
@@ -41,6 +41,24 @@ class Grading(_Strict):
     # Grade each part with the other parts replaced by reference behaviour (docs/hidden-suites.md),
     # so one mistake costs points only in its own part.
     isolate_parts: bool = True
+
+
+    @model_validator(mode="after")
+    def _one_policy_a_name(self) -> Grading:
+        """A name the course.yml lists under two import policies is a mistake; a default list gives way
+        to a list written in course.yml (a course forbidding numpy need not also unlist it)."""
+        lists = ("forbidden_imports", "allowed_imports", "unavailable_imports")
+        written = [key for key in lists if key in self.model_fields_set]
+        for first, second in [(a, b) for i, a in enumerate(written) for b in written[i + 1:]]:
+            both = sorted(set(getattr(self, first)) & set(getattr(self, second)))
+            if both:
+                raise ValueError(f"each module under one import policy only: {', '.join(both)} is under both "
+                                 f"{first} and {second}")
+        for key in lists:
+            if key not in written:
+                taken = {name for other in written for name in getattr(self, other)}
+                object.__setattr__(self, key, [name for name in getattr(self, key) if name not in taken])
+        return self
 
 
 class Part(_Strict):
