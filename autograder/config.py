@@ -45,19 +45,20 @@ class Grading(_Strict):
 
     @model_validator(mode="after")
     def _one_policy_a_name(self) -> Grading:
-        """A name the course.yml lists under two import policies is a mistake; a default list gives way
-        to a list written in course.yml (a course forbidding numpy need not also unlist it)."""
+        """A module under two import policies is a mistake. The default allowed and unavailable lists give
+        way to a list course.yml writes (a course forbidding numpy need not also unlist it); forbidden
+        names never do."""
         lists = ("forbidden_imports", "allowed_imports", "unavailable_imports")
-        written = [key for key in lists if key in self.model_fields_set]
-        for first, second in [(a, b) for i, a in enumerate(written) for b in written[i + 1:]]:
+        for key in lists[1:]:
+            if key not in self.model_fields_set:
+                taken = {name for other in lists if other != key and other in self.model_fields_set
+                         for name in getattr(self, other)}
+                object.__setattr__(self, key, [name for name in getattr(self, key) if name not in taken])
+        for first, second in [(a, b) for i, a in enumerate(lists) for b in lists[i + 1:]]:
             both = sorted(set(getattr(self, first)) & set(getattr(self, second)))
             if both:
                 raise ValueError(f"each module under one import policy only: {', '.join(both)} is under both "
                                  f"{first} and {second}")
-        for key in lists:
-            if key not in written:
-                taken = {name for other in written for name in getattr(self, other)}
-                object.__setattr__(self, key, [name for name in getattr(self, key) if name not in taken])
         return self
 
 
