@@ -147,18 +147,18 @@ def reachable() -> Path:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def submission(root: Path, engine_head: str = "", replace: tuple[str, str] | None = None,
-               nn_head: str = "", nn_tail: str = "") -> Path:
+def submission(root: Path, engine_head: str = "", engine: tuple[tuple[str, str], ...] = (), nn_head: str = "",
+               nn: tuple[tuple[str, str], ...] = (), nn_tail: str = "") -> Path:
+    """The reference with `head` lines on top of a file, its `(old, new)` replacements made, and `nn_tail`."""
     folder = root / "submission"
     (folder / "micrograd").mkdir(parents=True)
     (folder / "micrograd" / "__init__.py").write_text("")
-    engine = strip_markers((REPO_ROOT / "solutions/micrograd/engine.py").read_text())
-    for old, new in [replace] if replace else []:
-        assert old in engine
-        engine = engine.replace(old, new)
-    nn = strip_markers((REPO_ROOT / "solutions/micrograd/nn.py").read_text())
-    (folder / "micrograd" / "engine.py").write_text(engine_head + engine)
-    (folder / "micrograd" / "nn.py").write_text(nn_head + nn + nn_tail)
+    for name, head, changes, tail in [("engine", engine_head, engine, ""), ("nn", nn_head, nn, nn_tail)]:
+        source = strip_markers((REPO_ROOT / f"solutions/micrograd/{name}.py").read_text())
+        for old, new in changes:
+            assert old in source
+            source = source.replace(old, new)
+        (folder / "micrograd" / f"{name}.py").write_text(head + source + tail)
     return folder
 
 
@@ -167,14 +167,15 @@ def test_numpy_works_and_a_used_placeholder_fails_in_the_worker(reachable, sandb
     """numpy imports under seccomp (and Landlock, which denies /proc and /sys) and computes; a
     placeholder imported at the top costs nothing until a call uses it."""
     numpy_engine = submission(reachable / "numpy", "import numpy as np\n",
-                              ("t = math.tanh(self.data)", "t = np.tanh(self.data)"))
+                              [("t = math.tanh(self.data)", "t = np.tanh(self.data)")])
     with Worker(numpy_engine, LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=GRAPH, steps=[["backward", 2]])
     assert reply.status == "ok", reply
     assert reply.value["data"][1] == pytest.approx(0.46211715726000974)
     plotting = submission(reachable / "plot", "import matplotlib.pyplot as plt\n",
-                          ("out = Value(math.exp(self.data)", "plt.plot([1])\n        out = Value(math.exp(self.data)"))
+                          [("out = Value(math.exp(self.data)",
+                            "plt.plot([1])\n        out = Value(math.exp(self.data)")])
     with Worker(plotting, LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         tanh_only = worker.call("graph", graph={"leaves": [0.5], "ops": [["tanh", 0]]}, steps=[["backward", 1]])
@@ -183,3 +184,57 @@ def test_numpy_works_and_a_used_placeholder_fails_in_the_worker(reachable, sandb
     assert tanh_only.status == "ok"
     assert (with_exp.status, with_exp.error.type) == ("error", "UnavailableImport")
     assert with_exp.error.message == unavailable_message("matplotlib")
+
+
+# -- end to end: what real students import ------------------------------------------------------------
+
+DRAW_DOT = '''
+
+def draw_dot(root):
+    dot = Digraph(format="svg", graph_attr={"rankdir": "LR"})
+    dot.node(name=str(id(root)), label=f"data {root.data:.4f}")
+    return dot
+'''
+DEMO = '''
+
+if __name__ == "__main__":
+    plt.plot([1.0, 0.5, 0.25])
+    plt.show()
+'''
+
+
+def students(root: Path) -> dict[str, Path]:
+    """(a)-(f) of issue 20's import policy, each otherwise the reference."""
+    numpy_ops = [("math.tanh(self.data)", "np.tanh(self.data)"), ("math.exp(self.data)", "np.exp(self.data)")]
+    plotting = "import matplotlib.pyplot as plt\n"
+    plot_in_zero_grad = [("    def zero_grad(self):\n", "    def zero_grad(self):\n        plt.plot([0.0])\n")]
+    return {
+        "np_tanh_exp": submission(root / "a", "import numpy as np\n", numpy_ops),
+        "unused_numpy_matplotlib": submission(root / "b", nn_head="import numpy as np\n" + plotting),
+        "graphviz_draw_dot": submission(root / "c", "from graphviz import Digraph\n",
+                                        [("\nclass Value", DRAW_DOT + "\n\nclass Value")]),
+        "matplotlib_demo": submission(root / "d", nn_head=plotting, nn_tail=DEMO),
+        "plots_while_grading": submission(root / "e", nn_head=plotting, nn=plot_in_zero_grad),
+        "torch": submission(root / "f", "import torch\n"),
+    }
+
+
+FULL_MARKS = ("np_tanh_exp", "unused_numpy_matplotlib", "graphviz_draw_dot", "matplotlib_demo")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_what_real_students_import_costs_nothing_unless_grading_uses_it(reachable, sandbox, monkeypatch):
+    if sandbox == "process":  # this checkout's suite may be readable by others; the workers are what is tested
+        monkeypatch.setattr(pipeline, "check_sandbox", lambda *args: None)
+    folders = students(reachable)
+    graded = dict(zip(folders, pipeline.grade(list(folders.values()), course=COURSE, sandbox=sandbox), strict=True))
+    for name in FULL_MARKS:
+        assert graded[name].score == graded[name].max_score, (name, graded[name].messages)
+        assert not graded[name].flags, (name, graded[name].flags)
+    plots = graded["plots_while_grading"]
+    failed = {t.name.rpartition("::")[2]: t for t in plots.tests if t.status == "failed"}
+    assert set(failed) == {"test_zero_grad_resets_every_parameter", "test_lecture_training_loop"}
+    assert all(unavailable_message("matplotlib") in t.output for t in failed.values())
+    assert "policy_violation" in graded["torch"].flags
+    assert graded["torch"].score < graded["torch"].max_score
