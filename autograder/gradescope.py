@@ -41,6 +41,12 @@ EXPECTATIONS_FILE = "expectations.json"
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # every member's timestamp: the same course gives the same zip
 
 
+def allowed_distributions(modules: Iterable[str]) -> list[str]:
+    """The distributions providing course.yml's allowed_imports (a submission imports them in the worker)."""
+    provided = importlib.metadata.packages_distributions()
+    return [dist for module in modules for dist in provided.get(module, [module])]
+
+
 def pinned_requirements(roots: Iterable[str]) -> list[str]:
     """`name==version` for `roots` and everything they require, as installed here (the versions
     this course was tested with); local version labels (torch's `+cpu`) are dropped."""
@@ -184,6 +190,7 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     cache = suite.parent / EXPECTATIONS_FILE
     ships_cache = cache.is_file() and any(_reads_expectations(p) for p in modules)
     roots = [*GRADING_DISTRIBUTIONS, *(["nbformat"] if assignment.kind == "notebook" else []),
+             *allowed_distributions(course.grading.allowed_imports),
              *(TORCH if grading_needs_torch(course, modules) else ())]
     shipped = course.model_copy(update={"assignments": {
         name: assignment.model_copy(update={"suite": _member(suite, root)})}})
