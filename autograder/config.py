@@ -75,6 +75,10 @@ class Assignment(_Strict):
     suite: str
     kind: Literal["module", "notebook"] = "module"
     student_files: list[str] = Field(min_length=1)
+    # Files the template gives that student files may import (micrograd/viz.py's draw_dot): the grader
+    # stages its own copy (path -> file relative to course.yml, its solution markers stripped); a
+    # submission's copy is never taken.
+    provided_files: dict[str, str] = {}
     parts: dict[str, Part]
 
     @field_validator("parts")
@@ -83,6 +87,13 @@ class Assignment(_Strict):
         if not parts:
             raise ValueError("at least one graded part")
         return parts
+
+    @model_validator(mode="after")
+    def _provided_are_not_student_files(self) -> Assignment:
+        both = sorted(set(self.provided_files) & set(self.student_files))
+        if both:
+            raise ValueError(f"{', '.join(both)} is under both student_files and provided_files")
+        return self
 
     @property
     def max_score(self) -> float:

@@ -142,9 +142,11 @@ def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Pa
     """What grading the assignment reads besides the grader: its suite, the files beside it that
     pytest loads for every suite (grading_tests/conftest.py, pytest.ini), the modules of other
     suites it imports by name (that conftest puts them on sys.path), and the reference files its
-    isolation modes place in a sandbox (only those: root-only in the container, like the suite)."""
+    isolation modes place in a sandbox (only those: root-only in the container, like the suite), and the
+    template's files the grader stages itself (provided_files)."""
     suite = course.suite(assignment)
     files = _tree(suite) | {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
+    files |= {(course.root / source).resolve() for source in assignment.provided_files.values()}
     # a module of that name in another suite (the first by path, where several have one)
     elsewhere = {p.stem: p for p in sorted(suite.parent.glob("*/*.py"), reverse=True) if p.parent != suite}
     todo = [p for p in files if p.suffix == ".py"]

@@ -62,7 +62,9 @@ def test_the_visible_test_applies_the_courses_policy():
     assert visible.ALLOWED == set(grading.allowed_imports)
     assert visible.UNAVAILABLE == set(grading.unavailable_imports)
     assert visible.FORBIDDEN == set(grading.forbidden_imports)
-    assert [f"micrograd/{name}.py" for name in visible.GRADED] == COURSE.assignments["micrograd"].student_files
+    assignment = COURSE.assignments["micrograd"]
+    assert [f"micrograd/{name}.py" for name in visible.GRADED] == assignment.student_files
+    assert [f"micrograd/{name}.py" for name in visible.PROVIDED] == list(assignment.provided_files)
     readme = (REPO_ROOT / "solutions" / "README.md").read_text()
     assert all(f"`{name}`" in readme for name in [*grading.unavailable_imports, *grading.forbidden_imports])
 
@@ -73,8 +75,9 @@ def test_the_visible_test_applies_the_courses_policy():
     ("if __name__ == '__main__':\n    import pandas\n    from micrograd.viz import draw_dot\n", []),
     ("def draw(v):\n    from micrograd.viz import draw_dot\n    return draw_dot(v)\n", []),
     ("import pandas as pd\n", [1]),
-    ("x = 1\nfrom micrograd.viz import draw_dot\n", [2]),
-    ("from . import viz\n", [1]),
+    ("from micrograd.viz import draw_dot\nfrom . import viz\n", []),  # the grader's own copy
+    ("x = 1\nfrom micrograd.helpers import plot\n", [2]),
+    ("from . import helpers\n", [1]),
     ("def f():\n    import torch\n", [2]),  # forbidden anywhere, as the grader's staging reads it
     ("from torch import tensor\n", [1]),
 ])
@@ -204,7 +207,7 @@ if __name__ == "__main__":
 
 
 def students(root: Path) -> dict[str, Path]:
-    """(a)-(f) of issue 20's import policy, each otherwise the reference."""
+    """(a)-(f) of issue 20's import policy, and the template's own viz.py imported, each otherwise the reference."""
     numpy_ops = [("math.tanh(self.data)", "np.tanh(self.data)"), ("math.exp(self.data)", "np.exp(self.data)")]
     plotting = "import matplotlib.pyplot as plt\n"
     plot_in_zero_grad = [("    def zero_grad(self):\n", "    def zero_grad(self):\n        plt.plot([0.0])\n")]
@@ -216,10 +219,11 @@ def students(root: Path) -> dict[str, Path]:
         "matplotlib_demo": submission(root / "d", nn_head=plotting, nn_tail=DEMO),
         "plots_while_grading": submission(root / "e", nn_head=plotting, nn=plot_in_zero_grad),
         "torch": submission(root / "f", "import torch\n"),
+        "template_draw_dot": submission(root / "g", "from micrograd.viz import draw_dot\n"),
     }
 
 
-FULL_MARKS = ("np_tanh_exp", "unused_numpy_matplotlib", "graphviz_draw_dot", "matplotlib_demo")
+FULL_MARKS = ("np_tanh_exp", "unused_numpy_matplotlib", "graphviz_draw_dot", "matplotlib_demo", "template_draw_dot")
 
 
 @pytest.mark.slow
@@ -238,3 +242,10 @@ def test_what_real_students_import_costs_nothing_unless_grading_uses_it(reachabl
     assert all(unavailable_message("matplotlib") in t.output for t in failed.values())
     assert "policy_violation" in graded["torch"].flags
     assert graded["torch"].score < graded["torch"].max_score
+
+
+def test_a_provided_file_is_never_a_student_file():
+    assignment = COURSE.assignments["micrograd"].model_dump()
+    assignment["provided_files"] = {"micrograd/nn.py": "solutions/micrograd/nn.py"}
+    with pytest.raises(ValueError, match="micrograd/nn.py is under both student_files and provided_files"):
+        config.Assignment(**assignment)

@@ -13,6 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "micrograd"
 GRADED = ("engine", "nn")  # the files the grader takes from your submission
+PROVIDED = ("viz",)  # the template's own files: the grader has its copy (draw_dot imports; drawing does nothing)
 ALLOWED = {"numpy"}  # provided for real while grading
 UNAVAILABLE = {"matplotlib", "graphviz", "IPython", "tqdm"}  # importable; fail only when used
 FORBIDDEN = {"torch", "jax", "tensorflow", "autograd"}  # a policy violation
@@ -55,9 +56,10 @@ def refused(source):
     for node in _top_level(tree):
         for module in _modules(node):
             top, _, rest = module.partition(".")
-            if top == "micrograd" and rest and rest.partition(".")[0] not in GRADED:
-                found.append((node.lineno, f"imports {module}: the grader takes only engine.py and nn.py, so "
-                                           "import it inside a function or under if __name__ == '__main__'"))
+            if top == "micrograd" and rest and rest.partition(".")[0] not in GRADED + PROVIDED:
+                found.append((node.lineno, f"imports {module}: the grader takes only engine.py and nn.py (and has "
+                                           "its own viz.py), so import it inside a function or under "
+                                           "if __name__ == '__main__'"))
             elif top not in ALLOWED | UNAVAILABLE | FORBIDDEN | set(sys.stdlib_module_names) | {"micrograd"}:
                 found.append((node.lineno, f"imports {module}, which the grader does not have "
                                            "(it has the standard library and numpy)"))
