@@ -117,6 +117,17 @@ def test_an_unavailable_library_imports_and_fails_only_when_used(placeholders):
     assert not hasattr(plt, "__wrapped__")  # dunder look-ups (inspect, copy, pickle) are not placeholders
 
 
+def test_set_up_calls_while_a_file_is_imported_do_nothing(placeholders, monkeypatch):
+    import fakeplot
+
+    monkeypatch.setattr(worker_main, "_importing", lambda: 1)  # as while the submission's engine.py runs
+    fakeplot.use("Agg")
+    fakeplot.style.use("ggplot")
+    monkeypatch.setattr(worker_main, "_importing", lambda: 0)
+    with pytest.raises(worker_main.UnavailableImport):
+        fakeplot.use("Agg")
+
+
 def test_the_worker_and_the_grader_word_it_alike():
     assert worker_main.unavailable_message("graphviz") == unavailable_message("graphviz")
 
@@ -213,7 +224,8 @@ def students(root: Path) -> dict[str, Path]:
     plot_in_zero_grad = [("    def zero_grad(self):\n", "    def zero_grad(self):\n        plt.plot([0.0])\n")]
     return {
         "np_tanh_exp": submission(root / "a", "import numpy as np\n", numpy_ops),
-        "unused_numpy_matplotlib": submission(root / "b", nn_head="import numpy as np\n" + plotting),
+        "unused_numpy_matplotlib": submission(root / "b", nn_head="import numpy as np\nimport matplotlib\n"
+                                              "matplotlib.use('Agg')\n" + plotting + "plt.style.use('ggplot')\n"),
         "graphviz_draw_dot": submission(root / "c", "from graphviz import Digraph\n",
                                         [("\nclass Value", DRAW_DOT + "\n\nclass Value")]),
         "matplotlib_demo": submission(root / "d", nn_head=plotting, nn_tail=DEMO),

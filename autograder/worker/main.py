@@ -94,6 +94,12 @@ class _Placeholder(type(sys)):
         return _PlaceholderUse(self.__name__.partition(".")[0])
 
 
+def _importing():
+    """Whether a submission's file is being imported (set by serve): module-level set-up such as
+    matplotlib.use("Agg") then does nothing instead of failing the whole file."""
+    return False
+
+
 class _PlaceholderUse:
     def __init__(self, top):
         self._top = top
@@ -104,6 +110,8 @@ class _PlaceholderUse:
         return self
 
     def __call__(self, *args, **kwargs):
+        if _importing():
+            return self
         raise UnavailableImport(unavailable_message(self._top))
 
     def __mro_entries__(self, bases):  # `class Plot(tqdm.tqdm)`: the class still defines; using it raises
@@ -114,7 +122,8 @@ class _PlaceholderBase:
     _top = "this library"
 
     def __init__(self, *args, **kwargs):
-        raise UnavailableImport(unavailable_message(self._top))
+        if not _importing():
+            raise UnavailableImport(unavailable_message(self._top))
 
 
 class _UnavailableImports:
@@ -335,6 +344,8 @@ def serve(reply_fd, submission, forbidden, probes, unavailable=(), packages=""):
         sys.path.append(packages)  # the allowed packages only; imported when the submission imports them
     forbidden = frozenset(forbidden)
     imports = _ImportNotes(note, submission)
+    global _importing
+    _importing = imports.importing.__len__  # the submission's files being imported, innermost last
     sys.meta_path[:0] = [_ForbiddenImports(forbidden), _UnavailableImports(unavailable), imports]
     sys.setrecursionlimit = _noting_recursion_limit(note)
     reserve = bytearray(1 << 20)  # freed on a MemoryError, so that the reply can still be made
