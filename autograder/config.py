@@ -76,8 +76,8 @@ class Assignment(_Strict):
     kind: Literal["module", "notebook"] = "module"
     student_files: list[str] = Field(min_length=1)
     # Files the template gives that student files may import (micrograd/viz.py's draw_dot): the grader
-    # stages its own copy (path -> file relative to course.yml, its solution markers stripped); a
-    # submission's copy is never taken.
+    # stages its own copy (path -> file relative to the folder holding the suites' folder, beside
+    # solutions/; its solution markers stripped); a submission's copy is never taken.
     provided_files: dict[str, str] = {}
     parts: dict[str, Part]
 

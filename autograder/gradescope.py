@@ -146,7 +146,7 @@ def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Pa
     template's files the grader stages itself (provided_files)."""
     suite = course.suite(assignment)
     files = _tree(suite) | {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
-    files |= {(course.root / source).resolve() for source in assignment.provided_files.values()}
+    files |= {(suite.parents[1] / source).resolve() for source in assignment.provided_files.values()}
     # a module of that name in another suite (the first by path, where several have one)
     elsewhere = {p.stem: p for p in sorted(suite.parent.glob("*/*.py"), reverse=True) if p.parent != suite}
     todo = [p for p in files if p.suffix == ".py"]

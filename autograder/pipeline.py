@@ -123,8 +123,10 @@ def as_sources(submissions: Sequence[Source | Path], assignment_name: str,
 
 
 def provided_files(course: config.Course, assignment: config.Assignment) -> dict[str, bytes]:
-    """The template's files the grader stages beside a submission's (course.yml provided_files)."""
-    return {relative: strip_markers((course.root / source).read_text(encoding="utf-8")).encode()
+    """The template's files the grader stages beside a submission's (course.yml provided_files, relative
+    to the folder holding the hidden suites' folder, beside solutions/, as a Gradescope package ships them)."""
+    root = course.suite(assignment).parents[1]
+    return {relative: strip_markers((root / source).read_text(encoding="utf-8")).encode()
             for relative, source in assignment.provided_files.items()}
 
 
