@@ -21,6 +21,7 @@ from autograder.sandbox import (
     Worker,
     _bwrap_command,
     grader_written,
+    imported_packages,
     package_folders,
     unavailable_message,
 )
@@ -150,6 +151,15 @@ def test_bwrap_shows_only_the_allowed_packages(tmp_path):
                if option == "--ro-bind" and cmd[i + 2].startswith(BWRAP_PACKAGES)]
     assert mounted == [f"{BWRAP_PACKAGES}/{folder.name}" for folder in folders]
     assert package_folders(("no_such_package_here",)) == ()
+
+
+def test_the_worker_preloads_only_the_allowed_packages_a_submission_imports(tmp_path):
+    (tmp_path / "micrograd").mkdir()
+    (tmp_path / "micrograd" / "engine.py").write_text("import math\nimport numpy.random as npr\nimport graphviz\n")
+    (tmp_path / "micrograd" / "nn.py").write_text("def f(:\n")  # a syntax error is the staging's to report
+    assert imported_packages(tmp_path, ("numpy",)) == ["numpy"]
+    (tmp_path / "micrograd" / "engine.py").write_text("import math\n")
+    assert imported_packages(tmp_path, ("numpy",)) == []
 
 
 @pytest.fixture

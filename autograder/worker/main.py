@@ -2,11 +2,13 @@
 
 Everything in this process is untrusted (the student's code shares it), so it holds no
 expected value and decides nothing; the trusted grader checks what it sends back. It is
-started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES UNAVAILABLE,NAMES PACKAGES_DIR
-PROBE,MODULES` (in the "process" sandbox also `SECCOMP_FD SCRATCH_DIR`: see `confine`) and imports only the
-standard library, the probe modules beside it (each defines PROBES, a dict of name -> function; the
-assignment's suite provides them), the submission and what the submission imports from PACKAGES_DIR (the
-course's allowed_imports, numpy by default: nothing else of the installation's site-packages is visible).
+started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES UNAVAILABLE,NAMES
+PACKAGES_DIR,PRELOADED,NAMES PROBE,MODULES` (in the "process" sandbox also `SECCOMP_FD SCRATCH_DIR`: see
+`confine`) and imports only the standard library, the probe modules beside it (each defines PROBES, a
+dict of name -> function; the assignment's suite provides them), the submission and what the submission
+imports from PACKAGES_DIR (the course's allowed_imports, numpy by default: nothing else of the
+installation's site-packages is visible; the PRELOADED ones, which the submission's files import, before
+it says it is ready).
 An import of an UNAVAILABLE name (plotting and drawing libraries) gives a placeholder module, so that an
 unused import or a demo never costs points; using it raises UnavailableImport. Requests come on stdin,
 one JSON object a line:
@@ -340,8 +342,14 @@ def serve(reply_fd, submission, forbidden, probes, unavailable=(), packages=""):
         write({"note": fields})
 
     sys.path[:0] = [submission]
+    packages, *preload = packages.split(",") if packages else [""]
     if packages:
-        sys.path.append(packages)  # the allowed packages only; imported when the submission imports them
+        sys.path.append(packages)  # the allowed packages only
+    for name in preload:  # those the submission imports (the grader read its files): before any test's clock
+        try:
+            importlib.import_module(name)
+        except Exception:  # raised again, and reported, where the submission imports it
+            pass
     forbidden = frozenset(forbidden)
     imports = _ImportNotes(note, submission)
     global _importing
@@ -376,6 +384,6 @@ def _names(arg):
 
 if __name__ == "__main__":
     if len(sys.argv) > 7:
-        confine(int(sys.argv[7]), sys.argv[8], sys.argv[2], sys.argv[5])
+        confine(int(sys.argv[7]), sys.argv[8], sys.argv[2], sys.argv[5].partition(",")[0])
     serve(int(sys.argv[1]), sys.argv[2], _names(sys.argv[3]), load_probes(_names(sys.argv[6])),
           _names(sys.argv[4]), sys.argv[5])
