@@ -7,7 +7,7 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from autograder import REPO_ROOT
 
@@ -33,10 +33,33 @@ class Grading(_Strict):
     memory_limit_mb: int = Field(768, ge=64)
     output_excerpt_chars: int = Field(400, ge=0, le=10_000)
     forbidden_imports: list[str] = ["torch", "jax", "tensorflow", "autograd"]  # as in course.yml
+    # Installed third-party packages the worker provides for real (students reach for numpy).
+    allowed_imports: list[str] = ["numpy"]
+    # Importing these gives a placeholder that fails only when used: draw_dot, plots and demos.
+    unavailable_imports: list[str] = ["matplotlib", "graphviz", "IPython", "tqdm"]
     tolerances: Tolerances = Tolerances()
     # Grade each part with the other parts replaced by reference behaviour (docs/hidden-suites.md),
     # so one mistake costs points only in its own part.
     isolate_parts: bool = True
+
+
+    @model_validator(mode="after")
+    def _one_policy_a_name(self) -> Grading:
+        """A module under two import policies is a mistake. The default allowed and unavailable lists give
+        way to a list course.yml writes (a course forbidding numpy need not also unlist it); forbidden
+        names never do."""
+        lists = ("forbidden_imports", "allowed_imports", "unavailable_imports")
+        for key in lists[1:]:
+            if key not in self.model_fields_set:
+                taken = {name for other in lists if other != key and other in self.model_fields_set
+                         for name in getattr(self, other)}
+                object.__setattr__(self, key, [name for name in getattr(self, key) if name not in taken])
+        for first, second in [(a, b) for i, a in enumerate(lists) for b in lists[i + 1:]]:
+            both = sorted(set(getattr(self, first)) & set(getattr(self, second)))
+            if both:
+                raise ValueError(f"each module under one import policy only: {', '.join(both)} is under both "
+                                 f"{first} and {second}")
+        return self
 
 
 class Part(_Strict):
@@ -52,6 +75,10 @@ class Assignment(_Strict):
     suite: str
     kind: Literal["module", "notebook"] = "module"
     student_files: list[str] = Field(min_length=1)
+    # Files the template gives that student files may import (micrograd/viz.py's draw_dot): the grader
+    # stages its own copy (path -> file relative to the folder holding the suites' folder, beside
+    # solutions/; its solution markers stripped); a submission's copy is never taken.
+    provided_files: dict[str, str] = {}
     parts: dict[str, Part]
 
     @field_validator("parts")
@@ -60,6 +87,13 @@ class Assignment(_Strict):
         if not parts:
             raise ValueError("at least one graded part")
         return parts
+
+    @model_validator(mode="after")
+    def _provided_are_not_student_files(self) -> Assignment:
+        both = sorted(set(self.provided_files) & set(self.student_files))
+        if both:
+            raise ValueError(f"{', '.join(both)} is under both student_files and provided_files")
+        return self
 
     @property
     def max_score(self) -> float:

@@ -41,6 +41,12 @@ EXPECTATIONS_FILE = "expectations.json"
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # every member's timestamp: the same course gives the same zip
 
 
+def allowed_distributions(modules: Iterable[str]) -> list[str]:
+    """The distributions providing course.yml's allowed_imports (a submission imports them in the worker)."""
+    provided = importlib.metadata.packages_distributions()
+    return [dist for module in modules for dist in provided.get(module, [module])]
+
+
 def pinned_requirements(roots: Iterable[str]) -> list[str]:
     """`name==version` for `roots` and everything they require, as installed here (the versions
     this course was tested with); local version labels (torch's `+cpu`) are dropped."""
@@ -136,9 +142,11 @@ def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Pa
     """What grading the assignment reads besides the grader: its suite, the files beside it that
     pytest loads for every suite (grading_tests/conftest.py, pytest.ini), the modules of other
     suites it imports by name (that conftest puts them on sys.path), and the reference files its
-    isolation modes place in a sandbox (only those: root-only in the container, like the suite)."""
+    isolation modes place in a sandbox (only those: root-only in the container, like the suite), and the
+    template's files the grader stages itself (provided_files)."""
     suite = course.suite(assignment)
     files = _tree(suite) | {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
+    files |= {(suite.parents[1] / source).resolve() for source in assignment.provided_files.values()}
     # a module of that name in another suite (the first by path, where several have one)
     elsewhere = {p.stem: p for p in sorted(suite.parent.glob("*/*.py"), reverse=True) if p.parent != suite}
     todo = [p for p in files if p.suffix == ".py"]
@@ -184,6 +192,7 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     cache = suite.parent / EXPECTATIONS_FILE
     ships_cache = cache.is_file() and any(_reads_expectations(p) for p in modules)
     roots = [*GRADING_DISTRIBUTIONS, *(["nbformat"] if assignment.kind == "notebook" else []),
+             *allowed_distributions(course.grading.allowed_imports),
              *(TORCH if grading_needs_torch(course, modules) else ())]
     shipped = course.model_copy(update={"assignments": {
         name: assignment.model_copy(update={"suite": _member(suite, root)})}})

@@ -135,8 +135,7 @@ def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
     sandbox = None
     try:
         source = sources.read_upload(root / "submission", label, name, assignment)
-        sandbox, why = choose_sandbox(forced_sandbox, Limits(
-            course.grading.time_limit_seconds, course.grading.memory_limit_mb, tuple(course.grading.forbidden_imports)))
+        sandbox, why = choose_sandbox(forced_sandbox, pipeline.limits_for(course.grading))
         print(f"sandbox: {sandbox} ({why})")
         results = pipeline.grade([source], assignment_name=name, course=course, sandbox=sandbox)[0]
     except sources.InputError as exc:

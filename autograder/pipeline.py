@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from autograder import config, isolation, pytest_plugin
+from autograder.markers import strip_markers
 from autograder.pytest_plugin import GradingPlugin, Staged
 from autograder.results import TOTAL_DECIMALS, PartResult, Redactor, Results, TestResult, Verdict
 from autograder.sandbox import Limits, Worker, available_sandbox, check_sandbox
@@ -121,6 +122,20 @@ def as_sources(submissions: Sequence[Source | Path], assignment_name: str,
     return [s if isinstance(s, Source) else read_folder(Path(s), next(names), assignment) for s in submissions]
 
 
+def provided_files(course: config.Course, assignment: config.Assignment) -> dict[str, bytes]:
+    """The template's files the grader stages beside a submission's (course.yml provided_files, relative
+    to the folder holding the hidden suites' folder, beside solutions/, as a Gradescope package ships them)."""
+    root = course.suite(assignment).parents[1]
+    return {relative: strip_markers((root / source).read_text(encoding="utf-8")).encode()
+            for relative, source in assignment.provided_files.items()}
+
+
+def limits_for(grading: config.Grading) -> Limits:
+    """The sandbox's limits and import policy from course.yml's grading section."""
+    return Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports),
+                  tuple(grading.allowed_imports), tuple(grading.unavailable_imports))
+
+
 def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = None,
           course: config.Course | None = None, sandbox: str | None = None,
           on_result: Callable[[Results], None] | None = None) -> list[Results]:
@@ -138,12 +153,14 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
     check_sandbox(sandbox, [suite, config.REPO_ROOT / "solutions"])
     modes = _modes(course, suite)
     redact = Redactor(_hidden_sources(suite) + isolation.reference_sources(modes))
-    limits = Limits(grading.time_limit_seconds, grading.memory_limit_mb, tuple(grading.forbidden_imports))
+    limits = limits_for(grading)
     grader = grader_key(course, assignment)
     keys = {s.name: grading_key(s, assignment, grader) for s in sources}
     workspace = Path(tempfile.mkdtemp(prefix="course-grade-"))
     os.chmod(workspace, 0o711)
-    stagings = {s.name: stage(s, workspace / f"s{index}", assignment, grading) for index, s in enumerate(sources)}
+    provided = provided_files(course, assignment)
+    stagings = {s.name: stage(s, workspace / f"s{index}", assignment, grading, provided)
+                for index, s in enumerate(sources)}
     results: dict[str, Results] = {}
 
     def done(name: str, verdicts: list[Verdict], worker: Worker, complete: bool) -> None:

@@ -28,9 +28,12 @@ namespace already takes them all down).
 
 from __future__ import annotations
 
+import ast
+import atexit
 import builtins
 import ctypes
 import functools
+import importlib.util
 import itertools
 import json
 import os
@@ -64,6 +67,7 @@ READY = b'{"ready": true}'  # the worker's first line (autograder/worker/main.py
 # Worker uids as root: FIRST_UID + 256 * (grader pid) + n. Linux pids stay below 2**22, so the
 # range ends far below 2**32 - 1 (no uid) and concurrent graders never share a uid.
 FIRST_UID = 1 << 30
+BWRAP_PACKAGES = "/packages"  # where the bwrap worker sees the course's allowed_imports
 LANDLOCK_CREATE_RULESET = 444  # the syscall's number on every architecture
 _worker_numbers = itertools.count()
 
@@ -77,6 +81,10 @@ class Limits:
     time_limit: float = 3.0  # seconds for one test's calls
     memory_mb: int = 768
     forbidden_imports: tuple[str, ...] = ("torch",)
+    # Third-party packages the worker may import from this installation (course.yml allowed_imports),
+    # and libraries whose import gives a placeholder that raises only when used (unavailable_imports).
+    allowed_imports: tuple[str, ...] = ()
+    unavailable_imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,66 @@ TEXT_REFUSED = ("the worker's answer held text, and a worker that holds referenc
                 "only numbers")
 _WHERE = re.compile(r"([\w.-]+(?:/[\w.-]+)*) line ([0-9]{1,6})")
 _FORBIDDEN = re.compile(r"importing '([\w.]+)' is not allowed")
+_UNAVAILABLE = re.compile(r"([\w.]+) is not available while grading")
+
+
+def unavailable_message(name: str) -> str:
+    """What using an unavailable library says (the worker's own UnavailableImport, word for word)."""
+    return (f"{name} is not available while grading: keep it to draw_dot, plots and demos under "
+            "if __name__ == '__main__'")
+
+
+@functools.cache
+def package_folders(names: tuple[str, ...]) -> tuple[Path, ...]:
+    """The installed folders of the allowed packages (with a wheel's `<name>.libs` of shared libraries
+    beside it), found without importing them; a package that is not installed is left out, so that
+    importing it fails in the worker as it would anywhere without it."""
+    found = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        folder = Path(next(iter(spec.submodule_search_locations))).resolve()
+        found += [folder] + [libs for libs in [folder.with_name(f"{name}.libs")] if libs.is_dir()]
+    return tuple(found)
+
+
+def imported_packages(submission: Path, allowed: Sequence[str]) -> list[str]:
+    """The allowed packages the submission's files import: its worker imports them before it is ready,
+    so that numpy's import (a few tenths of a second, more on a busy machine) is not charged to a test's
+    time limit, and a submission without them does not pay for it."""
+    found = set()
+    for path in sorted(submission.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+            found.update(name.partition(".")[0] for name in names)
+    return sorted(found & set(allowed))
+
+
+@functools.cache
+def _process_packages(names: tuple[str, ...], copy: bool) -> str:
+    """A folder for the process sandbox's sys.path holding only the allowed packages: links to them,
+    or (`copy`: the worker's uid cannot reach this installation, pyenv under /root) a copy, made once
+    per grader process and removed at its exit."""
+    folders = package_folders(names)
+    if not folders:
+        return ""
+    home = Path(tempfile.mkdtemp(prefix="course-packages-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    for folder in folders:
+        if copy:
+            shutil.copytree(folder, home / folder.name, symlinks=True, ignore=shutil.ignore_patterns("tests"))
+        else:
+            (home / folder.name).symlink_to(folder)
+    for path in [home, *home.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return str(home)
 _EXIT_STATUS = re.compile(r"-?\d{1,3}")
 _MISSING = re.compile(r"No module named '(\w+)\.(\w+)[\w.]*'")  # as autograder.suite.describe_failure reads it
 
@@ -135,9 +203,10 @@ def staged_line(where: str, submission: Path) -> str | None:
 
 
 def grader_written(error: StudentError, submission: Path, forbidden: Sequence[str],
-                   replaced: Sequence[str] = (), student_files: Sequence[str] = ()) -> StudentError:
+                   replaced: Sequence[str] = (), student_files: Sequence[str] = (),
+                   unavailable: Sequence[str] = ()) -> StudentError:
     """The error of a worker that holds reference code, in the grader's words only: a built-in
-    exception's name (or the worker's ForbiddenImport, with the forbidden name from course.yml), the
+    exception's name (or the worker's ForbiddenImport or UnavailableImport, with the name from course.yml), the
     student's file and line; the message only when it is a string literal written on that line of a
     student's file (the template's hints: `raise NotImplementedError('...')`), never in a file the
     mode `replaced` by reference code, or when it names a missing module that is one of the
@@ -152,6 +221,11 @@ def grader_written(error: StudentError, submission: Path, forbidden: Sequence[st
         name = found[1].partition(".")[0] if found else ""
         message = f"importing {name!r} is not allowed in this course's submissions" if name in forbidden else ""
         return StudentError("ForbiddenImport", message, where, withheld=not message)
+    if error.type == "UnavailableImport":
+        found = _UNAVAILABLE.match(error.message)
+        name = found[1] if found else ""
+        message = unavailable_message(name) if name in unavailable else ""
+        return StudentError("UnavailableImport", message, where, withheld=not message)
     kind = error.type if error.type in BUILTIN_EXCEPTIONS else OWN_EXCEPTION
     written = line is not None and where.rpartition(" line ")[0] not in replaced and error.message \
         and (f"'{error.message}'" in line or f'"{error.message}"' in line)
@@ -302,16 +376,22 @@ def bwrap_read_only(paths: list[Path], *, crossable: tuple[Path, ...] = ()) -> l
     return cmd
 
 
-def _bwrap_command(submission: Path, worker: Path, uid: int | None, seccomp_fd: int) -> list[str]:
+def _bwrap_command(submission: Path, worker: Path, uid: int | None, seccomp_fd: int,
+                   packages: tuple[Path, ...] = ()) -> list[str]:
     cmd = [*BWRAP_ISOLATION, "--seccomp", str(seccomp_fd),
            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "HOME", "/scratch",
-           "--setenv", "TMPDIR", "/scratch", *bwrap_system(), *bwrap_read_only([Path(sys.base_prefix).resolve()])]
+           "--setenv", "TMPDIR", "/scratch", "--setenv", "OPENBLAS_NUM_THREADS", "1",
+           *bwrap_system(), *bwrap_read_only([Path(sys.base_prefix).resolve()])]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     sites = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
     sites |= {Path("/usr/lib/python3/dist-packages"), Path(f"/usr/local/lib/{version}/dist-packages")}
     for site in sorted(sites):
         if site.is_dir():
             cmd += ["--tmpfs", str(site)]  # hide installed packages (torch among them), the system's too
+    if packages:  # but the course's allowed_imports, read-only in a folder of their own
+        cmd += ["--perms", "0755", "--dir", BWRAP_PACKAGES]
+        for folder in packages:
+            cmd += ["--ro-bind", str(folder), f"{BWRAP_PACKAGES}/{folder.name}"]
     # Only /scratch is writable, and it is bounded: without root, bwrap's own tmpfs folders (/, /tmp,
     # /dev with /dev/shm) belong to the grader's uid inside the user namespace, so they are made
     # read-only rather than left to fill memory without a limit.
@@ -431,6 +511,7 @@ class Worker:
             shutil.copyfile(source, self._grader / source.name)
             os.chmod(self._grader / source.name, 0o644)
         self._probes = ",".join(probe.stem for probe in probes) or DEFAULT_PROBES
+        self._preload = imported_packages(self.submission, limits.allowed_imports)
         if self.uid is not None:
             self._hand_over(self.submission)
         self._proc: subprocess.Popen | None = None
@@ -453,8 +534,10 @@ class Worker:
         seccomp filter (autograder/syscall_filter.py) is read from `seccomp_fd`: by bwrap, or in the
         process sandbox by the worker itself, which also confines its writes to its scratch folder."""
         forbidden = ",".join(self.limits.forbidden_imports)
+        unavailable = ",".join(self.limits.unavailable_imports)
         if self.sandbox == "bwrap":
-            cmd = _bwrap_command(self.submission, self._grader, self.uid, seccomp_fd)
+            packages = package_folders(self.limits.allowed_imports)
+            cmd = _bwrap_command(self.submission, self._grader, self.uid, seccomp_fd, packages)
             # bwrap's options come through a pipe, so the sandbox's PID 1 (bwrap, whose command
             # line the worker can read) does not show the grader's folders.
             separator = cmd.index("--")
@@ -462,17 +545,23 @@ class Worker:
                 pipe.write(b"".join(option.encode() + b"\0" for option in cmd[1:separator]))
             cmd = ["bwrap", "--args", str(args[0]), *cmd[separator:]]
             cmd += [self.python, "-I", "-S", "-u", "-X", "frozen_modules=on", "/grader/main.py",
-                    str(write_fd), "/submission", forbidden, self._probes]
+                    str(write_fd), "/submission", forbidden, unavailable,
+                    ",".join([BWRAP_PACKAGES, *self._preload]) if packages else "",
+                    self._probes]
             return cmd, None, {}
         scratch = self._home / f"scratch{self.restarts}"
         scratch.mkdir(mode=0o700)
         if self.uid is not None:
             os.chown(scratch, self.uid, self.uid)
-        cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd),
-               str(self.submission), forbidden, self._probes, str(seccomp_fd), str(scratch)]
+        packages = _process_packages(self.limits.allowed_imports,
+                                     self.uid is not None and self.python != os.path.realpath(sys.executable))
+        cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd), str(self.submission),
+               forbidden, unavailable, ",".join([packages, *self._preload]) if packages else "", self._probes,
+               str(seccomp_fd), str(scratch)]
         if self.uid is not None:
             cmd = [*_as_user(self.uid), *cmd]
-        env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1",
+               "OPENBLAS_NUM_THREADS": "1"}  # numpy's BLAS: one thread, as in bwrap
         return cmd, scratch, env
 
     def launch(self) -> None:
@@ -613,7 +702,7 @@ class Worker:
                                      str(error.get("where", ""))[:120])
         if self.holds_reference:
             student_error = grader_written(student_error, self.submission, self.limits.forbidden_imports,
-                                           self.replaced, self.student_files)
+                                           self.replaced, self.student_files, self.limits.unavailable_imports)
         return Reply("error", error=student_error, **self._evidence(importing=reply.get("importing")))
 
     def _evidence(self, importing: Any = None) -> dict[str, Any]:

@@ -599,9 +599,11 @@ def _packages(student_files: Iterable[str]) -> set[str]:
             if parent != Path(".")}
 
 
-def stage(source: Source, into: Path, assignment: config.Assignment, grading: config.Grading) -> Staging:
-    """Write the source's student files into `into` (a new folder); note what is missing, what does
-    not compile and which forbidden modules are imported."""
+def stage(source: Source, into: Path, assignment: config.Assignment, grading: config.Grading,
+          provided: dict[str, bytes] | None = None) -> Staging:
+    """Write the source's student files into `into` (a new folder), and the grader's `provided` files
+    (assignment.provided_files, read by the caller); note what is missing, what does not compile and
+    which forbidden modules are imported."""
     staging = Staging(source.name, into, list(source.notes), set(source.flags))
     unreadable = UNREADABLE in source.flags and not source.files  # its notes say why nothing is there
     into.mkdir(parents=True)
@@ -609,6 +611,9 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
         (into / package).mkdir(parents=True, exist_ok=True)
         if f"{package}/__init__.py" not in assignment.student_files:
             (into / package / "__init__.py").write_text("")
+    for relative, data in (provided or {}).items():
+        (into / relative).parent.mkdir(parents=True, exist_ok=True)
+        (into / relative).write_bytes(data)
     for relative in assignment.student_files:
         data = source.files.get(relative)
         if data is None:

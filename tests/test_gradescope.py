@@ -183,8 +183,10 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     assert not any(name.startswith(("grading_tests/catalog", "grading_tests/derivatives", "solutions/tests"))
                    for name in members)
     assert not any("__pycache__" in name for name in members)
-    # the reference the isolation modes put in a sandbox (nn and training on the reference engine)
-    assert {name for name in members if name.startswith("solutions/")} == {"solutions/micrograd/engine.py"}
+    # the reference the isolation modes put in a sandbox (nn and training on the reference engine), and the
+    # template's viz.py the grader stages itself (course.yml provided_files)
+    assert {name for name in members if name.startswith("solutions/")} == {"solutions/micrograd/engine.py",
+                                                                           "solutions/micrograd/viz.py"}
     assert list(shipped["assignments"]) == [MODULE]
     assert config.Course.model_validate(shipped).assignments[MODULE].parts == COURSE.assignments[MODULE].parts
     pins = [line for line in requirements if not line.startswith("#")]
@@ -192,6 +194,7 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     # the expected values come precomputed: the micrograd container grades without torch
     assert "grading_tests/expectations.json" in members
     assert not any(pin.startswith("torch==") for pin in pins)
+    assert any(pin.startswith("numpy==") for pin in pins)  # course.yml allowed_imports: the worker imports it
 
 
 @pytest.mark.slow

@@ -38,9 +38,9 @@ GRAPH = {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1], ["add", 2, {"c": 1.0}], [
 EXP_GRAPH = {"leaves": [0.5], "ops": [["exp", 0]]}
 LIMITS = Limits(time_limit=2.0, memory_mb=512, forbidden_imports=("torch",))
 MARKER = f"sandbox-test-{os.getpid()}"  # per run: concurrent runs on one machine do not see each other's
-# What the worker is given, plus LC_CTYPE, which Python sets itself under the C locale (PEP 538).
-# bwrap also sets PWD for its --chdir.
-SCRUBBED_ENVIRONMENT = {"HOME", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "LC_CTYPE", "PWD"}
+# What the worker is given (OPENBLAS_NUM_THREADS: numpy's BLAS on one thread), plus LC_CTYPE, which
+# Python sets itself under the C locale (PEP 538). bwrap also sets PWD for its --chdir.
+SCRUBBED_ENVIRONMENT = {"HOME", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "LC_CTYPE", "PWD", "OPENBLAS_NUM_THREADS"}
 
 
 EXP_BACKWARD = "        self.grad += out.data * out.grad\n"  # the body of exp's _backward in the reference

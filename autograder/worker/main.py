@@ -2,10 +2,16 @@
 
 Everything in this process is untrusted (the student's code shares it), so it holds no
 expected value and decides nothing; the trusted grader checks what it sends back. It is
-started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES PROBE,MODULES` (in the
-"process" sandbox also `SECCOMP_FD SCRATCH_DIR`: see `confine`) and imports only the standard library,
-the probe modules beside it (each defines PROBES, a dict of name -> function; the assignment's suite
-provides them) and the submission. Requests come on stdin, one JSON object a line:
+started as `python -I -S -u main.py REPLY_FD SUBMISSION_DIR FORBIDDEN,NAMES UNAVAILABLE,NAMES
+PACKAGES_DIR,PRELOADED,NAMES PROBE,MODULES` (in the "process" sandbox also `SECCOMP_FD SCRATCH_DIR`: see
+`confine`) and imports only the standard library, the probe modules beside it (each defines PROBES, a
+dict of name -> function; the assignment's suite provides them), the submission and what the submission
+imports from PACKAGES_DIR (the course's allowed_imports, numpy by default: nothing else of the
+installation's site-packages is visible; the PRELOADED ones, which the submission's files import, before
+it says it is ready).
+An import of an UNAVAILABLE name (plotting and drawing libraries) gives a placeholder module, so that an
+unused import or a demo never costs points; using it raises UnavailableImport. Requests come on stdin,
+one JSON object a line:
 {"id": 1, "probe": "graph", "args": {...}}; replies go to REPLY_FD, one JSON object a line. Before a
 reply the worker may write notes, {"note": {...}}, that tell the grader what it could not learn after
 a crash: which file of the submission is being imported ("importing") and the recursion limit the
@@ -16,7 +22,7 @@ import _json  # json's own C codec: the json package would import re, enum and c
 import importlib
 import os
 import sys
-from importlib.machinery import PathFinder
+from importlib.machinery import ModuleSpec, PathFinder
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the probe modules (-I keeps it off)
 
@@ -68,6 +74,78 @@ class _ForbiddenImports:
         if fullname.partition(".")[0] in self.names:
             raise ForbiddenImport(f"importing {fullname!r} is not allowed in this course's submissions")
         return None
+
+
+class UnavailableImport(ImportError):
+    pass
+
+
+def unavailable_message(name):
+    """The one sentence a use of an unavailable library raises (autograder.sandbox rewrites it from the name)."""
+    return (f"{name} is not available while grading: keep it to draw_dot, plots and demos under "
+            "if __name__ == '__main__'")
+
+
+class _Placeholder(type(sys)):
+    """What `import matplotlib.pyplot as plt` gives while grading: any attribute but a module's own
+    is itself a placeholder, and calling one raises UnavailableImport with the library's name."""
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return _PlaceholderUse(self.__name__.partition(".")[0])
+
+
+def _importing():
+    """Whether a submission's file is being imported (set by serve): module-level set-up such as
+    matplotlib.use("Agg") then does nothing instead of failing the whole file."""
+    return False
+
+
+class _PlaceholderUse:
+    def __init__(self, top):
+        self._top = top
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __call__(self, *args, **kwargs):
+        if _importing():
+            return self
+        raise UnavailableImport(unavailable_message(self._top))
+
+    def __mro_entries__(self, bases):  # `class Plot(tqdm.tqdm)`: the class still defines; using it raises
+        return (type(self._top, (_PlaceholderBase,), {"_top": self._top}),)
+
+
+class _PlaceholderBase:
+    _top = "this library"
+
+    def __init__(self, *args, **kwargs):
+        if not _importing():
+            raise UnavailableImport(unavailable_message(self._top))
+
+
+class _UnavailableImports:
+    """A sys.meta_path finder and loader giving placeholder modules for the course's unavailable_imports."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] not in self.names:
+            return None
+        return ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec):
+        module = _Placeholder(spec.name)
+        module.__path__ = []
+        return module
+
+    def exec_module(self, module):
+        pass
 
 
 class _ImportNotes:
@@ -148,6 +226,8 @@ def _where(tb, submission):
 
 def _describe(exc, submission, forbidden):
     where = _where(exc.__traceback__, submission)
+    if isinstance(exc, UnavailableImport):
+        return {"type": "UnavailableImport", "message": str(exc), "where": where}
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] in forbidden:
         # The import hook was removed, but the module is not there either: still the policy.
         return {"type": "ForbiddenImport", "message": f"importing {exc.name!r} is not allowed in this "
@@ -170,7 +250,7 @@ _NR_LANDLOCK = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}  #
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
 
-def confine(seccomp_fd, scratch, submission):
+def confine(seccomp_fd, scratch, submission, packages=""):
     """The process sandbox's confinement, which bwrap's namespaces give the other sandbox: writes only
     in `scratch`; no reading /proc or /sys (the other workers' command lines, names, states) nor other
     workers' scratch folders (reads: the system, the Python installation, this worker's files); signals and
@@ -193,7 +273,7 @@ def confine(seccomp_fd, scratch, submission):
                            ctypes.c_uint32(1)), 0)
     check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")  # Landlock and seccomp need it first
     if abi:
-        _landlock(libc, check, abi, scratch, submission)
+        _landlock(libc, check, abi, scratch, submission, packages)
     program = b""
     while chunk := os.read(seccomp_fd, 1 << 16):
         program += chunk
@@ -206,7 +286,7 @@ def confine(seccomp_fd, scratch, submission):
           "seccomp")
 
 
-def _landlock(libc, check, abi, scratch, submission):
+def _landlock(libc, check, abi, scratch, submission, packages=""):
     """Writes only in `scratch`; reads everywhere but /proc, /sys and the other workers' folders."""
     import ctypes
 
@@ -235,8 +315,9 @@ def _landlock(libc, check, abi, scratch, submission):
     for entry in os.scandir("/"):
         if entry.name not in ("proc", "sys") and entry.path != shared and entry.is_dir():
             allow(entry.path, _LANDLOCK_READS)
-    for own in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.abspath(__file__)), submission):
-        allow(own, _LANDLOCK_READS)
+    for own in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.abspath(__file__)), submission, packages):
+        if own:
+            allow(own, _LANDLOCK_READS)
     allow(scratch, handled)
     check(libc.syscall(ctypes.c_long(_NR_LANDLOCK["restrict_self"]), ruleset, ctypes.c_uint32(0)),
           "landlock_restrict_self")
@@ -251,7 +332,7 @@ def load_probes(modules):
     return found
 
 
-def serve(reply_fd, submission, forbidden, probes):
+def serve(reply_fd, submission, forbidden, probes, unavailable=(), packages=""):
     def write(value):
         data = (dumps(value) + "\n").encode()
         while data:
@@ -261,9 +342,19 @@ def serve(reply_fd, submission, forbidden, probes):
         write({"note": fields})
 
     sys.path[:0] = [submission]
+    packages, *preload = packages.split(",") if packages else [""]
+    if packages:
+        sys.path.append(packages)  # the allowed packages only
+    for name in preload:  # those the submission imports (the grader read its files): before any test's clock
+        try:
+            importlib.import_module(name)
+        except Exception:  # raised again, and reported, where the submission imports it
+            pass
     forbidden = frozenset(forbidden)
     imports = _ImportNotes(note, submission)
-    sys.meta_path[:0] = [_ForbiddenImports(forbidden), imports]
+    global _importing
+    _importing = imports.importing.__len__  # the submission's files being imported, innermost last
+    sys.meta_path[:0] = [_ForbiddenImports(forbidden), _UnavailableImports(unavailable), imports]
     sys.setrecursionlimit = _noting_recursion_limit(note)
     reserve = bytearray(1 << 20)  # freed on a MemoryError, so that the reply can still be made
     # Python's default recursion limit stays: a graph deeper than it needs a sort with an explicit stack.
@@ -287,8 +378,12 @@ def serve(reply_fd, submission, forbidden, probes):
         write(reply)
 
 
+def _names(arg):
+    return [name for name in arg.split(",") if name]
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 5:
-        confine(int(sys.argv[5]), sys.argv[6], sys.argv[2])
-    serve(int(sys.argv[1]), sys.argv[2], [name for name in sys.argv[3].split(",") if name],
-          load_probes(name for name in sys.argv[4].split(",") if name))
+    if len(sys.argv) > 7:
+        confine(int(sys.argv[7]), sys.argv[8], sys.argv[2], sys.argv[5].partition(",")[0])
+    serve(int(sys.argv[1]), sys.argv[2], _names(sys.argv[3]), load_probes(_names(sys.argv[6])),
+          _names(sys.argv[4]), sys.argv[5])
