@@ -131,8 +131,10 @@ def test_visible_tests_fail_on_the_stubs(template, tmp_path):
     assert len(outcomes) >= 20
     assert {name.split("::")[0].rsplit(".", 1)[-1] for name, _ in outcomes} >= {
         "test_operations", "test_backward", "test_topological_sort", "test_nn", "test_training"}
-    passing = [name for name, passed in outcomes if passed]
+    # tests/test_imports.py checks the import policy, not an implementation: the template keeps it.
+    passing = [name for name, passed in outcomes if passed and not name.startswith("tests.test_imports::")]
     assert passing == [], f"visible tests that pass on the bare template: {passing}"
+    assert all(passed for name, passed in outcomes if name.startswith("tests.test_imports::"))
 
 
 def test_visible_tests_pass_with_the_solution_dropped_in(template, tmp_path):
