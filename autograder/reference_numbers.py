@@ -18,7 +18,8 @@ PER_SUBMISSION = 240  # the first failing tests of the backward and topo_sort pa
 CUT = "…"
 PICTURE_LEFT_OUT = "(The picture of your graph is left out: it would quote more numbers than this test may show.)"
 # A number standing alone: not part of a name (v12, x0.grad) nor a DOT attribute's value (fontsize=11).
-_NUMBER = re.compile(r"(?<![\w.=])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
+# Thousands separators belong to the number ("10,000"), so it is never read as two.
+_NUMBER = re.compile(r"(?<![\w.=,])[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
 
 
 def count(text: str) -> int:
@@ -35,6 +36,10 @@ def requote(text: str, budget: int) -> tuple[str, int]:
         if quoted >= budget:
             return CUT
         quoted += 1
-        return f"{float(found[0]):.{SIGNIFICANT_DIGITS}g}"
+        shown = f"{float(found[0].replace(',', '')):.{SIGNIFICANT_DIGITS}g}"
+        whole = float(shown)
+        if whole.is_integer() and abs(whole) < 1e6:  # 10000 reads as 10000 (or 10,000), not 1e+04
+            return f"{int(whole):,}" if "," in found[0] else str(int(whole))
+        return shown
 
     return _NUMBER.sub(shorter, text), quoted

@@ -615,9 +615,12 @@ class Worker:
     def _wait_until_ready(self) -> None:
         """The worker says it is ready before any student code is imported: failing to get
         there is the grader's problem (a broken installation), never the submission's."""
-        line = self._read_line(time.monotonic() + max(STARTUP_SECONDS, self.limits.time_limit))
+        waiting = time.monotonic()
+        line = self._read_line(waiting + max(STARTUP_SECONDS, self.limits.time_limit))
         if line == READY:
             self._ready = True
+            if self._deadline is not None:  # a test's time is for its calls; the start is the grader's
+                self._deadline += time.monotonic() - waiting
             return
         detail = line.detail if isinstance(line, Reply) else "it wrote something unexpected"
         self._stop()

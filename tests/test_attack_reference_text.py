@@ -283,3 +283,9 @@ def test_a_reference_tests_numbers_are_short_and_few(tmp_path: Path):
     assert len(seen) == reference_numbers.PER_SUBMISSION
     assert narrowed.picture == "" and reference_numbers.PICTURE_LEFT_OUT in narrowed.feedback
     assert narrowed.feedback.startswith("your outputs: …, …")
+
+
+def test_a_number_with_thousands_separators_is_one_number():
+    """"10,000" is quoted whole (it was cut to "10,0"), and a whole number is not shown as 1e+04."""
+    text, quoted = reference_numbers.requote("backward() on a 10,000-node chain took 12345.6 and 0.123456", 3)
+    assert (text, quoted) == ("backward() on a 10,000-node chain took 12350 and 0.1235", 3)
