@@ -63,7 +63,8 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
         tests.append(TestResult(
             name=verdict.test, part=verdict.part, score=max_score if verdict.passed else 0.0,
             max_score=max_score, status="passed" if verdict.passed else "failed",
-            output=redact(verdict.feedback)[:MAX_TEST_OUTPUT_CHARS], visibility=part.visibility,
+            # The grader's own words: what the student's code said was redacted as it left the worker.
+            output=verdict.feedback[:MAX_TEST_OUTPUT_CHARS], visibility=part.visibility,
             pitfall=verdict.pitfall, picture=verdict.picture))
         flags.update(verdict.flags)
     parts = tuple(
@@ -170,9 +171,10 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
         if on_result and complete:  # a partial result is never written anywhere (see GraderError.incomplete)
             on_result(results[name])
 
-    plugin = GradingPlugin([Staged(s.name, s.directory, tuple(assignment.student_files)) for s in stagings.values()],
+    plugin = GradingPlugin([Staged(s.name, s.directory, tuple(assignment.student_files), s.sources)
+                            for s in stagings.values()],
                            limits, set(assignment.parts),
-                           done, sandbox, course, modes=modes, probes=suite_probes(suite))
+                           done, sandbox, course, modes=modes, probes=suite_probes(suite), redact=redact)
     try:
         pytest_plugin.run(suite, plugin)
     except RuntimeError as exc:  # the hidden suite could not run, or not to the end

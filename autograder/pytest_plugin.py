@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -50,6 +50,7 @@ class Staged:
     name: str
     directory: Path
     student_files: tuple[str, ...] = ()  # the assignment's (a reference worker names only these as missing)
+    sources: Mapping[str, str] = field(default_factory=dict)  # the student files' text (Staging.sources)
 
 
 class Workers:
@@ -58,17 +59,19 @@ class Workers:
     output is kept)."""
 
     def __init__(self, staged: Staged, limits: Limits, sandbox: str | None, modes: dict[str, Mode] | None,
-                 probes: Sequence[Path] = ()):
+                 probes: Sequence[Path] = (), redact: Callable[[str], str] | None = None):
         self.staged = staged
-        own = Worker(staged.directory, limits, sandbox=sandbox, probes=probes)
-        self.submissions = {isolation.OWN: Submission(staged.name, own, isolate=self.isolated if modes else None)}
+        own = Worker(staged.directory, limits, sandbox=sandbox, probes=probes, redact=redact)
+        self.submissions = {isolation.OWN: Submission(staged.name, own, isolate=self.isolated if modes else None,
+                                                      sources=staged.sources)}
         self.copies: list[Path] = []
         for name, mode in (modes or {}).items():
             self.copies.append(isolation.stage(staged.directory, name, mode))
             worker = Worker(self.copies[-1], limits, sandbox=sandbox, probes=probes, worker_files=mode.worker_files,
                             holds_reference=mode.holds_reference, replaced=[path for path, _ in mode.replaced],
-                            student_files=staged.student_files)
-            self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated)
+                            student_files=staged.student_files, redact=redact)
+            self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated,
+                                                sources=staged.sources)
         for submission in self.submissions.values():
             submission.worker.launch()
 
@@ -99,14 +102,17 @@ class Workers:
 class GradingPlugin:
     def __init__(self, staged: Iterable[Staged], limits: Limits, parts: set[str],
                  on_done: Callable[[str, list[Verdict], Worker, bool], None], sandbox: str | None = None,
-                 course: Course | None = None, modes: dict[str, Mode] | None = None, probes: Sequence[Path] = ()):
+                 course: Course | None = None, modes: dict[str, Mode] | None = None, probes: Sequence[Path] = (),
+                 redact: Callable[[str], str] | None = None):
         """modes: the suite's isolation modes (autograder/isolation.py); none grades on the own code only.
         probes: the suite's own worker probe modules (autograder.sandbox.Worker).
+        redact: applied to the text the workers send (autograder.results.Redactor).
         on_done(name, verdicts, worker, complete): one verdict per collected test, in collection order;
         complete is False when the session ended before some of them ran (their verdicts say so)."""
         self.staged = {s.name: s for s in staged}
         self.modes = modes or {}
         self.probes = tuple(probes)
+        self.redact = redact
         self.workers: dict[str, Workers] = {}
         # The next submission's workers, started while this one is graded (their start-up is mostly
         # waiting); or what stopped them from starting, raised when that submission's turn comes.
@@ -182,7 +188,7 @@ class GradingPlugin:
         return verdicts, not missing
 
     def _start_workers(self, name: str) -> Workers:
-        return Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes)
+        return Workers(self.staged[name], self.limits, self.sandbox, self.modes, self.probes, self.redact)
 
     def _start_next_workers(self, after: str) -> None:
         """Start the workers of the submission graded after `after` (pytest takes them in the order

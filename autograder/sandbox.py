@@ -47,7 +47,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -183,6 +183,17 @@ def _holds_text(value: Any) -> bool:
     if isinstance(value, list):
         return any(_holds_text(v) for v in value)
     return False
+
+
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
+    """A parsed JSON value with `redact` applied to each of its strings (keys are the probes' own names)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(v, redact) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, redact) for v in value]
+    return value
 
 
 def staged_line(where: str, submission: Path) -> str | None:
@@ -474,11 +485,14 @@ class Worker:
 
     def __init__(self, submission: Path, limits: Limits, sandbox: str | None = None, probes: Sequence[Path] = (),
                  worker_files: Sequence[Path] = (), holds_reference: bool = False, replaced: Sequence[str] = (),
-                 student_files: Sequence[str] = ()):
+                 student_files: Sequence[str] = (), redact: Callable[[str], str] | None = None):
         """holds_reference: reference code sits in this worker (an isolation mode's), so its replies
         carry numbers and grader-written words only (grader_written); replaced: the submission's
-        files that hold reference code in this worker's copy; student_files: the assignment's."""
+        files that hold reference code in this worker's copy; student_files: the assignment's.
+        redact: applied to every text the worker sends (its student-produced text: the only text that
+        is redacted, so the grader's own words never are)."""
         self.submission = Path(submission)
+        self.redact = redact or (lambda text: text)
         self.holds_reference = holds_reference
         self.replaced = tuple(replaced)
         self.student_files = tuple(student_files)
@@ -699,10 +713,11 @@ class Worker:
         if reply.get("ok") is True:
             if self.holds_reference and _holds_text(reply.get("value")):
                 return Reply("garbled", detail=TEXT_REFUSED)
-            return Reply("ok", value=reply.get("value"))
+            return Reply("ok", value=_redacted(reply.get("value"), self.redact))
         error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        student_error = StudentError(str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:300],
-                                     str(error.get("where", ""))[:120])
+        student_error = StudentError(str(error.get("type", "Error"))[:80],
+                                     self.redact(str(error.get("message", ""))[:300]),
+                                     self.redact(str(error.get("where", ""))[:120]))
         if self.holds_reference:
             student_error = grader_written(student_error, self.submission, self.limits.forbidden_imports,
                                            self.replaced, self.student_files, self.limits.unavailable_imports)

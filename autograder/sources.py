@@ -565,6 +565,9 @@ class Staging:
     directory: Path
     messages: list[str] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
+    # Each student file's text as staged, before any code ran: what the trusted side may read of it
+    # (to word feedback in the student's own code) without trusting the folder a worker can write.
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
@@ -628,6 +631,7 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
                                     "tests that need it fail.")
             staging.flags.add("syntax_error")
             continue
+        staging.sources[relative] = data.decode("utf-8")
         try:
             tree = ast.parse(data, filename=relative)
         except (SyntaxError, ValueError) as exc:

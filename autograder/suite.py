@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +21,14 @@ class Mistake(AssertionError):
     `picture`: Graphviz DOT source drawn from the student's observations only, or "": the grader
     renders it to SVG for the verdict (autograder.pictures)."""
 
-    def __init__(self, pitfall: str, feedback: str, flags: tuple[str, ...] = (), *, picture: str = ""):
+    def __init__(self, pitfall: str, feedback: str, flags: tuple[str, ...] = (), *, picture: str = "",
+                 error: StudentError | None = None):
         super().__init__(feedback)
         self.pitfall = pitfall
         self.feedback = feedback
         self.flags = flags
         self.picture = picture
+        self.error = error  # the exception the student's code raised, when that is the failure
 
 
 # The pitfalls describe_failure and the answer checks below name: things that went wrong while
@@ -133,7 +135,7 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
                   else "deeper than the recursion limit it set")
         return Mistake("recursion", f"{doing} raised RecursionError ({error.where}): your code called itself "
                        f"{deeper} (a recursion that does not end, or a recursive walk of a graph deeper than that)")
-    return Mistake("error", f"{doing} raised {error}{see}")
+    return Mistake("error", f"{doing} raised {error}{see}", error=error)
 
 
 def diamond_ladder(levels: int, start: float = 0.7) -> dict:
@@ -258,6 +260,8 @@ class Submission:
     graph_options: dict[str, Any] = field(default_factory=dict)  # sent with every graph (the mode's)
     isolate: Callable[[str], Submission] | None = None  # None: grade every part on the student's own code
     _found: dict[str, Any] = field(default_factory=dict)  # what follow-up probes found (revisits)
+    # The student files' text as staged (never run here): for feedback worded in the student's own code.
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     def isolated(self, mode: str) -> Submission:
         """This submission with the parts a test does not grade replaced by reference behaviour;

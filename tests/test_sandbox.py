@@ -21,6 +21,7 @@ from adversarial import processes_tagged, readable_by_an_outsider
 
 from autograder import REPO_ROOT
 from autograder.markers import strip_markers
+from autograder.results import Redactor
 from autograder.sandbox import (
     MAX_PROCESSES,
     Limits,
@@ -370,3 +371,16 @@ def test_unknown_or_missing_sandbox_is_a_clear_error(tmp_path: Path, monkeypatch
     assert available_sandbox() == "process"
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
         Worker(submission(tmp_path / "again"), LIMITS, sandbox="bwrap")
+
+
+def test_text_the_worker_sends_is_redacted_where_it_leaves_the_worker(tmp_path: Path):
+    """Student-produced text (an exception's message, any string a probe returns) goes through the
+    redactor as the worker hands it over; the grader's own words are never passed to it."""
+    secret = "expected_gradient = hidden_reference(x0, x1)  # quoted"
+    raising = f"        raise ValueError({secret!r})\n"
+    redact = Redactor([secret])
+    with Worker(exp_backward_doing(tmp_path, raising), LIMITS, redact=redact) as worker:
+        worker.start_test()
+        reply = worker.call("graph", graph=EXP_GRAPH, steps=[["backward", 1]])
+    assert reply.status == "error" and reply.error.type == "ValueError"
+    assert secret not in reply.error.message and "[line removed" in reply.error.message

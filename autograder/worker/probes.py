@@ -68,6 +68,25 @@ def _operand(nodes, ref):
     return ref["c"] if isinstance(ref, dict) else nodes[ref]
 
 
+# The Value method Python calls for an op: the reflected one when a plain number comes first (2 * x).
+_METHODS = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "truediv": "__truediv__", "neg": "__neg__",
+            "pow": "__pow__", "tanh": "tanh", "relu": "relu", "exp": "exp"}
+
+
+def _method(name, refs):
+    method = _METHODS[name]
+    return method.replace("__", "__r", 1) if len(refs) == 2 and isinstance(refs[0], dict) else method
+
+
+def _attribute_of(graph, i, attribute):
+    """How a node's attribute is named when it is not a number: by the method that made the node."""
+    n_leaves = len(graph["leaves"])
+    if i < n_leaves:
+        return f"node {i}'s {attribute}"
+    op = graph["ops"][i - n_leaves]
+    return f"the .{attribute} of the Value your {_method(op[0], operands(op)[0])} returned (node {i})"
+
+
 def build(graph):
     """The graph built with the student's operators: (nodes, the Values each op made besides its result)."""
     Value = _module("engine").Value
@@ -78,7 +97,7 @@ def build(graph):
         first = len(_CREATED)
         nodes.append(APPLY[op[0]][1](*[_operand(nodes, r) for r in refs], *parameters))
         if not isinstance(nodes[-1], Value):
-            raise TypeError(f"{op[0]} returned a {type(nodes[-1]).__name__}, not a Value")
+            raise TypeError(f"{_method(op[0], refs)} returned a {type(nodes[-1]).__name__}, not a Value")
         inside.append([v for v in _CREATED[first:] if v is not nodes[-1]])
     return nodes, inside
 
@@ -153,8 +172,8 @@ def graph(graph, steps=(("backward", -1),), record_calls=False, derivatives="own
         return {"calls": calls}
     index = {id(node): i for i, node in enumerate(nodes)}
     return {
-        "data": [_number(n.data, f"node {i}'s data") for i, n in enumerate(nodes)],
-        "grad": [_number(n.grad, f"node {i}'s grad") for i, n in enumerate(nodes)],
+        "data": [_number(n.data, _attribute_of(graph, i, "data")) for i, n in enumerate(nodes)],
+        "grad": [_number(n.grad, _attribute_of(graph, i, "grad")) for i, n in enumerate(nodes)],
         "prev": [sorted(index.get(id(child), -1) for child in n._prev) for n in nodes],
         "calls": calls,
     }

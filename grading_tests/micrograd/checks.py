@@ -6,15 +6,18 @@ expected value.
 """
 
 import functools
+import re
 
 import diagnose
 import drawing
 import expected
 import operations
+import student_code
 from diagnose import PITFALLS, Tolerance
 from writing import MAX_SHOWN, Labelled
 
-from autograder.suite import GraphObservation, Mistake, Submission
+from autograder.sandbox import StudentError
+from autograder.suite import FAILURES, GraphObservation, Mistake, Submission
 
 H = 1e-5  # central-difference step
 UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
@@ -39,22 +42,119 @@ def local_steps(graph: dict) -> list:
 
 
 def check_local_derivative(submission: Submission, tolerance: Tolerance, op: str) -> None:
-    """out.grad = 5 then out._backward(): every input's grad is 5 times the local derivative."""
+    """out.grad = 5 then out._backward(): every input's grad is 5 times the local derivative, and the output
+    records its inputs as its children (else backward() never reaches them)."""
     graphs = [single_op(op, point) for point in LOCAL_POINTS[op]]
-    check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance, upstream=UPSTREAM,
-                 doing=f"calling {op}'s _backward", localize=False)
+    try:
+        observations = check_graphs(submission, graphs, [local_steps(g) for g in graphs], tolerance=tolerance,
+                                    upstream=UPSTREAM, doing=f"calling {op}'s _backward", localize=False)
+    except Mistake as mistake:
+        raise in_their_code(submission, op, mistake) from None
+    check_children(submission, op, graphs[0], observations[0])
+
+
+def check_children(submission: Submission, op: str, graph: dict, observation: GraphObservation) -> None:
+    """The output of a one-operation graph must hold each input node among its children (_prev)."""
+    out, inputs = len(graph["leaves"]), [ref for ref in graph["ops"][0][1:] if isinstance(ref, int)]
+    inputs = inputs[:operations.OPERATIONS[op].values]
+    missing = [i for i in inputs if i not in observation.prev[out]]
+    if missing:
+        written, method = Labelled(graph), student_code.METHOD[op]
+        kept = [written.labels[i] for i in inputs if i not in missing]
+        built = student_code.StudentCode(submission.sources).output_line(op)
+        where = f"\nYour {method} builds its output at {built}." if built else ""
+        raise Mistake(f"children-missing:{op}", (
+            f"your {method} does not record all its inputs as the children of its output: in "
+            f"{written.render()}, your v{out}._prev holds {', '.join(kept) or 'none of them'} but not "
+            f"{', '.join(written.labels[i] for i in missing)}. backward() reaches a node only through _prev, so "
+            f"an input left out never gets its gradient: pass every input, e.g. (self, other), as _children.{where}"))
+
+
+# Pitfalls a _backward's own statements can contradict: (does it hold, given the writes into .grad).
+AGREES = {"overwrite-grad": lambda writes: not all(w.accumulates for w in writes),
+          "no-upstream-grad": lambda writes: not all(w.uses_upstream for w in writes),
+          "missing-input-grad": lambda writes: len({w.target for w in writes}) < 2}
+
+
+def in_their_code(submission: Submission, op: str, mistake: Mistake) -> Mistake:
+    """An operation's mistake worded with the student's own lines: the statements of their _backward (or the
+    line building the output, for a wrong forward value). A pitfall their code contradicts becomes the plain
+    "wrong local derivative"; a _backward never attached is named as such."""
+    student = student_code.StudentCode(submission.sources)
+    pitfall, feedback = mistake.pitfall, mistake.feedback
+    kind = pitfall.split(":")[0]
+    if kind in ("forward", "reflected-operand-order"):
+        built = student.output_line(op)
+        shown = f"\nYour {student_code.METHOD[op]} computes its output at {built}." if built else ""
+        return Mistake(pitfall, feedback + shown, mistake.flags, picture=mistake.picture)
+    if kind in FAILURES or pitfall.startswith(("missing-operator", "number-not-wrapped")):
+        return mistake
+    details = feedback.partition("\n")[2]  # what was observed, below the headline
+    if student.builds_output(op) and student.attaches_backward(op) is False:
+        pitfall = f"backward-not-attached:{op}"
+        headline = (f"your {student_code.METHOD[op]} never attaches a _backward to its output (no `out._backward = "
+                    f"_backward`), so the output keeps the do-nothing _backward of a leaf and no gradient "
+                    f"flows back through {op}")
+        return Mistake(pitfall, f"{headline}.\n{details}", mistake.flags, picture=mistake.picture)
+    writes = student.grad_writes(op)
+    if writes and kind in AGREES and not AGREES[kind](writes):
+        pitfall = f"wrong-derivative:{op}"
+        feedback = f"{PITFALLS[pitfall]}.\n{details}"
+    shown = student_code.shown_lines([w.line for w in writes], f"Your {op}'s _backward")
+    return Mistake(pitfall, feedback + ("\n" + shown if shown else ""), mistake.flags, picture=mistake.picture)
 
 
 def wrong_operation(submission: Submission, tolerance: Tolerance, graph: dict) -> Mistake | None:
     """Which operation of a graph has the wrong _backward, from each one's _backward alone: a mistake in
-    pow is named for pow even where it shows through truediv (built from pow and mul)."""
+    pow is named for pow even where it shows through truediv (built from pow and mul); then the operations
+    built from others (neg, sub, truediv), each alone, once all they are built from are right."""
     for op in diagnose.LOCAL_OPS:
         if op in diagnose.ops_in(graph):
             try:
                 check_local_derivative(submission, tolerance, op)
             except Mistake as mistake:
                 return mistake
+    # A student may build sub from neg (the lecture) or truediv from anything: with any of them in the graph,
+    # each is checked alone, the ones others are commonly built from first.
+    if any(name in diagnose.COMPOSITES for name, *_ in graph["ops"]):
+        for op in ("neg", "sub", "truediv"):
+            found = composite_mistake(submission, tolerance, op)
+            if found is not None:
+                return found
     return None
+
+
+COMPOSITE_PITFALLS = {"neg": (), "sub": ("sub-derivative-sign",), "truediv": ("div-derivative-sign",)}
+
+
+def composite_mistake(submission: Submission, tolerance: Tolerance, op: str) -> Mistake | None:
+    """An operation built from others, alone: its result's _backward and those of the Values it made on the
+    way, called from the last made, must pass every input its gradient."""
+    graph = next(g for g in SIMPLEST if g["ops"][0][0] == op and all(isinstance(r, int) for r in g["ops"][0][1:]))
+    steps = local_steps(graph)
+    try:
+        observation = submission.graph(graph, steps, doing=f"calling the _backward of your {op}")
+        check_forward(graph, observation, tolerance)
+    except Mistake:
+        return None  # the expression's own tests report it
+    wrong = wrong_gradients(graph, observation, tolerance, upstream=UPSTREAM)
+    if not wrong:
+        return None
+    written, method, out = Labelled(graph), student_code.METHOD[op], len(graph["leaves"])
+    # A known mistake of this operation itself that reproduces these gradients words the headline (the ones of
+    # the operations it may be built from passed their own checks before this one ran).
+    pitfall = diagnose.explain_batch([graph], [steps], [(observation.data, observation.grad, None)], tolerance,
+                                     candidates=COMPOSITE_PITFALLS[op])
+    headline = (PITFALLS[pitfall] if pitfall in PITFALLS else
+                f"your {method} does not pass the gradient back to its inputs as {op} should")
+    detached = (f" Its result has no children (_prev is empty): a new Value cut off from the graph, so no "
+                f"gradient can reach {written.labels[0]}." if not observation.prev[out] else "")
+    returned = student_code.StudentCode(submission.sources).output_line(op)
+    feedback = (f"{headline}: in {written.render()}, {written.steps(steps)} (and of the Values your {method} made "
+                f"on the way), your {written.yours(observation.grad, range(out))}.{detached}"
+                + (f"\nYour {method} returns at {returned}." if returned else ""))
+    return drawing.with_gradients(Mistake(pitfall if pitfall in PITFALLS else f"composite-gradient:{op}", feedback),
+                                  graph, observation, wrong)
 
 
 def check_forward(graph: dict, observation: GraphObservation, tolerance: Tolerance) -> None:
@@ -149,9 +249,103 @@ def check_operators(submission: Submission) -> None:
             raise Mistake(pitfall, f"{PITFALLS[pitfall]}.")
 
 
-def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
-    """An expression that raised: is an operator missing, or a plain number not wrapped? Else the error itself."""
-    if mistake.pitfall != "error" or submission.mode != "own":  # other modes build without the operators
+# An exception about an operand of an operator (a missing reflected operator, a plain number not wrapped in
+# Value): only then are the operators looked for. Any other exception is reported as itself, first.
+ABOUT_OPERANDS = re.compile(r"unsupported operand|bad operand type|can't multiply sequence|"
+                            r"'(?:int|float)' object has no attribute")
+NOT_A_VALUE = re.compile(r"(\w+) returned an? (\w+), not a Value")
+NOT_A_NUMBER = re.compile(r"(?:the \.(data|grad) of the Value your (\w+) returned|node \d+'s (data|grad)) "
+                          r"(?:\(node \d+\) )?is an? (\w+), not a number")
+
+
+def not_a_number(attribute: str, method: str | None, mistake: Mistake) -> Mistake:
+    """A Value where a plain number belongs: in .data (a Value wrapped in another Value), or in .grad (a
+    _backward that adds a Value, e.g. `other` instead of `other.data`, into a gradient)."""
+    if attribute == "data":
+        return Mistake(f"data-holds-value:{method or 'leaf'}", (
+            f"your {method or 'code'} made a Value whose .data is itself a Value: wrap only a plain number in "
+            "Value(...) (`other if isinstance(other, Value) else Value(other)`), and compute .data from the "
+            f"inputs' .data.\n{mistake.feedback}"), error=mistake.error)
+    return Mistake("grad-holds-value", (
+        "a _backward put a Value into .grad: gradients are plain numbers, so inside _backward use the inputs' "
+        f".data (other.data, not other) and out.grad.\n{mistake.feedback}"), error=mistake.error)
+
+
+# The simplest expressions, in the order their methods build on each other: an exception is localised to
+# the first of them that raises it too (a wrong __add__ shows in __sub__, built from it, and in any graph).
+SIMPLEST = ([single_op(op, LOCAL_POINTS[op][0]) for op in diagnose.LOCAL_OPS]
+            + [{"leaves": [2.5, -1.25], "ops": [[op, 0, 1]]} for op in ("sub", "truediv")]
+            + [{"leaves": [1.75], "ops": [["neg", 0]]}] + [graph for graph, _ in NUMBER_GRAPHS[:-1]])
+
+
+def same_failure(a: StudentError, b: StudentError) -> bool:
+    """The same exception: raised at the same place, or saying the same of a method's result."""
+    if a.type != b.type:
+        return False
+    if a.where == b.where and (a.where or a.message == b.message):
+        return True
+    x, y = NOT_A_NUMBER.match(a.message), NOT_A_NUMBER.match(b.message)
+    if x and y:
+        return (x[1] or x[3]) == (y[1] or y[3])
+    return bool(NOT_A_VALUE.match(a.message) and NOT_A_VALUE.match(b.message))
+
+
+def innermost(submission: Submission, mistake: Mistake) -> Mistake:
+    """The same failure on the simplest expression that shows it (its _backward called too), or the mistake."""
+    for graph in SIMPLEST:
+        single = len(graph["ops"]) == 1
+        try:
+            submission.graph(graph, local_steps(graph) if single else None,
+                             doing=f"computing {Labelled(graph).render()}" + (" and calling its _backward" if single
+                                                                               else " and its backward()"))
+        except Mistake as failure:
+            if failure.error is not None and same_failure(failure.error, mistake.error):
+                return failure
+    return mistake
+
+
+def first_wrong_forward(submission: Submission, tolerance: Tolerance) -> Mistake | None:
+    """The simplest expression whose forward value is wrong, named for its method (with the student's line)."""
+    for graph in SIMPLEST:
+        try:
+            observation = submission.graph(graph, [], doing=f"computing {Labelled(graph).render()}")
+            check_forward(graph, observation, tolerance)
+        except Mistake as mistake:
+            if mistake.pitfall.startswith(("forward:", "reflected-operand-order")):
+                return in_their_code(submission, graph["ops"][0][0], mistake)
+            wrapped = NOT_A_NUMBER.match(mistake.error.message) if mistake.error else None
+            if wrapped and wrapped[4] == "Value":
+                return not_a_number(wrapped[1] or wrapped[3], wrapped[2], mistake)
+    return None
+
+
+# Exceptions that a wrong value computed earlier causes (a negative number to a fractional power, ...).
+CAUSED_BY_VALUES = re.compile(r"complex|math domain error|division by zero|cannot be raised|out of range|overflow|"
+                              r"not Value\b",
+                              re.IGNORECASE)
+
+
+def explain_error(submission: Submission, mistake: Mistake, tolerance: Tolerance | None = None) -> Mistake:
+    """An expression that raised: the exception itself, localised to the simplest expression that raises it
+    (or, for an exception that wrong values cause, to the simplest expression whose value is wrong); only an
+    exception about an operand sends us looking for a missing operator or an unwrapped number."""
+    if mistake.pitfall != "error" or submission.mode != "own" or mistake.error is None:  # other modes lack them
+        return mistake
+    if tolerance is not None and CAUSED_BY_VALUES.search(f"{mistake.error.type} {mistake.error.message}"):
+        found = first_wrong_forward(submission, tolerance)
+        if found is not None:
+            return Mistake(found.pitfall, f"{found.feedback}\nThat is also why {mistake.feedback}", found.flags,
+                           picture=found.picture)
+    mistake = innermost(submission, mistake)
+    error = mistake.error
+    if returned := NOT_A_VALUE.match(error.message):
+        method, kind = returned.groups()
+        what = "None (is its `return` missing?)" if kind == "NoneType" else f"a {kind}"
+        return Mistake(f"returns-non-value:{method}", f"your {method} returned {what} instead of a Value: every "
+                       f"operation returns the Value it built.\n{mistake.feedback}", error=error)
+    if (found := NOT_A_NUMBER.match(error.message)) and found[4] == "Value":
+        return not_a_number(found[1] or found[3], found[2], mistake)
+    if not ABOUT_OPERANDS.search(error.message):
         return mistake
     try:
         check_operators(submission)
@@ -163,7 +357,7 @@ def explain_error(submission: Submission, mistake: Mistake) -> Mistake:
                     return Mistake(pitfall, f"{PITFALLS[pitfall]}.\n{failure.feedback}")
                 return failure
     except Mistake as found:
-        return found
+        return Mistake(found.pitfall, f"{found.feedback}\n{mistake.feedback}", found.flags, picture=found.picture)
     return mistake
 
 
@@ -203,9 +397,13 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
     try:
         observations = submission.graphs(graphs, steps, doing=doing)
     except Mistake as mistake:
-        raise explain_error(submission, mistake) from None
+        raise explain_error(submission, mistake, tolerance) from None
     for graph, observation in zip(graphs, observations, strict=True):
-        check_forward(graph, observation, tolerance)
+        try:
+            check_forward(graph, observation, tolerance)
+        except Mistake as mistake:  # named for the simplest expression whose value is wrong
+            raise (first_wrong_forward(submission, tolerance) if localize and submission.mode == "own"
+                   else None) or mistake from None
     if not any(wrong_gradients(g, o, tolerance, upstream=upstream) for g, o in zip(graphs, observations, strict=True)):
         return observations
     recorded = submission.graphs(graphs, steps, doing=doing, record_calls=True)
@@ -217,13 +415,19 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
         check_forward(graph, observation, tolerance)
         wrong = wrong_gradients(graph, observation, tolerance, upstream=upstream)
         if wrong:
-            if pitfall is None and localize and submission.mode == "own":
-                # No one mistake explains them all: look at each operation's _backward alone first.
+            if localize and submission.mode == "own":
+                # Localise before naming: an operation whose _backward alone is wrong is the mistake, whatever
+                # a pitfall that happens to reproduce this graph says (x**2 cannot tell n*x from x**(n-1)).
                 found = wrong_operation(submission, tolerance, graph)
                 if found is not None:
                     raise shows_in(found, graph, observation, wrong)
-            if pitfall is None:  # explain this graph alone
+            if pitfall is None:  # explain this graph alone, unless another graph it could show on contradicts it
                 pitfall = diagnose.explain_batch([graph], [step], [(observation.data, observation.grad,
                                                  observation.calls)], tolerance)
+                if pitfall and not all(diagnose.reproduces(pitfall, g, diagnose.default_steps(g) if s is None else s,
+                                                           o.data, o.grad, o.calls, tolerance, False)
+                                       for g, s, o in zip(graphs, steps, recorded, strict=True)
+                                       if pitfall in diagnose.candidates_for(g)):
+                    pitfall = None
             raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall, localize)
     return observations

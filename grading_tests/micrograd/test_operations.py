@@ -6,6 +6,7 @@ over the student's own _backward closures, so a mistake in backward() or the sor
 """
 
 import math
+import re
 
 import checks
 import expected
@@ -50,6 +51,9 @@ def test_relu_at_zero(submission, tolerance):
                         upstream=checks.UPSTREAM, doing="calling relu's _backward at 0")
 
 
+OVERFLOW = re.compile(r"Overflow|out of range|overflow")
+
+
 def test_tanh_of_large_inputs(submission, tolerance):
     """tanh saturates to +-1 with gradient 0; it must not overflow (we count an OverflowError at |x| = 1e4 as a bug:
     a neuron's pre-activation can be that large)."""
@@ -57,8 +61,10 @@ def test_tanh_of_large_inputs(submission, tolerance):
     try:
         observations = submission.graphs(graphs, [checks.local_steps(g) for g in graphs], doing="tanh of large inputs")
     except Mistake as mistake:
-        if mistake.pitfall != "error":  # an exception (OverflowError) is the overflow; an exit, a crash... are not
-            raise
+        # An OverflowError (or math's range error) is the overflow; any other exception is reported as itself.
+        if mistake.pitfall != "error" or mistake.error is None or not OVERFLOW.search(
+                f"{mistake.error.type} {mistake.error.message}"):
+            raise checks.explain_error(submission, mistake, tolerance) from None
         raise Mistake("tanh-overflow", f"{PITFALLS['tanh-overflow']}.\n{mistake.feedback}") from None
     for graph, observation in zip(graphs, observations, strict=True):
         out, grad = observation.data[1], observation.grad[0]

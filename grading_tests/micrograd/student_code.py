@@ -1,0 +1,166 @@
+"""The student's own code, read (never run) in the trusted process, to word feedback in their terms.
+
+The text comes from Submission.sources (each student file as staged, before any code ran). Nothing
+here decides a verdict: the tests localise a mistake from what the worker observed; this module
+finds the student's lines for the function they localised ("your mul's _backward, engine.py line 31:
+`self.grad += other.data * out.data`") and tells whether a known pitfall's wording agrees with them.
+A file that does not parse, or a method that is not where the lecture puts it, gives no lines: the
+feedback then says what was observed and nothing about the code.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENGINE = "micrograd/engine.py"
+MAX_LINE_CHARS = 120
+# The Value method that builds each operation's output, for the operations a student writes.
+METHOD = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "tanh": "tanh", "relu": "relu", "exp": "exp",
+          "neg": "__neg__", "sub": "__sub__", "truediv": "__truediv__"}
+INPUT_NAMES = ("self", "other")  # the lecture's names of an operation's first and second input
+
+
+@dataclass(frozen=True)
+class Line:
+    file: str
+    number: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.file.rsplit('/', 1)[-1]} line {self.number}: `{self.text}`"
+
+
+@dataclass(frozen=True)
+class GradWrite:
+    """One statement of a _backward that writes into an input's .grad."""
+
+    target: str  # the name whose .grad is written (self, other, or the student's own name)
+    accumulates: bool  # `+=` (or `x.grad = x.grad + ...`)
+    uses_upstream: bool  # the right-hand side reads some `.grad` (out.grad, in the lecture)
+    line: Line
+
+
+class StudentCode:
+    """One submission's engine.py, parsed; empty when it is missing or does not parse."""
+
+    def __init__(self, sources: Mapping[str, str], file: str = ENGINE):
+        self.file = file
+        text = sources.get(file, "")
+        self._lines = text.splitlines()
+        try:
+            self._tree: ast.Module | None = ast.parse(text) if text else None
+        except (SyntaxError, ValueError):
+            self._tree = None
+
+    def line(self, node: ast.AST) -> Line:
+        number = getattr(node, "lineno", 0)
+        text = self._lines[number - 1].strip() if 0 < number <= len(self._lines) else ""
+        if len(text) > MAX_LINE_CHARS:
+            text = text[:MAX_LINE_CHARS - 3] + "..."
+        return Line(self.file, number, text)
+
+    def method(self, name: str, cls: str = "Value") -> ast.FunctionDef | None:
+        """The last definition of `cls.name` (a later one replaces an earlier one, as Python does)."""
+        found = None
+        for node in ast.walk(self._tree) if self._tree else ():
+            if isinstance(node, ast.ClassDef) and node.name == cls:
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef) and item.name == name:
+                        found = item
+        return found
+
+    def operation(self, op: str) -> ast.FunctionDef | None:
+        return self.method(METHOD[op]) if op in METHOD else None
+
+    def backward_closure(self, op: str) -> ast.FunctionDef | ast.Lambda | None:
+        """The function the operation's method attaches as its output's _backward (a nested def, or a
+        lambda); failing an attachment, a nested def named _backward."""
+        method = self.operation(op)
+        if method is None:
+            return None
+        nested = {node.name: node for node in ast.walk(method) if isinstance(node, ast.FunctionDef)
+                  and node is not method}
+        for node in ast.walk(method):
+            if isinstance(node, ast.Assign) and any(_is_attribute(t, "_backward") for t in node.targets):
+                if isinstance(node.value, ast.Lambda):
+                    return node.value
+                if isinstance(node.value, ast.Name) and node.value.id in nested:
+                    return nested[node.value.id]
+        return nested.get("_backward")
+
+    def builds_output(self, op: str) -> bool:
+        """Whether the method builds its result itself, as `Value(data, children, ...)` (not from other operations)."""
+        method = self.operation(op)
+        return method is not None and any(
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Value"
+            and (len(node.args) >= 2 or any(k.arg in ("_children", "children") for k in node.keywords))
+            for node in ast.walk(method))
+
+    def attaches_backward(self, op: str) -> bool | None:
+        """Whether the method assigns anything to some `<node>._backward` (None: method not found)."""
+        method = self.operation(op)
+        if method is None:
+            return None
+        return any(isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+            _is_attribute(t, "_backward") for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+            or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr")
+            for node in ast.walk(method))
+
+    def grad_writes(self, op: str) -> list[GradWrite]:
+        """The statements of the operation's _backward that write into some `<name>.grad`."""
+        closure = self.backward_closure(op)
+        if closure is None:
+            return []
+        writes = []
+        for node in ast.walk(closure):
+            if isinstance(node, ast.AugAssign) and _is_attribute(node.target, "grad"):
+                writes.append(GradWrite(_owner(node.target), isinstance(node.op, ast.Add),
+                                        _reads_grad(node.value), self.line(node)))
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if _is_attribute(target, "grad"):
+                        # `x.grad = x.grad + ...` accumulates too
+                        accumulates = any(_same(target, n) for n in ast.walk(node.value))
+                        upstream = _reads_grad(node.value, besides=target)
+                        writes.append(GradWrite(_owner(target), accumulates, upstream, self.line(node)))
+        return writes
+
+    def output_line(self, op: str) -> Line | None:
+        """The line of the method that builds its output (the first `Value(...)` call with children), or its
+        return statement."""
+        method = self.operation(op)
+        if method is None:
+            return None
+        for node in ast.walk(method):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Value" and (
+                    len(node.args) >= 2 or any(k.arg in ("_children", "children") for k in node.keywords)):
+                return self.line(node)
+        returns = [node for node in ast.walk(method) if isinstance(node, ast.Return) and node.value is not None]
+        return self.line(returns[0]) if returns else None
+
+
+def _is_attribute(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == name
+
+
+def _owner(target: ast.Attribute) -> str:
+    return ast.unparse(target.value)
+
+
+def _same(a: ast.AST, b: ast.AST) -> bool:
+    return isinstance(b, ast.Attribute) and ast.dump(a, annotate_fields=False) == ast.dump(
+        ast.Attribute(b.value, b.attr, ast.Store()), annotate_fields=False)
+
+
+def _reads_grad(value: ast.AST, besides: ast.AST | None = None) -> bool:
+    return any(_is_attribute(node, "grad") and not (besides is not None and _same(besides, node))
+               for node in ast.walk(value))
+
+
+def shown_lines(lines: list[Line], what: str) -> str:
+    """'Your add's _backward:\\n  engine.py line 21: `self.grad = out.grad`' (empty when no lines)."""
+    if not lines:
+        return ""
+    return f"{what}:\n" + "\n".join(f"  {line}" for line in lines)
