@@ -33,6 +33,9 @@ class Mode:
     replaced: tuple[tuple[str, Path | str], ...] = ()
     # Options the graph probe receives in this mode (e.g. which local derivatives to run).
     graph_options: dict[str, Any] = field(default_factory=dict)
+    # An exception message this mode's worker withholds is asked again of the student's own code (the same
+    # call means the same there, and the own worker holds nothing of the reference): the real error first.
+    explain_with_own_code: bool = False
 
     @property
     def holds_reference(self) -> bool:

@@ -71,7 +71,8 @@ class Workers:
                             holds_reference=mode.holds_reference, replaced=[path for path, _ in mode.replaced],
                             student_files=staged.student_files, redact=redact)
             self.submissions[name] = Submission(staged.name, worker, name, dict(mode.graph_options), self.isolated,
-                                                sources=staged.sources)
+                                                sources=staged.sources,
+                                                explain_with_own_code=mode.explain_with_own_code)
         for submission in self.submissions.values():
             submission.worker.launch()
 

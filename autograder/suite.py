@@ -204,6 +204,8 @@ class ModelObservation:
     same_as: list[int]  # per parameter, the first position holding the same object
     neurons: list[list[Any]]  # (nin, nonlin or None) of every Neuron constructed, in order
     snapshots: list[dict[str, list[float]]]  # params and grads at each "snapshot" step
+    n_parameters_again: int = -1  # what a second call of parameters() returned
+    same_again: bool = True  # whether that second call listed the same objects in the same order
 
 
 def _list(value: Any, doing: str) -> list:
@@ -262,6 +264,7 @@ class Submission:
     _found: dict[str, Any] = field(default_factory=dict)  # what follow-up probes found (revisits)
     # The student files' text as staged (never run here): for feedback worded in the student's own code.
     sources: Mapping[str, str] = field(default_factory=dict)
+    explain_with_own_code: bool = False  # the mode's (autograder.isolation.Mode.explain_with_own_code)
 
     def isolated(self, mode: str) -> Submission:
         """This submission with the parts a test does not grade replaced by reference behaviour;
@@ -273,12 +276,25 @@ class Submission:
     def ask(self, doing: str, probe: str, **args: Any) -> dict:
         """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
         reply = self.worker.call(probe, **args)
+        if reply.status == "error" and reply.error.withheld:
+            reply = self._said_by_own_code(probe, args, reply)
         if not reply.ok:
             walked = reply.status == "timeout" and not reply.importing and _walks(probe, args)
             raise describe_failure(reply, doing, self.revisits() if walked else None)
         if not isinstance(reply.value, dict):
             raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
         return reply.value
+
+    def _said_by_own_code(self, probe: str, args: dict, reply: Reply) -> Reply:
+        """A worker holding reference code withholds the student's exception messages: the same call on the
+        student's own code (a worker without reference code), when it raises the same kind of exception, says
+        what it was. Only for modes that say so (Mode.explain_with_own_code)."""
+        if self.isolate is None or self.mode == "own" or not self.explain_with_own_code:
+            return reply
+        again = self.isolate("own").worker.call(probe, **args)
+        if again.status == "error" and again.error.type == reply.error.type and not again.error.withheld:
+            return again
+        return reply
 
     def revisits(self) -> dict | None:
         """Whether backward() visits a node twice on a small diamond ladder (asked after a time-out, with
@@ -352,6 +368,8 @@ class Submission:
             same_as=indices(value.get("same_as"), "same_as"),
             neurons=_neurons(value.get("neurons")),
             snapshots=[_snapshot(s) for s in _list(value.get("snapshots"), doing)],
+            n_parameters_again=int(number(value.get("n_parameters_again", -1), "n_parameters_again")),
+            same_again=value.get("same_again") is not False,
         )
 
     def api(self, names: list[str], *, doing: str = "inspecting Value") -> dict[str, bool]:

@@ -279,6 +279,16 @@ def _first_occurrences(parameters):
     return [first.setdefault(id(p), i) for i, p in enumerate(parameters)]
 
 
+def _parameters_of(net, cls):
+    """net.parameters() as a list, each item checked to be a Value (else what it is, named for the class)."""
+    Value = _module("engine").Value
+    found = list(net.parameters())
+    for item in found:
+        if not isinstance(item, Value):
+            raise TypeError(f"{cls}.parameters() returned a list holding a {type(item).__name__}, not only Values")
+    return found
+
+
 def _snapshot(parameters):
     return {"params": [_number(p.data, f"parameter {i}'s data") for i, p in enumerate(parameters)],
             "grads": [_number(p.grad, f"parameter {i}'s grad") for i, p in enumerate(parameters)]}
@@ -303,9 +313,14 @@ def model(cls, args, seed=0, params=None, steps=(), kwargs=None):
     del _NEURONS_BUILT[:]
     random.seed(seed)
     net = getattr(nn, cls)(*args, **(kwargs or {}))
-    parameters = list(net.parameters())
+    parameters = _parameters_of(net, cls)
+    # The lecture calls parameters() again at every step: it must list the same Values each time.
+    again = _parameters_of(net, cls)
     observed = {"forward": [], "losses": [], "snapshots": [], "neurons": list(_NEURONS_BUILT),
-                "same_as": _first_occurrences(parameters), "fresh": _snapshot(parameters)["params"]}
+                "same_as": _first_occurrences(parameters), "fresh": _snapshot(parameters)["params"],
+                "n_parameters_again": len(again),
+                "same_again": len(again) == len(parameters)
+                and all(a is b for a, b in zip(again, parameters, strict=True))}
     if params is not None:
         if len(params) != len(parameters):
             raise ValueError(f"parameters() returned {len(parameters)} values, {len(params)} were given")
@@ -339,7 +354,7 @@ def model(cls, args, seed=0, params=None, steps=(), kwargs=None):
                 if zero_grad:
                     net.zero_grad()
                 total.backward()
-                for p in parameters:
+                for p in net.parameters():  # called at every step, as the lecture's loop does
                     p.data += -lr * p.grad
                 observed["losses"].append(_number(total.data, "the loss"))
         else:
@@ -349,6 +364,31 @@ def model(cls, args, seed=0, params=None, steps=(), kwargs=None):
     return observed
 
 
+def zero_grad_alone(grads):
+    """The student's Module.zero_grad on a module of the grader's whose parameters() lists fresh Values with these
+    grads: zero_grad judged apart from Neuron, Layer and MLP. Not available when nn has no Module.zero_grad or a
+    model class defines its own."""
+    nn, Value = _module("nn"), _module("engine").Value
+    Module = getattr(nn, "Module", None)
+    zero_grad = getattr(Module, "zero_grad", None) if isinstance(Module, type) else None
+    models = [getattr(nn, name) for name in ("Neuron", "Layer", "MLP") if isinstance(getattr(nn, name, None), type)]
+    if zero_grad is None or not models or any(getattr(m, "zero_grad", None) is not zero_grad for m in models):
+        return {"available": False}
+    values = [Value(1.0 + i / 8) for i in range(len(grads))]
+    for value, grad in zip(values, grads, strict=True):
+        value.grad = grad
+
+    class Alone(Module):
+        def __init__(self):
+            pass
+
+        def parameters(self):
+            return list(values)
+
+    Alone().zero_grad()
+    return {"available": True, **_snapshot(values)}
+
+
 def api(names):
     """Which of these attributes micrograd.engine.Value defines (e.g. '__rsub__')."""
     Value = _module("engine").Value
@@ -356,5 +396,5 @@ def api(names):
 
 
 PROBES = {"graph": _without_gc(graph), "graphs": _without_gc(graphs), "model": _without_gc(model), "api": api,
-          "revisits": _without_gc(revisits)}
+          "revisits": _without_gc(revisits), "zero_grad_alone": _without_gc(zero_grad_alone)}
 PROBES.update(__import__("notebook_probes").PROBES)  # the notebook assignments (autograder/notebooks.py)

@@ -10,6 +10,7 @@ import functools
 import itertools
 import json
 import random
+import re
 
 import checks
 import drawing
@@ -60,9 +61,20 @@ def count_variants(cls: str, args: list) -> dict[str, set[int]]:
 
 
 def check_counts(submission: Submission) -> None:
-    """Every model's parameter count; when any is wrong, the mistake consistent with all of them is named."""
-    counts = {(cls, json.dumps(args)): submission.model(cls, args, doing=f"building {describe(cls, args)}").n_parameters
-              for cls, args in MODELS}
+    """Every model's parameter count; when any is wrong, the mistake consistent with all of them is named.
+    parameters() must give the same Values every time it is called (the lecture calls it at every step)."""
+    observed = {(cls, json.dumps(args)): model_of(submission, cls, args, doing=f"building {describe(cls, args)}")
+                for cls, args in MODELS}
+    for (cls, args), obs in observed.items():
+        if obs.n_parameters_again != obs.n_parameters or not obs.same_again:
+            changed = (f"{obs.n_parameters} values the first time and {obs.n_parameters_again} the second"
+                       if obs.n_parameters_again != obs.n_parameters else "other Values the second time")
+            raise Mistake("parameters-change", (
+                f"your {cls}.parameters() changes the model or is used up: {describe(cls, json.loads(args))}."
+                f"parameters() returned {changed}. The training loop calls parameters() at every step, so it must "
+                "return the same Values each time, without appending to the model's own lists (build a new list, "
+                "e.g. self.w + [self.b])."))
+    counts = {key: obs.n_parameters for key, obs in observed.items()}
     wrong = [(cls, json.loads(args), n) for (cls, args), n in counts.items()
              if n != expected.parameter_count(cls, json.loads(args))]
     if not wrong:
@@ -126,11 +138,47 @@ def init_mistake(cls: str, args: list, fresh: list[float]) -> Mistake | None:
 def check_fresh_parameters(submission: Submission) -> None:
     """Look at the parameters as built, before the grader sets any."""
     for cls, args, seed in INIT_MODELS:
-        obs = submission.model(cls, args, seed=seed, doing=f"building {describe(cls, args)}")
+        obs = model_of(submission, cls, args, seed=seed, doing=f"building {describe(cls, args)}")
         found = sharing_mistake(cls, args, obs.same_as) or (
             init_mistake(cls, args, obs.fresh) if obs.n_parameters == expected.parameter_count(cls, args) else None)
         if found:
             raise found
+
+
+def model_of(submission: Submission, cls: str, args: list, **options) -> ModelObservation:
+    """submission.model, with a parameters() that lists something other than Values named as such."""
+    try:
+        return submission.model(cls, args, **options)
+    except Mistake as failure:
+        if failure.pitfall == "error":
+            not_values(submission, failure)
+        raise
+
+
+NOT_VALUES = re.compile(r"(\w+)\.parameters\(\) returned a list holding an? (\w+), not only Values")
+
+
+def not_values(submission: Submission, failure: Mistake) -> None:
+    """parameters() listed something that is not a Value: named for the smallest class whose parameters() does."""
+    found = NOT_VALUES.search(failure.error.message) if failure.error else None
+    if found is None:
+        return
+    for cls, args in MODELS[:3]:  # Neuron, then Layer: the class the others take their parameters from
+        if cls == found[1]:
+            break
+        try:
+            submission.model(cls, args, doing=f"building {describe(cls, args)}")
+        except Mistake as smaller:
+            if smaller.error is not None and NOT_VALUES.search(smaller.error.message):
+                failure, found = smaller, NOT_VALUES.search(smaller.error.message)
+                break
+    cls, kind = found.groups()
+    why = {"list": "a list inside the list: add lists together (+ or extend), do not put one in another",
+           "float": "plain numbers: the weights and the bias must be Value objects, or they get no gradient",
+           "int": "plain numbers: the weights and the bias must be Value objects, or they get no gradient"}
+    raise Mistake("parameters-not-values", (
+        f"your {cls}.parameters() returns a list holding a {kind}: it must be a flat list of Values (the weights, "
+        f"then the bias){': ' + why[kind] if kind in why else ''}.\n{failure.feedback}"), error=failure.error)
 
 
 # -- running a model with our parameters ----------------------------------------------------------
@@ -140,10 +188,11 @@ def observe(submission: Submission, cls: str, args: list, steps: list, *, doing:
     parameter count or a broken operator is named before anything else; parameters that are one shared
     object (so setting one sets another) are named before any output is compared."""
     try:
-        obs = submission.model(cls, args, params=parameters(cls, args), steps=steps, doing=doing, kwargs=kwargs)
+        obs = model_of(submission, cls, args, params=parameters(cls, args), steps=steps, doing=doing, kwargs=kwargs)
     except Mistake as failure:
         if failure.pitfall != "error":
             raise
+        not_values(submission, failure)
         check_counts(submission)
         explained = checks.explain_error(submission, failure)
         if explained is not failure:
@@ -235,13 +284,14 @@ def check_single_output(submission: Submission, cls: str, args: list) -> None:
     if sizes[-1][1] != 1:
         return
     xs = [[0.5] * args[0]]
-    outputs = submission.model(cls, args, steps=[["forward", xs]], doing=f"calling {describe(cls, args)}").forward[0]
+    outputs = model_of(submission, cls, args, steps=[["forward", xs]],
+                       doing=f"calling {describe(cls, args)}").forward[0]
     if not any(isinstance(o, list) for o in outputs):
         return
     if cls == "MLP" and len(outputs[0]) == sizes[0][1] != 1:
         raise mistake("mlp-returns-inside-loop", f"Your {describe(cls, args)}(x) returned {len(outputs[0])} values, "
                       "as many as its first layer has neurons.")
-    layer = submission.model("Layer", [args[0], 1], steps=[["forward", xs]], doing="calling Layer(3, 1)").forward[0]
+    layer = model_of(submission, "Layer", [args[0], 1], steps=[["forward", xs]], doing="calling Layer(3, 1)").forward[0]
     if cls == "MLP" and not any(isinstance(o, list) for o in layer):
         raise mistake("mlp-output-list", f"Your {describe(cls, args)}(x) returned a list.")
     raise mistake("layer-single-output-list", f"Your {describe(cls, args)}(x) returned a list.")
@@ -258,7 +308,7 @@ def check_layer_passes_kwargs(submission: Submission, tolerance: Tolerance) -> N
     built with when that is visible, so a Neuron that ignores nonlin costs points only in its own test."""
     cls, args = "Layer", [3, 2]
     doing = f"building {describe(cls, args, LINEAR)}"
-    built = submission.model(cls, args, kwargs=LINEAR, doing=doing).neurons
+    built = model_of(submission, cls, args, kwargs=LINEAR, doing=doing).neurons
     if built and all(nonlin is False for _, nonlin in built):
         return
     if built and len(built) == args[1]:
