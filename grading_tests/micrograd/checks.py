@@ -361,6 +361,23 @@ def explain_error(submission: Submission, mistake: Mistake, tolerance: Tolerance
     return mistake
 
 
+def seed_in_their_code(submission: Submission, mistake: Mistake) -> Mistake:
+    """'never seeds' where their backward() does write a seed: then something after it resets it."""
+    code = student_code.BackwardCode(student_code.StudentCode(submission.sources))
+    seeds = code.seed_lines()
+    if not seeds:
+        return mistake
+    resets = [line for line in code.reset_lines() if line.number > seeds[0].number]
+    details = mistake.feedback.partition("\n")[2]
+    if resets:
+        headline = (f"your backward() seeds the output ({seeds[0]}) and then sets gradients to 0 ({resets[0]}), "
+                    "which zeroes the seed again: reset first, then seed, then walk")
+    else:
+        headline = (f"your backward() writes a seed ({seeds[0]}), yet the output's gradient is 0 when the walk "
+                    "begins: seed the output itself (self.grad = 1), after anything that resets gradients")
+    return Mistake("seed-reset", f"{headline}.\n{details}", mistake.flags, picture=mistake.picture)
+
+
 def check_backward(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
                    doing: str, leaves_only: bool = False) -> None:
     """backward()'s own job, whatever its walk: replaying the student's own order of _backward calls on
@@ -384,6 +401,8 @@ def check_backward(submission: Submission, graphs: list[dict], steps: list | Non
         pitfall = explain(graphs, steps, replayed) or explain([graph], [step], [seen]) or "wrong-gradient"
         shown = range(len(graph["leaves"])) if leaves_only else range(diagnose.size(graph))
         mistake = Mistake(pitfall, feedback(pitfall, graph, step, observation, list(shown)[:MAX_SHOWN]))
+        if pitfall == "no-seed":
+            mistake = seed_in_their_code(submission, mistake)
         wrong = drawing.replay_wrong(graph, step, observation, tolerance, leaves_only)
         raise drawing.with_gradients(mistake, graph, observation, wrong)
 

@@ -164,3 +164,49 @@ def shown_lines(lines: list[Line], what: str) -> str:
     if not lines:
         return ""
     return f"{what}:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _assigns_grad(node: ast.AST, value: float) -> bool:
+    """`<x>.grad = <value>` (or `+= <value>`), the value a number literal."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+    return any(_is_attribute(t, "grad") for t in targets) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, (int, float)) and node.value.value == value
+
+
+class BackwardCode:
+    """What the student's Value.backward (with the functions nested in it) does, read from its statements."""
+
+    def __init__(self, code: StudentCode):
+        self.code = code
+        self.method = code.method("backward")
+
+    def has_visited_set(self) -> bool:
+        """Something is added to (`.add(...)`) and tested for membership (`in`/`not in`): a visited set."""
+        if self.method is None:
+            return False
+        nodes = list(ast.walk(self.method))
+        adds = any(isinstance(n, ast.Call) and _is_attribute(n.func, "add") for n in nodes)
+        tests = any(isinstance(n, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops)
+                    for n in nodes)
+        return adds and tests
+
+    def seed_lines(self) -> list[Line]:
+        """Statements that set some .grad to 1 (the seed)."""
+        if self.method is None:
+            return []
+        return [self.code.line(n) for n in ast.walk(self.method) if _assigns_grad(n, 1)]
+
+    def reset_lines(self) -> list[Line]:
+        """Statements that set some .grad to 0."""
+        if self.method is None:
+            return []
+        return [self.code.line(n) for n in ast.walk(self.method) if _assigns_grad(n, 0)]
+
+    def walk_exits_early(self) -> bool:
+        """A loop that calls some `_backward()` and holds a return or break: the walk can stop early."""
+        if self.method is None:
+            return False
+        return any(isinstance(loop, (ast.For, ast.While))
+                   and any(isinstance(n, ast.Call) and _is_attribute(n.func, "_backward") for n in ast.walk(loop))
+                   and any(isinstance(n, (ast.Return, ast.Break)) for n in ast.walk(loop))
+                   for loop in ast.walk(self.method))
