@@ -7,6 +7,7 @@ computed here, and fail by raising `Mistake` with feedback in the student's term
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -136,6 +137,37 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
         return Mistake("recursion", f"{doing} raised RecursionError ({error.where}): your code called itself "
                        f"{deeper} (a recursion that does not end, or a recursive walk of a graph deeper than that)")
     return Mistake("error", f"{doing} raised {error}{see}", error=error)
+
+
+_WHERE = re.compile(r"([\w.-]+(?:/[\w.-]+)*) line ([0-9]{1,6})")
+MAX_QUOTED_CHARS = 120
+
+
+def enclosing_function(source: str, line: int) -> tuple[str, str]:
+    """("Class.method" or "function" or "", the line's text) for a line of a student's file (parsed, never run)."""
+    lines = source.splitlines()
+    if not 0 < line <= len(lines):
+        return "", ""
+    text = lines[line - 1].strip()
+    text = text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS - 3] + "..."
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return "", text
+    found = ""
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        nonlocal found
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                    child.lineno <= line <= (child.end_lineno or child.lineno):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    found = name
+                visit(child, f"{name}.")
+
+    visit(tree, "")
+    return found, text
 
 
 def diamond_ladder(levels: int, start: float = 0.7) -> dict:
@@ -280,10 +312,24 @@ class Submission:
             reply = self._said_by_own_code(probe, args, reply)
         if not reply.ok:
             walked = reply.status == "timeout" and not reply.importing and _walks(probe, args)
-            raise describe_failure(reply, doing, self.revisits() if walked else None)
+            raise self._located(describe_failure(reply, doing, self.revisits() if walked else None))
         if not isinstance(reply.value, dict):
             raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
         return reply.value
+
+    def _located(self, mistake: Mistake) -> Mistake:
+        """An exception raised at a line of one of the student's own files (in this worker: not one replaced by
+        reference code) says which of their functions raised it, quoting that line from the staged text."""
+        error = mistake.error
+        found = _WHERE.fullmatch(error.where) if error is not None else None
+        if found is None or found[1] not in self.sources or found[1] in self.worker.replaced:
+            return mistake
+        function, text = enclosing_function(self.sources[found[1]], int(found[2]))
+        if not text:
+            return mistake
+        inside = f"your {function}" if function else "your code"
+        return Mistake(mistake.pitfall, f"{mistake.feedback}\nIt was raised in {inside} ({found[1].rsplit('/', 1)[-1]} "
+                       f"line {found[2]}: `{text}`).", mistake.flags, picture=mistake.picture, error=error)
 
     def _said_by_own_code(self, probe: str, args: dict, reply: Reply) -> Reply:
         """A worker holding reference code withholds the student's exception messages: the same call on the

@@ -15,6 +15,7 @@ import re
 import checks
 import drawing
 import expected
+import student_code
 from diagnose import PITFALLS, Tolerance
 
 from autograder.suite import Mistake, ModelObservation, Submission
@@ -83,7 +84,26 @@ def check_counts(submission: Submission) -> None:
                   if all(n in count_variants(cls, json.loads(args))[pitfall] for (cls, args), n in counts.items())]
     pitfall = consistent[0] if consistent else "parameter-count"
     shown = "; ".join(f"{describe(cls, args)}.parameters() has {n} values" for cls, args, n in wrong)
-    raise mistake(pitfall, f"Your {shown}.")
+    built = [built_neurons(cls, args, observed[(cls, json.dumps(args))].neurons) for cls, args, _ in wrong]
+    found = next(((cls, args, text) for (cls, args, _), text in zip(wrong, built, strict=True) if text), None)
+    if found and pitfall == "parameters-skip-layer":  # the layers themselves are missing, not their parameters
+        pitfall = "parameter-count"
+    headline = (f"your {found[0]}.__init__ builds the wrong neurons: {found[2]}" if found else PITFALLS[pitfall])
+    raise Mistake(pitfall, f"{headline}.\nYour {shown}.")
+
+
+def built_neurons(cls: str, args: list, neurons: list) -> str:
+    """What a model's constructor built, when its neurons (count or input sizes) are not the model's; else ""."""
+    sizes = expected.layer_sizes(cls, args)
+    wanted = [nin for nin, nout in sizes for _ in range(nout)]
+    got = [nin for nin, _ in neurons]
+    if not neurons or got == wanted:
+        return ""
+    def grouped(nins: list) -> str:
+        return ", ".join(f"{len(list(g))} of {nin} inputs" for nin, g in itertools.groupby(nins))
+    return (f"{describe(cls, args)} built {len(got)} neurons ({grouped(got)}) where it needs {len(wanted)} "
+            f"({grouped(wanted)}): a Layer(nin, nout) has nout neurons of nin inputs each, and an MLP one Layer per "
+            "entry of nouts")
 
 
 # -- parameters as built --------------------------------------------------------------------------
@@ -155,6 +175,7 @@ def model_of(submission: Submission, cls: str, args: list, **options) -> ModelOb
         raise
 
 
+NOT_AN_OUTPUT = re.compile(r"the output is an? (\w+), not a Value")
 NOT_VALUES = re.compile(r"(\w+)\.parameters\(\) returned a list holding an? (\w+), not only Values")
 
 
@@ -193,6 +214,14 @@ def observe(submission: Submission, cls: str, args: list, steps: list, *, doing:
         if failure.pitfall != "error":
             raise
         not_values(submission, failure)
+        returned = NOT_AN_OUTPUT.search(failure.error.message) if failure.error else None
+        if returned:
+            kind = returned[1]
+            hint = (": a method itself, not its result (call it: act.tanh())" if kind == "method" else
+                    ": is its `return` missing?" if kind == "NoneType" else "")
+            raise Mistake("output-not-value", f"your {cls}.__call__ returns a {kind}, not a Value (or a list of "
+                          f"Values, one per neuron){hint}.\n{failure.feedback}" + their_code(submission.sources, cls),
+                          error=failure.error) from None
         check_counts(submission)
         explained = checks.explain_error(submission, failure)
         if explained is not failure:
@@ -241,7 +270,7 @@ def _matches(outputs, reference, tolerance: Tolerance) -> bool:
                for o, r in zip(outputs, reference, strict=True))
 
 
-def _forward_mistake(cls, args, xs, outputs, tolerance, kwargs=None) -> Mistake:
+def _forward_mistake(cls, args, xs, outputs, tolerance, kwargs=None, sources=None) -> Mistake:
     """Name the nn mistake whose torch model gives the student's outputs."""
     params, nonlin = parameters(cls, args), not kwargs
     shown = "; ".join(f"{x} -> {', '.join(f'{v:.6g}' for v in o)}" for x, o in zip(xs, outputs, strict=True))
@@ -256,7 +285,26 @@ def _forward_mistake(cls, args, xs, outputs, tolerance, kwargs=None) -> Mistake:
     pitfall = next((pitfall for variant, pitfall in FORWARD_VARIANTS.items()
                     if _matches(outputs, expected.forward(cls, args, params, xs, variant, nonlin), tolerance)),
                    "nn-forward-wrong")
-    return mistake(pitfall, evidence)
+    found = mistake(pitfall, evidence)
+    return Mistake(found.pitfall, found.feedback + their_code(sources, cls), found.flags, picture=found.picture)
+
+
+MAX_QUOTED_LINES = 8
+
+
+def their_code(sources, cls: str) -> str:
+    """The student's cls.__init__ signature and cls.__call__ (nn.py, read not run), for a wrong output of cls."""
+    code = student_code.StudentCode(sources, student_code.NN)
+    lines = []
+    init = code.method("__init__", cls)
+    if init is not None:
+        lines.append(code.line(init))
+    call = code.method("__call__", cls)
+    if call is not None:
+        lines += [code.line(node) for node in call.body][:MAX_QUOTED_LINES]
+    if not lines:
+        return ""
+    return "\n" + student_code.shown_lines(lines, f"Your {cls}.__call__ (and the __init__ it relies on)")
 
 
 def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: list,
@@ -273,7 +321,7 @@ def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: 
         raise Mistake("nn-forward-wrong", f"{describe(cls, args)}(x) must return a list of Values, one per neuron.")
     outputs = [o if isinstance(o, list) else [o] for o in observed]
     if not _matches(outputs, expected.forward(cls, args, parameters(cls, args), xs, nonlin=not kwargs), tolerance):
-        raise _forward_mistake(cls, args, xs, outputs, tolerance, kwargs)
+        raise _forward_mistake(cls, args, xs, outputs, tolerance, kwargs, submission.sources)
     return obs
 
 
@@ -326,10 +374,12 @@ def check_gradients(submission: Submission, tolerance: Tolerance) -> None:
     try:
         observed = observe(submission, cls, args, [["backward_loss", xs, ys]], doing="loss.backward() on an MLP")
     except Mistake:
-        check_forward(submission, tolerance, cls, args)  # name what is wrong with the model, if that is it
+        for model in MODELS:  # name what is wrong with the smallest model, if that is it
+            check_forward(submission, tolerance, *model)
         raise
     if not tolerance.close(observed.losses[0], loss):
-        check_forward(submission, tolerance, cls, args)
+        for model in MODELS:
+            check_forward(submission, tolerance, *model)
         raise mistake("nn-forward-wrong", f"Your loss on the lecture's four samples is {observed.losses[0]:.6g}.")
     wrong = [i for i, (a, b) in enumerate(zip(observed.grads, grads, strict=True)) if not tolerance.close(a, b)]
     if wrong:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 ENGINE = "micrograd/engine.py"
+NN = "micrograd/nn.py"
 MAX_LINE_CHARS = 120
 # The Value method that builds each operation's output, for the operations a student writes.
 METHOD = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "tanh": "tanh", "relu": "relu", "exp": "exp",
