@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -221,6 +222,16 @@ def markdown(label: str, sets: dict[str, list[dict]], seconds: dict[str, float])
     return "\n".join(out) + "\n"
 
 
+def entries_of(path: Path | None):
+    """The entries module at `path` (which may import this folder's entries for its helpers), or ours."""
+    if path is None:
+        return entries
+    spec = importlib.util.spec_from_file_location("held_out_entries", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default="working tree", help="what is measured, for the title")
@@ -228,9 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every entry's measurements and feedback here")
     parser.add_argument("--only", nargs="*", help="entry ids to measure (default: all)")
     parser.add_argument("--keep", type=Path, help="build the submissions here and keep them")
+    parser.add_argument("--entries", type=Path, help="another set's entries.py (a held-out set kept outside the "
+                        "repository, in this file's format; default: bench/fresh/entries.py)")
     args = parser.parse_args(argv)
 
-    chosen = [e for e in entries.ALL if not args.only or e.id in args.only]
+    chosen = [e for e in entries_of(args.entries).ALL if not args.only or e.id in args.only]
     workspace = args.keep or Path(tempfile.mkdtemp(prefix="fresh-"))
     by_assignment: dict[str, list] = {}
     for entry in chosen:

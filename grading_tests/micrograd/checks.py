@@ -76,6 +76,14 @@ AGREES = {"overwrite-grad": lambda writes: not all(w.accumulates for w in writes
           "missing-input-grad": lambda writes: len({w.target for w in writes}) < 2}
 
 
+def source_agrees(submission: Submission, pitfall: str) -> bool:
+    """Whether the student's _backward statements show this pitfall (an `=` into a .grad, say), so that a graph the
+    pitfall's model does not reproduce exactly (only one input overwritten) still has it named."""
+    kind, _, op = pitfall.partition(":")
+    writes = student_code.StudentCode(submission.sources).grad_writes(op) if kind in AGREES and op else []
+    return bool(writes) and AGREES[kind](writes)
+
+
 def in_their_code(submission: Submission, op: str, mistake: Mistake) -> Mistake:
     """An operation's mistake worded with the student's own lines: the statements of their _backward (or the
     line building the output, for a wrong forward value). A pitfall their code contradicts becomes the plain
@@ -84,6 +92,7 @@ def in_their_code(submission: Submission, op: str, mistake: Mistake) -> Mistake:
     pitfall, feedback = mistake.pitfall, mistake.feedback
     kind = pitfall.split(":")[0]
     if kind in ("forward", "reflected-operand-order"):
+        op = pitfall.split(":")[1] if pitfall.split(":")[1] in student_code.METHOD else op  # `2 + x`: __radd__
         built = student.output_line(op)
         shown = f"\nYour {student_code.METHOD[op]} computes its output at {built}." if built else ""
         return Mistake(pitfall, feedback + shown, mistake.flags, picture=mistake.picture)
@@ -163,6 +172,8 @@ def check_forward(graph: dict, observation: GraphObservation, tolerance: Toleran
         if not tolerance.close(mine, theirs):
             op, *refs = graph["ops"][i - len(graph["leaves"])]
             pitfall = f"forward:{op}"
+            if isinstance(refs[0], dict) and op in ("add", "mul"):  # `2 + x`: Python calls the reflected method
+                pitfall = f"forward:r{op}"
             if isinstance(refs[0], dict) and op in ("sub", "truediv"):
                 # `number - value`: check whether the operands were swapped (value - number).
                 b = observation.data[refs[1]]
@@ -274,8 +285,9 @@ def not_a_number(attribute: str, method: str | None, mistake: Mistake) -> Mistak
 # The simplest expressions, in the order their methods build on each other: an exception is localised to
 # the first of them that raises it too (a wrong __add__ shows in __sub__, built from it, and in any graph).
 SIMPLEST = ([single_op(op, LOCAL_POINTS[op][0]) for op in diagnose.LOCAL_OPS]
+            + [{"leaves": [1.75], "ops": [["neg", 0]]}]
             + [{"leaves": [2.5, -1.25], "ops": [[op, 0, 1]]} for op in ("sub", "truediv")]
-            + [{"leaves": [1.75], "ops": [["neg", 0]]}] + [graph for graph, _ in NUMBER_GRAPHS[:-1]])
+            + [graph for graph, _ in NUMBER_GRAPHS[:-1]])
 
 
 def same_failure(a: StudentError, b: StudentError) -> bool:
@@ -446,7 +458,8 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
                 if pitfall and not all(diagnose.reproduces(pitfall, g, diagnose.default_steps(g) if s is None else s,
                                                            o.data, o.grad, o.calls, tolerance, False)
                                        for g, s, o in zip(graphs, steps, recorded, strict=True)
-                                       if pitfall in diagnose.candidates_for(g)):
+                                       if pitfall in diagnose.candidates_for(g)) and not source_agrees(submission,
+                                                                                                       pitfall):
                     pitfall = None
             raise gradient_mistake(submission, graph, step, observation, tolerance, wrong, pitfall, localize)
     return observations

@@ -35,6 +35,9 @@ PITFALLS: dict[str, str] = {
                                   f"local derivative ({DERIVATIVE[op]}) by the gradient arriving at the output")
        for op in LOCAL_OPS},
     **{f"forward:{op}": f"wrong forward value of {op}" for op in (*LOCAL_OPS, *COMPOSITES)},
+    **{f"forward:r{op}": (f"wrong value of `2 {symbol} x`: for a plain number on the left Python calls your "
+                          f"__r{op}__, which must give the same as x {symbol} 2") for op, symbol in (("add", "+"),
+                                                                                               ("mul", "*"))},
     **{f"wrong-derivative:{op}": (f"wrong local derivative in {op}'s _backward (a finite difference of your own "
                                   "forward disagrees with your gradient)") for op in (*LOCAL_OPS, *COMPOSITES)},
     **{f"missing-input-grad:{op}": (f"{op}'s _backward never passes a gradient to its second input (other): "

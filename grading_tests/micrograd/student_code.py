@@ -19,7 +19,8 @@ NN = "micrograd/nn.py"
 MAX_LINE_CHARS = 120
 # The Value method that builds each operation's output, for the operations a student writes.
 METHOD = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "tanh": "tanh", "relu": "relu", "exp": "exp",
-          "neg": "__neg__", "sub": "__sub__", "truediv": "__truediv__"}
+          "neg": "__neg__", "sub": "__sub__", "truediv": "__truediv__", "radd": "__radd__", "rmul": "__rmul__",
+          "rsub": "__rsub__", "rtruediv": "__rtruediv__"}
 INPUT_NAMES = ("self", "other")  # the lecture's names of an operation's first and second input
 
 
