@@ -16,11 +16,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder import REPO_ROOT, commands, config, expectations, markers
+from autograder import REPO_ROOT, commands, config, expectations, markers, policies
 from autograder.expectations import source_files
 
 SOLUTIONS = REPO_ROOT / "solutions"
 TEMPLATE = REPO_ROOT / "student_template"
+VISIBLE_POLICIES = "course_policies.py"
 
 
 def template_files(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
@@ -58,11 +59,32 @@ def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = T
          course: config.Course | None = None) -> int:
     """Build the template and, given the course, its notebooks and expectations (or, with check, report
     what is stale)."""
+    if course is not None:  # the visible tests' copy of course.yml's policies, before the template copies them
+        status = build_visible_policies(course, check=check, solutions=solutions)
+        if check and status:
+            return status
     status = _build_template(check=check, solutions=solutions, template=template)
     if course is not None:  # the nbgrader notebooks are rendered from the course's own solutions/
         status = max(status, build_notebooks(course, check=check))
         status = max(status, build_expectations(course, check=check))  # grades the template and notebooks
     return status
+
+
+def build_visible_policies(course: config.Course, *, check: bool = False, solutions: Path = SOLUTIONS) -> int:
+    """Write solutions/tests/course_policies.py from the module assignment's policies in course.yml (or, with
+    check, say whether it is stale)."""
+    name, assignment = course.assignment()
+    if assignment.kind != "module" or not (solutions / "tests").is_dir():
+        return 0
+    path, text = solutions / "tests" / VISIBLE_POLICIES, policies.visible_module(assignment)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return 0
+    if check:
+        print(f"{path.relative_to(solutions.parent)} is stale (course.yml's policies of {name!r}); run `course build`")
+        return 1
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path.relative_to(solutions.parent)} (course.yml's policies of {name!r})")
+    return 0
 
 
 def build_expectations(course: config.Course, *, check: bool = False) -> int:

@@ -80,6 +80,9 @@ class Assignment(_Strict):
     # solutions/; its solution markers stripped); a submission's copy is never taken.
     provided_files: dict[str, str] = {}
     parts: dict[str, Part]
+    # Mistakes the suite declares as policies (its policies.py), each charged (the default) or feedback-only
+    # (autograder/policies.py, docs/hidden-suites.md).
+    policies: dict[str, Literal["charged", "feedback-only"]] = {}
 
     @field_validator("parts")
     @classmethod

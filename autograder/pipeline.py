@@ -16,9 +16,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from autograder import config, isolation, pytest_plugin
+from autograder import config, isolation, policies, pytest_plugin
 from autograder.markers import strip_markers
 from autograder.pytest_plugin import GradingPlugin, Staged
 from autograder.results import TOTAL_DECIMALS, PartResult, Redactor, Results, TestResult, Verdict
@@ -57,9 +58,13 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
         if tests_of_part:
             shares[tests_of_part[-1]] = round(part.points - sum(shares[t] for t in tests_of_part[:-1]), 6)
     tests, flags = [], set(staging.flags)
+    waived = policies.feedback_only(assignment)
     for verdict in verdicts:
         part = assignment.parts[verdict.part]
         max_score = shares[verdict.test]
+        if not verdict.passed and verdict.pitfall in waived:  # shown, not graded (course.yml policies)
+            verdict = replace(verdict, passed=True, feedback=policies.NOTE.format(name=verdict.pitfall)
+                              + verdict.feedback)
         tests.append(TestResult(
             name=verdict.test, part=verdict.part, score=max_score if verdict.passed else 0.0,
             max_score=max_score, status="passed" if verdict.passed else "failed",
@@ -149,6 +154,10 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
     suite = course.suite(assignment)
     if not suite.is_dir():
         raise GraderError(f"the hidden suite {suite} of assignment {assignment_name!r} does not exist")
+    try:
+        policies.check(assignment_name, assignment, suite)
+    except config.ConfigError as exc:
+        raise GraderError(str(exc)) from None
     sources = as_sources(sources, assignment_name, assignment)
     sandbox = sandbox or available_sandbox()
     check_sandbox(sandbox, [suite, config.REPO_ROOT / "solutions"])

@@ -2,6 +2,7 @@
 every node that uses it has passed its gradient down, and each exactly once."""
 
 import pytest
+from course_policies import FEEDBACK_ONLY
 from micrograd.engine import Value
 
 
@@ -45,6 +46,8 @@ def test_diamond_gradient():
     assert a.grad == pytest.approx(4 * 8 + 3 * 4 + 1)
 
 
+@pytest.mark.xfail("topo-recursion-limit" in FEEDBACK_ONLY, strict=False,
+                   reason="this course shows this mistake as feedback only (course.yml policies)")
 def test_deep_chain_does_not_hit_the_recursion_limit():
     # The lecture's build_topo is recursive; Python stops recursing at about 1000 calls. The grader
     # backpropagates through a chain this deep too (one test of the topological-sort part).
