@@ -58,15 +58,17 @@ def check_children(submission: Submission, op: str, graph: dict, observation: Gr
     out, inputs = len(graph["leaves"]), [ref for ref in graph["ops"][0][1:] if isinstance(ref, int)]
     inputs = inputs[:operations.OPERATIONS[op].values]
     missing = [i for i in inputs if i not in observation.prev[out]]
-    if missing:
+    # A child that is not a node of the graph (-1) is a Value made on the way (a tanh built from exp, say): the
+    # inputs may be reached through it, which the gradients already judged.
+    if missing and -1 not in observation.prev[out]:
         written, method = Labelled(graph), student_code.METHOD[op]
         kept = [written.labels[i] for i in inputs if i not in missing]
         built = student_code.StudentCode(submission.sources).output_line(op)
         where = f"\nYour {method} builds its output at {built}." if built else ""
         raise Mistake(f"children-missing:{op}", (
             f"your {method} does not record all its inputs as the children of its output: in "
-            f"{written.render()}, your v{out}._prev holds {', '.join(kept) or 'none of them'} but not "
-            f"{', '.join(written.labels[i] for i in missing)}. backward() reaches a node only through _prev, so "
+            f"{written.render()}, your v{out}._prev " + (f"holds {', '.join(kept)} but not " if kept else "lacks ")
+            + f"{', '.join(written.labels[i] for i in missing)}. backward() reaches a node only through _prev, so "
             f"an input left out never gets its gradient: pass every input, e.g. (self, other), as _children.{where}"))
 
 
