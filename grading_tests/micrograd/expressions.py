@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import diagnose
 import drawing
 from diagnose import PITFALLS, Tolerance
+from order_words import described
 from writing import Labelled
 
 from autograder.suite import GraphObservation, Mistake, Submission
@@ -34,8 +35,14 @@ def gradient_mistake(submission: Submission, labelled: Labelled, steps: list | N
     if pitfall is None and len(ops) == 1:
         pitfall = f"wrong-derivative:{ops.pop()}"
     pitfall = pitfall or "wrong-gradient"
+    headline = PITFALLS[pitfall]
+    walked = [step for step in steps or [["backward"]] if step[0] in ("backward", "local_backward")]
+    backward_calls = [c for (kind, *_), c in zip(walked, recorded.calls or [], strict=False) if kind == "backward"]
+    if pitfall.startswith("topo-") and backward_calls:  # worded from the calls and the student's backward()
+        pitfall, headline = described(pitfall, graph, backward_calls[0], submission.sources,
+                                      lambda node: labelled.labels[node])
     shown = sorted(set(range(len(graph["leaves"]))) | set(wrong[:3]))
-    return drawing.with_gradients(Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, "
+    return drawing.with_gradients(Mistake(pitfall, f"{headline}.\nIn {labelled.render()}, "
                                           f"{labelled.steps(steps)}: your {labelled.yours(observation.grad, shown)}."),
                                   graph, observation, wrong, labelled.labels)
 

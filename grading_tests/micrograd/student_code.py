@@ -56,6 +56,10 @@ class StudentCode:
         except (SyntaxError, ValueError):
             self._tree = None
 
+    def tree_body(self) -> list[ast.stmt]:
+        """The module's top-level statements (none when it did not parse)."""
+        return list(self._tree.body) if self._tree else []
+
     def line(self, node: ast.AST) -> Line:
         number = getattr(node, "lineno", 0)
         text = self._lines[number - 1].strip() if 0 < number <= len(self._lines) else ""
@@ -212,3 +216,52 @@ class BackwardCode:
                    and any(isinstance(n, ast.Call) and _is_attribute(n.func, "_backward") for n in ast.walk(loop))
                    and any(isinstance(n, (ast.Return, ast.Break)) for n in ast.walk(loop))
                    for loop in ast.walk(self.method))
+
+
+class TrainingCode:
+    """The order of a training loop's steps in the student's `train(model, ...)`, read from its statements:
+    forward (calling the model), zero_grad, backward, the update of parameters' .data."""
+
+    def __init__(self, code: StudentCode, name: str = "train"):
+        self.code = code
+        self.function = next((node for node in code.tree_body() if isinstance(node, ast.FunctionDef)
+                              and node.name == name), None)
+
+    def _steps(self, within: ast.AST) -> list[tuple[str, ast.AST]]:
+        model = self.function.args.args[0].arg if self.function is not None and self.function.args.args else ""
+        found = []
+        for node in ast.walk(within):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == model:
+                found.append(("forward", node))
+            elif isinstance(node, ast.Call) and _is_attribute(node.func, "zero_grad"):
+                found.append(("zero_grad", node))
+            elif isinstance(node, ast.Call) and _is_attribute(node.func, "backward"):
+                found.append(("backward", node))
+            elif isinstance(node, (ast.Assign, ast.AugAssign)) and any(
+                    _is_attribute(t, "data")
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+                found.append(("update", node))
+        return sorted(found, key=lambda step: (step[1].lineno, step[1].col_offset))
+
+    def mistake(self) -> str:
+        """A sentence naming what the loop's order gets wrong, or "" when the order reads right (or is not found)."""
+        if self.function is None:
+            return ""
+        loops = [node for node in ast.walk(self.function) if isinstance(node, (ast.For, ast.While))]
+        if not loops:
+            return ""
+        inside = self._steps(loops[0])
+        kinds = [kind for kind, _ in inside]
+        first = {kind: i for i, kind in reversed(list(enumerate(kinds)))}
+        outside = [node for kind, node in self._steps(self.function) if kind == "forward"
+                   and not any(node is other for _, other in inside)]
+        if "forward" not in first and outside:
+            return (f"your train computes the predictions once, before its loop ({self.code.line(outside[0])}): "
+                    "every step backpropagates the same graph, built from the first parameters; call the model "
+                    "inside the loop, at every step")
+        if {"zero_grad", "backward", "update"} <= first.keys() and first["backward"] < first["zero_grad"] < \
+                first["update"]:
+            line = self.code.line(inside[first["zero_grad"]][1])
+            return (f"your train calls zero_grad() after loss.backward() and before the update ({line}): the update "
+                    "then uses gradients of 0. Each step is: forward, zero_grad(), backward(), then the update")
+        return ""

@@ -8,6 +8,7 @@ points in modules only.
 
 import diagnose
 import pytest
+from student_code import NN, StudentCode, TrainingCode
 
 from autograder.suite import Mistake, number, numbers
 
@@ -150,20 +151,30 @@ def test_mlp_parameters_and_forward(submission, tolerance):
         raise mistake
 
 
+def loss_mistake(submission, tolerance) -> Mistake | None:
+    """mse_loss's value and gradients on two batches of predictions, or the Mistake (an exception included)."""
+    try:
+        for ypred, ys in (([0.5, -1.0], [1.0, 1.0]), ([0.2, -0.7, 0.9, 0.1], YS)):
+            value = submission.ask("calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
+            loss = number(value.get("loss"), "the loss")
+            grads = numbers(value.get("grads"), "the gradients", len(ypred))
+            want = sum((p - y) ** 2 for p, y in zip(ypred, ys, strict=True))
+            call = f"loss = mse_loss([{', '.join(f'Value({p})' for p in ypred)}], {ys})"
+            if not tolerance.close(loss, want):
+                return _mistake("loss", f"Your {call} gives loss.data = {loss:.6g}.")
+            if not all(tolerance.close(g, 2 * (p - y)) for p, y, g in zip(ypred, ys, grads, strict=True)):
+                shown = ", ".join(f"Value({p}).grad = {g:.6g}" for p, g in zip(ypred, grads, strict=True))
+                return _mistake("loss-gradient", f"Your {call}, then loss.backward(), gives {shown}.")
+    except Mistake as failure:
+        return failure
+    return None
+
+
 @pytest.mark.part("loss")
 def test_squared_error_loss(submission, tolerance):
-    submission = submission.isolated(MODE)
-    for ypred, ys in (([0.5, -1.0], [1.0, 1.0]), ([0.2, -0.7, 0.9, 0.1], YS)):
-        value = submission.ask("calling mse_loss", "nb_mse", ypred=ypred, ys=ys)
-        loss = number(value.get("loss"), "the loss")
-        grads = numbers(value.get("grads"), "the gradients", len(ypred))
-        want = sum((p - y) ** 2 for p, y in zip(ypred, ys, strict=True))
-        call = f"loss = mse_loss([{', '.join(f'Value({p})' for p in ypred)}], {ys})"
-        if not tolerance.close(loss, want):
-            raise _mistake("loss", f"Your {call} gives loss.data = {loss:.6g}.")
-        if not all(tolerance.close(g, 2 * (p - y)) for p, y, g in zip(ypred, ys, grads, strict=True)):
-            shown = ", ".join(f"Value({p}).grad = {g:.6g}" for p, g in zip(ypred, grads, strict=True))
-            raise _mistake("loss-gradient", f"Your {call}, then loss.backward(), gives {shown}.")
+    mistake = loss_mistake(submission.isolated(MODE), tolerance)
+    if mistake:
+        raise mistake
 
 
 @pytest.mark.part("training")
@@ -171,7 +182,7 @@ def test_training_loop_with_zero_grad(submission, tolerance):
     submission = submission.isolated(MODE)
     steps, lr = 6, 0.05
     value = submission.ask("calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
-                xs=XS, ys=YS, steps=steps, lr=lr)
+                           xs=XS, ys=YS, steps=steps, lr=lr)
     initial = numbers(value.get("initial"), "the initial parameters")
     losses = numbers(value.get("losses"), "the losses")
     call = f"train(MLP(3, [4, 4, 1]), xs, ys, steps={steps}, lr={lr}) on the lecture's four samples"
@@ -189,4 +200,8 @@ def test_training_loop_with_zero_grad(submission, tolerance):
     if all(tolerance.close(g, w) for g, w in zip(losses, without, strict=True)):
         raise _mistake("missing-zero-grad", shown)
     step = next(i for i, (g, w) in enumerate(zip(losses, want, strict=True)) if not tolerance.close(g, w))
+    # Where the loop's own statements say what is out of order, that is the name (read from their train()).
+    found = TrainingCode(StudentCode(submission.sources, NN)).mistake()
+    if found:
+        raise Mistake("training-order", f"{found}.\n{shown} Step {step + 1} is the first that goes wrong.")
     raise _mistake("training", f"{shown} Step {step + 1} is the first that goes wrong.")
