@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from autograder import REPO_ROOT
 from autograder.entry_points import environment, script_folders, which
 from autograder.formats import to_json
@@ -32,6 +34,7 @@ def test_the_interpreters_folders_come_first_on_a_childs_path():
     assert set(path) == {*script_folders(), "/usr/bin", "/bin"} and len(path) == len(set(path))  # nothing lost
 
 
+@pytest.mark.slow
 def test_the_gradebook_is_written_with_a_path_lacking_the_interpreters_folder(tmp_path: Path):
     from autograder import config
 

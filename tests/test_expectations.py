@@ -95,6 +95,7 @@ def test_grading_with_a_current_cache_needs_neither_torch_nor_hypothesis(tmp_pat
     assert all(0 < scores[f"{bug}.json"] < 100 for bug in CATALOG_BUGS)
 
 
+@pytest.mark.slow
 def test_without_a_current_cache_torch_computes_and_it_is_said_once(tmp_path):
     """A course whose folder has no cache (or a stale one) grades as before, with one line saying why."""
     text = (REPO_ROOT / "course.yml").read_text()

@@ -361,6 +361,7 @@ def test_requirements_cover_every_distribution_grading_imports(tmp_path: Path):
     assert {name.lower().replace("_", "-") for name in imported} <= pinned
 
 
+@pytest.mark.slow
 def test_setup_locks_the_package_to_root(module_box: Container):
     assert "assignment 'micrograd'" in module_box.setup.stdout
     for path in [module_box.source, *module_box.source.rglob("*")]:
