@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from autograder import batch, commands, config
+from autograder import lms as lms_download
 from autograder.formats import FORMATS, RENDER, write
 from autograder.pipeline import MAX_TEST_OUTPUT_CHARS, GraderError, grade
 from autograder.results import Results, printable
@@ -37,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands.add_course_options(parser)
     commands.add_sandbox_option(parser)
     batch.add_batch_arguments(parser)
+    downloads = parser.add_argument_group("a class downloaded from an LMS (autograder/lms.py)")
+    downloads.add_argument("--lms", choices=sorted(lms_download.LAYOUTS),
+                           help="the download's LMS (default: recognised from its file names)")
+    downloads.add_argument("--all-attempts", action="store_true", help="grade every attempt, not only each "
+                           "student's latest")
 
 
 def assignment_of(inputs: list[Path], assignment: str | None, course: config.Course) -> str | None:
@@ -50,7 +56,7 @@ def assignment_of(inputs: list[Path], assignment: str | None, course: config.Cou
 
 def main(*, submissions: list[Path], results: Path | None = None, out: Path | None = None,
          format: str = "json", assignment: str | None = None, config_path: Path = config.DEFAULT_PATH,
-         sandbox: str | None = None, **batch_options) -> int:
+         sandbox: str | None = None, lms: str | None = None, all_attempts: bool = False, **batch_options) -> int:
     course = config.load(config_path)
     assignment_name, assignment_config = course.assignment(assignment_of(submissions, assignment, course))
     used = [f"--{name}" for name, value in batch_options.items() if value]
@@ -58,7 +64,11 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
         print(f"course grade: {', '.join(used)} need --out DIR", file=sys.stderr)
         return 2
     try:
-        sources = collect(submissions, assignment_name, assignment_config)
+        downloaded = (lms_download.read_download(submissions[0], assignment_config, lms=lms, every_attempt=all_attempts)
+                      if len(submissions) == 1 else None)
+        if downloaded is None and lms:
+            raise InputError(f"--lms {lms} needs one folder or zip: the class as downloaded")
+        sources = downloaded if downloaded is not None else collect(submissions, assignment_name, assignment_config)
     except InputError as exc:
         print(f"course grade: {printable(exc)}", file=sys.stderr)
         return 2
