@@ -27,10 +27,10 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder import config
+from autograder import config, overrides
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
-from autograder.results import Results, load_results, printable
+from autograder.results import Results, printable
 from autograder.sinks import CANNOT_WRITE, OutputError, cannot_write, check_writable, score_of
 from autograder.sources import Source
 
@@ -365,7 +365,7 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
               f"{len(sources)} in total"
               + (f" (shard {shard[0]}/{shard[1]})" if shard else ""), file=sys.stderr)
         if gradebook or csv or report:
-            unwritten = publish(load_results(out), course=course, assignment_name=assignment_name,
+            unwritten = publish(overrides.load_decided(out), course=course, assignment_name=assignment_name,
                                 gradebook=gradebook, csv=csv, report=report, results_dir=out)
             for problem in unwritten:
                 print(f"course grade: {problem}", file=sys.stderr)

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("autograder.report", "write the class report (HTML and PNGs) from a folder of results"),
     "demo": ("autograder.demo", "grade a generated demo class and show its gradebook and report"),
     "gradescope": ("autograder.gradescope", "write the Gradescope autograder zip of an assignment"),
+    "override": ("autograder.override", "record an instructor's decision on a student's score (kept across regrades)"),
     "export": ("autograder.export", "write results as the gradebook CSV Canvas, Moodle or Gradescope imports"),
 }
 

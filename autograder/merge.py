@@ -12,9 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import commands, config
+from autograder import commands, config, overrides
 from autograder.batch import publish
-from autograder.results import load_results
 from autograder.sinks import atomic_write
 
 
@@ -61,8 +60,8 @@ def main(*, shards: list[Path], out: Path, gradebook: str | None = None, csv: Pa
     except MergeError as exc:
         print(f"course merge: {exc}", file=sys.stderr)
         return 2
-    unwritten = publish(load_results(out), course=course, assignment_name=assignment_name, gradebook=gradebook,
-                        csv=csv, report=report, results_dir=out)
+    unwritten = publish(overrides.load_decided(out), course=course, assignment_name=assignment_name,
+                        gradebook=gradebook, csv=csv, report=report, results_dir=out)
     for problem in unwritten:
         print(f"course merge: {problem}", file=sys.stderr)
     print(f"course merge: {count} submissions from {len(shards)} shards in {out}", file=sys.stderr)

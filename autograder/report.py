@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from autograder import config, pictures
+from autograder import config, overrides, pictures
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
@@ -234,14 +234,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(*, results: Path, out: Path, assignment: str | None = None,
          config_path: Path = config.DEFAULT_PATH) -> int:
-    from autograder.results import load_results
 
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)
     if not results.is_dir():
         print(f"course report: {results} is not a folder of results", file=sys.stderr)
         return 2
-    index = write_report(load_results(results), out, course=course, assignment_name=assignment_name,
+    index = write_report(overrides.load_decided(results), out, course=course, assignment_name=assignment_name,
                          results_dir=results)
     print(f"class report: {index}")
     return 0

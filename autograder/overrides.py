@@ -1,0 +1,91 @@
+"""An instructor's decisions on scores (`course override`, autograder/override.py), kept beside the results
+with who, when and why.
+
+Every decision is one line appended to RESULTS_DIR/overrides.jsonl (an audit trail nothing rewrites); the
+latest line for a student and part is in force. A part's override replaces the points the grader gave that
+part; one without a part sets the assignment's total. Results files are never edited, so a regrade (course
+grade --force) keeps the decisions, which apply wherever the results are read for people: `course export`
+(its override and final columns), and the student's results (`applied`: the part's points and the reason
+in the results' messages).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from autograder.results import PartResult, Results, load_results
+
+TRAIL = "overrides.jsonl"
+TOTAL = ""  # the part of an override of the whole assignment
+
+
+@dataclass(frozen=True)
+class Override:
+    student: str
+    assignment: str
+    part: str  # TOTAL for the assignment's total
+    points: float | None  # None: cleared
+    reason: str
+    by: str
+    at: str  # UTC, ISO 8601
+
+
+def trail(results: Path) -> list[Override]:
+    path = results / TRAIL
+    if not path.is_file():
+        return []
+    return [Override(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def in_force(results: Path) -> dict[tuple[str, str, str], Override]:
+    """(student, assignment, part) -> the latest decision, cleared ones left out."""
+    latest: dict[tuple[str, str, str], Override] = {}
+    for decision in trail(results):
+        latest[(decision.student, decision.assignment, decision.part)] = decision
+    return {key: decision for key, decision in latest.items() if decision.points is not None}
+
+
+def record(results: Path, decision: Override) -> None:
+    with (results / TRAIL).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(asdict(decision)) + "\n")
+
+
+def applied(result: Results, decisions: dict[tuple[str, str, str], Override]) -> tuple[Results, float | None]:
+    """The result with its overridden parts' points and each reason in its messages, and the total the
+    instructor set (None when they set none)."""
+    mine = {part: d for (student, assignment, part), d in decisions.items()
+            if student == result.submission and assignment == result.assignment}
+    if not mine:
+        return result, None
+    parts = tuple(replace(p, score=min(mine[p.name].points, p.max_score)) if p.name in mine else p
+                  for p in result.parts)
+    notes = tuple(f"Your instructor set {'the total' if part == TOTAL else f'part {part!r}'} to {d.points:g} points: "
+                  f"{d.reason}" for part, d in sorted(mine.items()))
+    total = mine[TOTAL].points if TOTAL in mine else None
+    return replace(result, parts=parts, messages=(*result.messages, *notes)), total
+
+
+def final_score(result: Results, decisions: dict[tuple[str, str, str], Override]) -> float:
+    overridden, total = applied(result, decisions)
+    return total if total is not None else overridden.score
+
+
+ADJUSTMENT = "override"  # the part a total set by the instructor adds: the difference, worth no points of its own
+
+
+def decided(result: Results, decisions: dict[tuple[str, str, str], Override]) -> Results:
+    """The result as people read it: overridden parts, a total the instructor set (as an adjustment part), and
+    each reason in its messages."""
+    overridden, total = applied(result, decisions)
+    if total is None:
+        return overridden
+    adjustment = PartResult(ADJUSTMENT, "Your instructor's adjustment", round(total - overridden.score, 6), 0.0)
+    return replace(overridden, parts=(*overridden.parts, adjustment))
+
+
+def load_decided(folder: Path) -> list[Results]:
+    """load_results with the folder's decisions applied: what the gradebook, CSV, report and exports show."""
+    decisions = in_force(folder)
+    return [decided(result, decisions) for result in load_results(folder)]
