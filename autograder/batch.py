@@ -365,7 +365,7 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
               f"{len(sources)} in total"
               + (f" (shard {shard[0]}/{shard[1]})" if shard else ""), file=sys.stderr)
         if gradebook or csv or report:
-            unwritten = publish(overrides.load_decided(out), course=course, assignment_name=assignment_name,
+            unwritten = publish(overrides.load_decided(out, course), course=course, assignment_name=assignment_name,
                                 gradebook=gradebook, csv=csv, report=report, results_dir=out)
             for problem in unwritten:
                 print(f"course grade: {problem}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -70,6 +71,35 @@ class Part(_Strict):
     test_weights: dict[str, float] = {}
 
 
+class LatePenalty(_Strict):
+    per: Literal["day", "hour"] = "day"
+    percent: float = Field(gt=0, le=100)  # of the points earned, per day (or hour) late, started ones counted
+    cap_percent: float = Field(default=100, ge=0, le=100)  # the most a late submission loses
+
+
+class Deadline(_Strict):
+    """When an assignment is due, and what a late submission loses (autograder/deadlines.py)."""
+
+    due: datetime
+    grace_minutes: float = Field(default=0, ge=0)
+    late_penalty: LatePenalty | None = None  # none: late work is flagged, not penalised
+    extensions: dict[str, datetime] = {}  # student id -> their own due time
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Deadline:
+        times = {"due": self.due, **{f"the extension of {k!r}": v for k, v in self.extensions.items()}}
+        naive = [name for name, value in times.items() if value.tzinfo is None]
+        if naive:
+            raise ValueError(f"{', '.join(naive)} needs a time zone (e.g. 2026-12-10T23:59:00+01:00)")
+        earlier = [k for k, v in self.extensions.items() if v <= self.due]
+        if earlier:
+            raise ValueError(f"an extension must end after the due time: {', '.join(map(repr, earlier))}")
+        if self.late_penalty and self.late_penalty.cap_percent < self.late_penalty.percent:
+            raise ValueError("late_penalty.cap_percent is below one period's percent: the cap would never allow "
+                             "the penalty it states")
+        return self
+
+
 class Assignment(_Strict):
     description: str = ""
     suite: str
@@ -83,6 +113,7 @@ class Assignment(_Strict):
     # Mistakes the suite declares as policies (its policies.py), each charged (the default) or feedback-only
     # (autograder/policies.py, docs/hidden-suites.md).
     policies: dict[str, Literal["charged", "feedback-only"]] = {}
+    deadline: Deadline | None = None
 
     @field_validator("parts")
     @classmethod

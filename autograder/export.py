@@ -8,8 +8,8 @@
 - gradescope: the layout of Gradescope's own "Download Grades" CSV (name, SID, email, total, max, one column
   per question, here per part).
 - long: one row per student and part: student, assignment, part, points, max_points, late_penalty, override,
-  final (the penalty column stays empty until deadlines exist).
-Every format carries the instructor's overrides (autograder/overrides.py).
+  final, and a "(total)" row per student with a late penalty or a total override.
+Every format carries the late policy and the instructor's overrides (autograder.overrides.load_decided).
 A roster CSV (`id,name,email,section`, with that header) joins names, emails and sections to the ids.
 """
 
@@ -50,42 +50,44 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def rows(fmt: str, results: Sequence[Results], roster: dict[str, dict[str, str]], assignment: str,
-         column: str, decisions: dict | None = None) -> list[list[str]]:
-    """The CSV's rows (header first) for one assignment's results, with the instructor's overrides applied
-    (autograder/overrides.py): the gradebooks get the final scores, the long CSV shows both."""
-    decisions = decisions or {}
-    max_score = max((r.max_score for r in results), default=0.0)
-    person = {r.submission: roster.get(r.submission, {}) for r in results}
-    final = {r.submission: overrides.final_score(r, decisions) for r in results}
-    graded = {r.submission: r for r in results}
-    results = [overrides.applied(r, decisions)[0] for r in results]
+def rows(fmt: str, graded: Sequence[Results], decided: Sequence[Results], roster: dict[str, dict[str, str]],
+         assignment: str, column: str) -> list[list[str]]:
+    """The CSV's rows (header first) for one assignment: `decided` are the `graded` results with the late policy
+    and the instructor's overrides applied (autograder.overrides.load_decided); gradebooks get their scores,
+    the long CSV shows both."""
+    max_score = max((r.max_score for r in graded), default=0.0)
+    person = {r.submission: roster.get(r.submission, {}) for r in graded}
+    final = {r.submission: r for r in decided}
     if fmt == "canvas":
         table = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
                  ["Points Possible", "", "", "", "", _points(max_score)]]
         return table + [[person[r.submission].get("name", ""), r.submission, "", "",
-                         person[r.submission].get("section", ""), _points(final[r.submission])] for r in results]
+                         person[r.submission].get("section", ""), _points(final[r.submission].score)] for r in graded]
     if fmt == "moodle":
         return [["Email address", "ID number", "Full name", column]] + [
             [person[r.submission].get("email", ""), r.submission, person[r.submission].get("name", ""),
-             _points(final[r.submission])] for r in results]
+             _points(final[r.submission].score)] for r in graded]
     if fmt == "gradescope":
-        parts = [p for p in results[0].parts] if results else []
+        parts = list(graded[0].parts) if graded else []
         header = ["Name", "SID", "Email", "Total Score", "Max Points", "Status",
                   *(f"{p.title} ({_points(p.max_score)} pts)" for p in parts)]
         return [header] + [[person[r.submission].get("name", ""), r.submission, person[r.submission].get("email", ""),
-                            _points(final[r.submission]), _points(r.max_score), "Graded",
-                            *(_points(p.score) for p in r.parts)] for r in results]
+                            _points(final[r.submission].score), _points(r.max_score), "Graded",
+                            *(_points(p.score) for p in final[r.submission].parts if p.name in {q.name for q in parts})]
+                           for r in graded]
     table = [["student", "assignment", "part", "points", "max_points", "late_penalty", "override", "final"]]
-    for r in results:
-        given = {p.name: p.score for p in graded[r.submission].parts}
+    for r in graded:
+        now = {p.name: p.score for p in final[r.submission].parts}
         for p in r.parts:
-            changed = (r.submission, assignment, p.name) in decisions
-            table.append([r.submission, assignment, p.name, _points(given[p.name]), _points(p.max_score), "",
-                          _points(p.score) if changed else "", _points(p.score)])
-        if (r.submission, assignment, overrides.TOTAL) in decisions:
-            table.append([r.submission, assignment, "(total)", _points(graded[r.submission].score),
-                          _points(r.max_score), "", _points(final[r.submission]), _points(final[r.submission])])
+            changed = now[p.name] != p.score
+            table.append([r.submission, assignment, p.name, _points(p.score), _points(p.max_score), "",
+                          _points(now[p.name]) if changed else "", _points(now[p.name])])
+        late, adjusted = now.get(overrides.LATE), now.get(overrides.ADJUSTMENT)
+        if late is not None or adjusted is not None:
+            table.append([r.submission, assignment, "(total)", _points(r.score), _points(r.max_score),
+                          _points(-late) if late is not None else "",
+                          _points(final[r.submission].score) if adjusted is not None else "",
+                          _points(final[r.submission].score)])
     return table
 
 
@@ -106,6 +108,7 @@ def main(*, results: Path, format: str, out: Path, roster: Path | None = None, c
         print(f"course export: {results} is not a folder of results (course grade --out)", file=sys.stderr)
         return 2
     found = load_results(results)
+    decided = {r.submission: r for r in overrides.load_decided(results, course)}
     name = assignment or (found[0].assignment if found else course.assignment()[0])
     chosen = [r for r in found if r.assignment == name]
     if not chosen:
@@ -117,7 +120,8 @@ def main(*, results: Path, format: str, out: Path, roster: Path | None = None, c
         print(f"course export: {exc}", file=sys.stderr)
         return 2
     with out.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows(format, chosen, people, name, column or name, overrides.in_force(results)))
+        csv.writer(handle).writerows(rows(format, chosen, [decided[r.submission] for r in chosen], people, name,
+                                          column or name))
     unknown = sorted(r.submission for r in chosen if people and r.submission not in people)
     if unknown:
         print(f"course export: not on the roster: {', '.join(unknown)}", file=sys.stderr)

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from autograder import REPO_ROOT, config, gradescope, pictures, pipeline, sources
@@ -131,10 +132,13 @@ def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
                        "tests": []}, root / "results" / "results.json")
         return 0
     name, assignment = course.assignment()
-    label = sources.metadata_name(sources.read_metadata(root / "submission_metadata.json"))
+    metadata = sources.read_metadata(root / "submission_metadata.json")
+    label = sources.metadata_name(metadata)
     sandbox = None
     try:
         source = sources.read_upload(root / "submission", label, name, assignment)
+        created = metadata.get("created_at")  # Gradescope's submission time (ISO 8601)
+        source = replace(source, submitted_at=created) if isinstance(created, str) else source
         sandbox, why = choose_sandbox(forced_sandbox, pipeline.limits_for(course.grading))
         print(f"sandbox: {sandbox} ({why})")
         results = pipeline.grade([source], assignment_name=name, course=course, sandbox=sandbox)[0]

@@ -28,6 +28,7 @@ CANVAS = re.compile(r"^(?P<who>[^_]+)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<attemp
 MOODLE = re.compile(r"^(?P<who>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.*)$")
 BLACKBOARD = re.compile(r"^(?P<assignment>.+?)_(?P<id>[^_]+)_attempt_(?P<attempt>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)"
                         r"(?:_(?P<file>.+)|\.txt)$")
+BLACKBOARD_STAMP = re.compile(r"\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d")  # taken as UTC (the server's)
 RESUBMITTED = re.compile(r"^(?P<stem>.+?)-(?P<copy>\d+)(?P<suffix>\.[^.]+)$")  # Canvas: engine-1.py
 LAYOUTS = {"canvas": CANVAS, "moodle": MOODLE, "blackboard": BLACKBOARD}
 
@@ -108,7 +109,9 @@ def _source(name: str, attempt: list[Entry], assignment: config.Assignment, orig
         shown = ", ".join(sorted({entry.name for entry in attempt})[:10])
         expected = " and ".join(Path(f).name for f in assignment.student_files)
         notes = (f"None of this assignment's files was in the download ({shown}); expected {expected}.",)
-    source = Source(name, picked, origin, notes)
+    stamp = attempt[0].attempt
+    submitted = (f"{stamp[:10]}T{stamp[11:].replace('-', ':')}+00:00" if BLACKBOARD_STAMP.fullmatch(stamp) else "")
+    source = Source(name, picked, origin, notes, submitted_at=submitted)
     return replace(source, flags=("late",)) if any(entry.late for entry in attempt) else source
 
 

@@ -60,7 +60,7 @@ def main(*, shards: list[Path], out: Path, gradebook: str | None = None, csv: Pa
     except MergeError as exc:
         print(f"course merge: {exc}", file=sys.stderr)
         return 2
-    unwritten = publish(overrides.load_decided(out), course=course, assignment_name=assignment_name,
+    unwritten = publish(overrides.load_decided(out, course), course=course, assignment_name=assignment_name,
                         gradebook=gradebook, csv=csv, report=report, results_dir=out)
     for problem in unwritten:
         print(f"course merge: {problem}", file=sys.stderr)

@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from autograder import config, deadlines
 from autograder.results import PartResult, Results, load_results
 
 TRAIL = "overrides.jsonl"
@@ -85,7 +86,24 @@ def decided(result: Results, decisions: dict[tuple[str, str, str], Override]) ->
     return replace(overridden, parts=(*overridden.parts, adjustment))
 
 
-def load_decided(folder: Path) -> list[Results]:
-    """load_results with the folder's decisions applied: what the gradebook, CSV, report and exports show."""
+LATE = "late"  # the part a late penalty adds: minus its share of the points earned, worth no points of its own
+
+
+def with_late_penalty(result: Results, course: config.Course | None) -> Results:
+    """The result with the late policy's penalty as a part of its own (and the reason in its messages)."""
+    spec = course.assignments.get(result.assignment) if course else None
+    if spec is None or spec.deadline is None:
+        return result
+    found = deadlines.lateness(spec.deadline, result.submission, result.submitted_at)
+    if not found.late:
+        return result
+    penalty = PartResult(LATE, "Late penalty", -round(result.score * found.percent / 100, 6), 0.0)
+    return replace(result, parts=(*result.parts, penalty), flags=tuple(sorted({*result.flags, "late"})),
+                   messages=(*result.messages, deadlines.described(found)))
+
+
+def load_decided(folder: Path, course: config.Course | None = None) -> list[Results]:
+    """load_results with the late policy (of `course`) and the folder's decisions applied: what the gradebook,
+    CSV, report and exports show."""
     decisions = in_force(folder)
-    return [decided(result, decisions) for result in load_results(folder)]
+    return [decided(with_late_penalty(result, course), decisions) for result in load_results(folder)]

@@ -80,7 +80,7 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
     excerpt = output.decode("utf-8", "replace")[:grading.output_excerpt_chars]
     return Results(submission=staging.name, assignment=assignment_name, tests=tuple(tests),
                    parts=parts, flags=tuple(sorted(flags)), messages=tuple(redact(m) for m in staging.messages),
-                   output_excerpt=redact(excerpt), complete=complete)
+                   output_excerpt=redact(excerpt), complete=complete, submitted_at=staging.submitted_at)
 
 
 # -- what a result depends on (batch resume) ---------------------------------------------------

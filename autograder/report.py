@@ -240,7 +240,7 @@ def main(*, results: Path, out: Path, assignment: str | None = None,
     if not results.is_dir():
         print(f"course report: {results} is not a folder of results", file=sys.stderr)
         return 2
-    index = write_report(overrides.load_decided(results), out, course=course, assignment_name=assignment_name,
+    index = write_report(overrides.load_decided(results, course), out, course=course, assignment_name=assignment_name,
                          results_dir=results)
     print(f"class report: {index}")
     return 0

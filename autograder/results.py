@@ -77,6 +77,7 @@ class Results:
     # Every test the suite collected has its verdict: False when grading stopped before some ran (they count
     # as failed, flagged internal_error). Such a result is never written by the grader nor resumed as finished.
     complete: bool = True
+    submitted_at: str = ""  # when it was handed in (ISO 8601, from the LMS, git or Gradescope), "" when unknown
 
     @property
     def score(self) -> float:
@@ -110,6 +111,8 @@ class Results:
         if self.grading_key:
             extra["grading_key"] = self.grading_key
         extra["complete"] = self.complete
+        if self.submitted_at:
+            extra["submitted_at"] = self.submitted_at
         if self.pull_request is not None:
             extra["ci"] = asdict(self.pull_request)
         return {
@@ -143,7 +146,7 @@ class Results:
                    flags=tuple(extra.get("flags", [])), messages=tuple(extra.get("messages", [])),
                    output_excerpt=extra.get("output_excerpt", ""), grading_key=extra.get("grading_key", ""),
                    # written before completeness was recorded: perhaps partial (a crash of a8e86a8's grader)
-                   complete=extra.get("complete", False),
+                   complete=extra.get("complete", False), submitted_at=extra.get("submitted_at", ""),
                    pull_request=None if ci is None else PullRequest(
                        ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
 

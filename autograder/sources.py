@@ -49,6 +49,7 @@ class Source:
     origin: str = ""  # what the user passed, for messages
     notes: tuple[str, ...] = ()  # what reading it found wrong, for the student (e.g. a symlink in git)
     flags: tuple[str, ...] = ()  # what reading it found wrong, for the gradebook (e.g. unreadable_submission)
+    submitted_at: str = ""  # when it was handed in (ISO 8601), where the input says (an LMS download, Gradescope)
 
 
 # -- names -------------------------------------------------------------------------------------
@@ -568,6 +569,7 @@ class Staging:
     # Each student file's text as staged, before any code ran: what the trusted side may read of it
     # (to word feedback in the student's own code) without trusting the folder a worker can write.
     sources: dict[str, str] = field(default_factory=dict)
+    submitted_at: str = ""  # the Source's
 
 
 def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
@@ -607,7 +609,7 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
     """Write the source's student files into `into` (a new folder), and the grader's `provided` files
     (assignment.provided_files, read by the caller); note what is missing, what does not compile and
     which forbidden modules are imported."""
-    staging = Staging(source.name, into, list(source.notes), set(source.flags))
+    staging = Staging(source.name, into, list(source.notes), set(source.flags), submitted_at=source.submitted_at)
     unreadable = UNREADABLE in source.flags and not source.files  # its notes say why nothing is there
     into.mkdir(parents=True)
     for package in sorted(_packages(assignment.student_files)):
