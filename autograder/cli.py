@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("autograder.demo", "grade a generated demo class and show its gradebook and report"),
     "gradescope": ("autograder.gradescope", "write the Gradescope autograder zip of an assignment"),
     "override": ("autograder.override", "record an instructor's decision on a student's score (kept across regrades)"),
+    "similarity": ("autograder.similarity", "rank pairs of submissions by how much of their own code they share"),
     "export": ("autograder.export", "write results as the gradebook CSV Canvas, Moodle or Gradescope imports"),
 }
 

@@ -42,6 +42,8 @@ class Grading(_Strict):
     # Grade each part with the other parts replaced by reference behaviour (docs/hidden-suites.md),
     # so one mistake costs points only in its own part.
     isolate_parts: bool = True
+    # `course similarity` flags pairs of submissions whose own code is at least this alike (0..1).
+    similarity_threshold: float = Field(0.6, gt=0, le=1)
 
 
     @model_validator(mode="after")

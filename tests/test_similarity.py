@@ -1,0 +1,69 @@
+"""`course similarity` (autograder/similarity.py): a renamed copy ranks first; independent work is not flagged."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder import REPO_ROOT, cli, config, demo, similarity, validate
+
+COURSE = config.load()
+NAME, ASSIGNMENT = COURSE.assignment()
+CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
+RENAMES = {"other": "that", "out": "result", "topo": "order", "visited": "seen", "node": "n",
+           "params": "ps", "neurons": "units", "layers": "stack"}
+
+
+def renamed(text: str) -> str:
+    """A copy as a student disguises one: identifiers renamed, comments reworded, blank lines added."""
+    text = re.sub(r"\b(" + "|".join(RENAMES) + r")\b", lambda m: RENAMES[m[1]], text)
+    text = re.sub(r"#.*", "# my own notes", text)
+    return text.replace("\n\n", "\n\n\n")
+
+
+def correct_variants() -> dict[str, dict[str, str]]:
+    correct, _ = validate.load_catalog(CATALOG)
+    return {e.id: {f"micrograd/{k}": v for k, v in validate.patched_sources(e.patches, e.id).items()
+                   if f"micrograd/{k}" in ASSIGNMENT.student_files} for e in correct}
+
+
+@pytest.fixture(scope="module")
+def ranking() -> tuple[list[similarity.Pair], str, str]:
+    demo_class = {s.name: demo.student_files(s) for s in demo.STUDENTS if s.kind != "hostile"}
+    variants = correct_variants()
+    original = "nn-functional-style"
+    texts = {**demo_class, **{f"variant-{k}": v for k, v in variants.items()}}
+    texts["copycat"] = {f: renamed(t) for f, t in variants[original].items()}
+    return similarity.ranked(texts, similarity.boilerplate(ASSIGNMENT)), f"variant-{original}", "copycat"
+
+
+def test_a_renamed_copy_ranks_first_and_is_flagged(ranking):
+    pairs, original, copy = ranking
+    assert {pairs[0].first, pairs[0].second} == {original, copy}
+    assert pairs[0].similarity >= COURSE.grading.similarity_threshold
+
+
+def test_independent_work_and_shared_bugs_are_not_flagged(ranking):
+    """The demo class's students share the lecture's code (discounted) and some share a kind of bug; the catalog's
+    correct variants were written separately: no such pair reaches the threshold, or outranks the copy."""
+    pairs, original, copy = ranking
+    others = [p for p in pairs if {p.first, p.second} != {original, copy} and copy not in (p.first, p.second)]
+    assert all(p.similarity < COURSE.grading.similarity_threshold for p in others), others[:3]
+
+
+def test_the_command_writes_the_flagged_pairs_side_by_side(tmp_path: Path, capsys):
+    variants = correct_variants()
+    for name, files in {"original": variants["kahn-sort"],
+                        "copycat": {f: renamed(t) for f, t in variants["kahn-sort"].items()},
+                        "other": variants["nn-plain-loops"]}.items():
+        for relative, text in files.items():
+            (tmp_path / "class" / name / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "class" / name / relative).write_text(text)
+    out = tmp_path / "similarity.html"
+    assert cli.main(["similarity", str(tmp_path / "class"), "--out", str(out)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "copycat" in first and "original" in first and "FLAGGED" in first
+    page = out.read_text()
+    assert "copycat and original" in page and "<pre>" in page
