@@ -124,7 +124,10 @@ def read_download(path: Path, assignment: config.Assignment, *, lms: str | None 
     with tempfile.TemporaryDirectory(prefix="course-lms-") as unzipped:
         folder = path
         if not path.is_dir():
-            _extract_zip(path, Path(unzipped), shown(path))
+            try:
+                _extract_zip(path, Path(unzipped), shown(path))
+            except InputError:  # not a readable zip: read as any other input (a submission saying so)
+                return None
             folder = Path(unzipped)
         names = [p.as_posix() for p in _uploaded_files(folder)]
         kind = lms or layout_of(names)

@@ -105,3 +105,9 @@ def test_course_grade_of_a_canvas_download_equals_grading_the_same_files(tmp_pat
     assert scores["from-canvas"] == scores["from-layout"]
     assert scores["from-canvas"]["101"] == pytest.approx(ASSIGNMENT.max_score)
     assert scores["from-canvas"]["102"] < scores["from-canvas"]["101"]
+
+
+def test_an_unreadable_zip_is_left_to_the_other_inputs(tmp_path: Path):
+    """A zip that is no zip is not an LMS download: `course grade` then grades it as a submission saying so."""
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    assert lms.read_download(tmp_path / "broken.zip", ASSIGNMENT) is None
