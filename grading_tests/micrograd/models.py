@@ -352,17 +352,22 @@ def check_linear_neuron(submission: Submission, tolerance: Tolerance) -> None:
 
 
 def check_layer_passes_kwargs(submission: Submission, tolerance: Tolerance) -> None:
-    """Layer(3, 2, nonlin=False) builds every neuron with nonlin=False. Judged by what its neurons were
-    built with when that is visible, so a Neuron that ignores nonlin costs points only in its own test."""
+    """Layer(3, 2, nonlin=False) computes linear outputs, however it achieves them. Building every neuron with
+    nonlin=False passes too, so a Neuron that ignores nonlin costs points only in its own test; the neurons as
+    built word the mistake when the outputs are not linear."""
     cls, args = "Layer", [3, 2]
     doing = f"building {describe(cls, args, LINEAR)}"
     built = model_of(submission, cls, args, kwargs=LINEAR, doing=doing).neurons
     if built and all(nonlin is False for _, nonlin in built):
         return
-    if built and len(built) == args[1]:
-        shown = ", ".join("Neuron(3)" if nonlin is None else f"Neuron(3, nonlin={nonlin})" for _, nonlin in built)
-        raise mistake("layer-drops-kwargs", f"Your {describe(cls, args, LINEAR)} built its neurons as: {shown}.")
-    check_forward(submission, tolerance, cls, args, LINEAR)  # no Neuron built: judge the outputs alone
+    try:
+        check_forward(submission, tolerance, cls, args, LINEAR)
+    except Mistake:
+        if built and len(built) == args[1]:
+            shown = ", ".join("Neuron(3)" if nonlin is None else f"Neuron(3, nonlin={nonlin})" for _, nonlin in built)
+            raise mistake("layer-drops-kwargs", f"Your {describe(cls, args, LINEAR)} built its neurons as: {shown}, "
+                          "and its outputs are not linear.") from None
+        raise
 
 
 # -- gradients --------------------------------------------------------------------------------------

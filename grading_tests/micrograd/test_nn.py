@@ -29,7 +29,7 @@ def test_linear_neuron(submission, tolerance):
 
 
 def test_layer_passes_nonlin_to_its_neurons(submission, tolerance):
-    """Layer(3, 2, nonlin=False) builds each of its neurons with nonlin=False."""
+    """Layer(3, 2, nonlin=False) computes linear outputs (building each neuron with nonlin=False does)."""
     models.check_layer_passes_kwargs(submission.isolated(MODE), tolerance)
 
 
