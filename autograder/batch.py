@@ -2,7 +2,9 @@
 
 1. select: the Sources (autograder.sources) of this shard; a submission whose results file
    already holds the same grading key (its files, the hidden suite and the course file,
-   autograder.pipeline.grading_key) is finished; `--force` regrades it.
+   autograder.pipeline.grading_key) is finished; `--force` regrades it. One graded before by
+   another grader (a changed hidden suite or course file) is regraded into OUT/.regrade and
+   replaces its results only with `--accept`, after a table of the changes (autograder.regrade).
 2. grade: up to --jobs fresh processes at a time, each running `grade()` over one chunk of
    submissions in one pytest session (imports, torch and the suite's expectations paid once per
    chunk); every submission still gets its own fresh sandboxed worker, so none sees another's
@@ -27,7 +29,7 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder import config, overrides
+from autograder import config, overrides, regrade
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
 from autograder.results import Results, printable
@@ -107,12 +109,14 @@ def _work(chunk: list[Source], events, settings: dict) -> None:
         return
     from autograder.pipeline import grade  # imported here: the batch process never runs pytest
 
-    out = Path(settings["out"])
+    held = set(settings.get("held", ()))
 
     def on_result(result: Results) -> None:
         # pytest tears fixtures down when interrupted: such a result is incomplete, never keep it
         if stopping:
             return
+        # a regrade by a changed grader waits for the instructor's review (autograder.regrade)
+        out = regrade.pending_folder(Path(settings["out"])) if result.submission in held else Path(settings["out"])
         try:
             write(result, results_path(out, result.submission), "json")
             if settings["format"] != "json":
@@ -306,6 +310,20 @@ def check_destinations(*, out: Path, csv: Path | None = None, report: Path | Non
         check_writable(Path(gradebook.removeprefix("sqlite:///")))
 
 
+# -- review regrades ---------------------------------------------------------------------------
+def review(out: Path, held: list[str], keys: dict[str, str], *, course: config.Course, accept: bool) -> None:
+    """Print what the held regrades would change; publish them when `accept`."""
+    ready = [name for name in held if finished(regrade.pending_folder(out), name, keys[name])]
+    print(regrade.table(regrade.changes(out, ready, course)))
+    if accept:
+        moved = [name for name in ready if regrade.accept(out, name, keys[name])]
+        print(f"course grade: {len(moved)} regraded results published", file=sys.stderr)
+    else:
+        print(f"course grade: the grader changed since {len(held)} of these submissions were graded; their new "
+              f"results wait in {regrade.pending_folder(out)} and nothing was overwritten: run the same command "
+              "with --accept to publish them", file=sys.stderr)
+
+
 # -- command ---------------------------------------------------------------------------------
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -323,9 +341,11 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--csv", type=Path, help="scores table (per part and total)")
     group.add_argument("--report", type=Path, metavar="DIR", help="class report (HTML and PNGs)")
     group.add_argument("--quiet", action="store_true", help="no progress display")
+    group.add_argument("--accept", action="store_true",
+                       help="publish the regrades a changed grader made (without it they wait for review)")
 
 
-BATCH_OPTIONS = ("jobs", "force", "shard", "gradebook", "csv", "report", "quiet")
+BATCH_OPTIONS = ("jobs", "force", "shard", "gradebook", "csv", "report", "quiet", "accept")
 
 
 def options(args: argparse.Namespace) -> dict:
@@ -335,8 +355,10 @@ def options(args: argparse.Namespace) -> dict:
 def grade_into(sources: list[Source], *, out: Path, course: config.Course, assignment_name: str,
                format: str = "json", sandbox: str | None = None, jobs: int | None = None, force: bool = False,
                shard: tuple[int, int] | None = None, gradebook: str | None = None, csv: Path | None = None,
-               report: Path | None = None, quiet: bool = False) -> int:
-    """Grade `sources` into `out` (one results file each), skipping finished ones, then publish."""
+               report: Path | None = None, quiet: bool = False, accept: bool = False) -> int:
+    """Grade `sources` into `out` (one results file each), skipping finished ones, then publish. Submissions
+    graded before by another grader are regraded into `out`/.regrade and replace their results only when
+    `accept` (autograder.regrade)."""
     assignment = course.assignments[assignment_name]
     if format not in FORMATS:
         raise ValueError(format)
@@ -351,9 +373,16 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
         if shard:
             sources = shard_slice(sources, *shard)
         grader = grader_key(course, assignment)
-        todo = [s for s in sources if force or not finished(out, s.name, grading_key(s, assignment, grader))]
+        keys = {s.name: grading_key(s, assignment, grader) for s in sources}
+        todo = [s for s in sources if force or not finished(out, s.name, keys[s.name])]
+        held = [s.name for s in todo if regrade.graded_by_another_grader(out, s.name, grader)]
+        pending = regrade.pending_folder(out)
+        if held:
+            pending.mkdir(exist_ok=True)
+        todo = [s for s in todo if s.name not in held or force or not finished(pending, s.name, keys[s.name])]
         skipped = len(sources) - len(todo)
-        settings = {"course": course, "assignment": assignment_name, "sandbox": sandbox, "format": format}
+        settings = {"course": course, "assignment": assignment_name, "sandbox": sandbox, "format": format,
+                    "held": held}
         started = time.monotonic()
         graded: set[str] = set()
         problems: list[str] = []
@@ -364,6 +393,8 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
         print(f"course grade: {len(graded)} graded in {elapsed:.1f} s, {skipped} already graded, "
               f"{len(sources)} in total"
               + (f" (shard {shard[0]}/{shard[1]})" if shard else ""), file=sys.stderr)
+        if held:
+            review(out, held, keys, course=course, accept=accept)
         if gradebook or csv or report:
             unwritten = publish(overrides.load_decided(out, course), course=course, assignment_name=assignment_name,
                                 gradebook=gradebook, csv=csv, report=report, results_dir=out)

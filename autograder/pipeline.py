@@ -176,7 +176,7 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
     def done(name: str, verdicts: list[Verdict], worker: Worker, complete: bool) -> None:
         result = score(stagings[name], verdicts, assignment_name, assignment, grading, redact, worker.stdout_excerpt,
                        complete)
-        results[name] = result.with_grading_key(keys[name])
+        results[name] = result.with_grading_key(keys[name], grader)
         if on_result and complete:  # a partial result is never written anywhere (see GraderError.incomplete)
             on_result(results[name])
 

@@ -73,6 +73,7 @@ class Results:
     messages: tuple[str, ...] = ()  # submission-level explanations shown to the student
     output_excerpt: str = ""  # capped, redacted excerpt of the student's own stdout/stderr
     grading_key: str = ""  # what the result depends on (autograder.pipeline.grading_key): batch resume
+    grader_key: str = ""  # the grader's part of it (pipeline.grader_key): a regrade is held for review when it changes
     pull_request: PullRequest | None = None  # set by ci-grade
     # Every test the suite collected has its verdict: False when grading stopped before some ran (they count
     # as failed, flagged internal_error). Such a result is never written by the grader nor resumed as finished.
@@ -89,8 +90,8 @@ class Results:
     def max_score(self) -> float:
         return round(sum(p.max_score for p in self.parts), TOTAL_DECIMALS)
 
-    def with_grading_key(self, key: str) -> Results:
-        return replace(self, grading_key=key)
+    def with_grading_key(self, key: str, grader: str = "") -> Results:
+        return replace(self, grading_key=key, grader_key=grader)
 
     def student_output(self) -> str:
         """Gradescope's top-level `output`: the messages, then what the code printed (rendered only)."""
@@ -110,6 +111,8 @@ class Results:
                  "messages": list(self.messages), "output_excerpt": self.output_excerpt}
         if self.grading_key:
             extra["grading_key"] = self.grading_key
+        if self.grader_key:
+            extra["grader_key"] = self.grader_key
         extra["complete"] = self.complete
         if self.submitted_at:
             extra["submitted_at"] = self.submitted_at
@@ -145,6 +148,7 @@ class Results:
                    parts=tuple(PartResult(**p) for p in extra.get("parts", [])),
                    flags=tuple(extra.get("flags", [])), messages=tuple(extra.get("messages", [])),
                    output_excerpt=extra.get("output_excerpt", ""), grading_key=extra.get("grading_key", ""),
+                   grader_key=extra.get("grader_key", ""),
                    # written before completeness was recorded: perhaps partial (a crash of a8e86a8's grader)
                    complete=extra.get("complete", False), submitted_at=extra.get("submitted_at", ""),
                    pull_request=None if ci is None else PullRequest(

@@ -52,11 +52,12 @@ def _grade(args: list[str], env: dict[str, str] | None = None) -> subprocess.Com
 
 
 def _results(folder: Path) -> dict[str, dict]:
-    """Each results file, without its grading key (which names the grader's files, not the grade)."""
+    """Each results file, without its grading and grader keys (which name the grader's files, not the grade)."""
     found = {}
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
         data["extra_data"].pop("grading_key", None)
+        data["extra_data"].pop("grader_key", None)
         found[path.name] = data
     return found
 
