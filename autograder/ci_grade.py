@@ -11,7 +11,10 @@ writes (docs/ci-grading.md explains the design):
 3. source: the student files at head, read from git objects (autograder.sources.read_commit,
    regular files only). Nothing is checked out, and nothing from the pull request runs outside
    the grader's sandbox.
-4. grade: autograder.pipeline.grade, like every other front-end.
+4. grade: autograder.pipeline.grade, like every other front-end, stamped with the time it runs (the
+   submission time deadlines use). With --history (the student's graded submissions, which the
+   workflow keeps in its cache), the assignment's submission_limit applies first (autograder.limits):
+   a limited commit is not graded and keeps the best earlier result.
 5. write into --out: results.json, results.html (with pictures of failing graphs), summary.md (also
    appended to $GITHUB_STEP_SUMMARY), comment.md and comment.json (the one PR comment, found again
    by the hidden marker in comment-marker.txt), status.json (a commit status named after the assignment, "37/40").
@@ -34,12 +37,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from autograder import commands, config
+from autograder import commands, config, limits
 from autograder.formats import to_html, to_json
-from autograder.pipeline import grade
+from autograder.pipeline import grade, ungraded
 from autograder.results import PullRequest, Results, printable
 from autograder.sinks import atomic_write, markdown_code, markdown_plain, score_of
 from autograder.sources import read_commit
@@ -220,14 +224,27 @@ def _workflow_commands_stopped() -> Iterator[None]:
 
 
 def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
-             assignment_name: str | None = None, course: config.Course, sandbox: str | None = None) -> Results:
-    """Grade the pull request's head commit and write the files the workflow posts."""
+             assignment_name: str | None = None, course: config.Course, sandbox: str | None = None,
+             history: Path | None = None) -> Results:
+    """Grade the pull request's head commit and write the files the workflow posts. With a `history` (the
+    student's earlier graded submissions), the assignment's submission limit applies (autograder.limits): a
+    limited commit is not graded and keeps the best earlier result; a graded one is added to the history."""
     assignment_name, assignment = course.assignment(assignment_name)
     if bundle is not None:
         fetch_bundle(repo, bundle, head)
     change = changes(repo, base, head, assignment.student_files)
-    source = read_commit(partial(_git, repo), change.head, change.short, assignment)
-    [results] = grade([source], assignment_name=assignment_name, course=course, sandbox=sandbox)
+    now = datetime.now(UTC)  # the grader's clock, run as the push arrives: a commit's date is the student's to set
+    source = dataclasses.replace(read_commit(partial(_git, repo), change.head, change.short, assignment),
+                                 submitted_at=now.isoformat())
+    earlier = limits.read_history(history) if history else []
+    refused = limits.refusal(assignment.submission_limit, earlier, now) if history else None
+    if refused:
+        nothing = ungraded(change.short, assignment_name, assignment, refused + limits.NONE_KEPT, limits.FLAG)
+        results = limits.kept(refused, earlier, nothing)
+    else:
+        [results] = grade([source], assignment_name=assignment_name, course=course, sandbox=sandbox)
+        if history and results.complete:
+            limits.record(history, now, results)
     notes = [f"This pull request also changes files that are not graded: {_listing(change.ignored)}. Only "
              f"{', '.join(change.graded)} count; the other changes were ignored."] if change.ignored else []
     results = dataclasses.replace(
@@ -259,12 +276,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", required=True, help="the pull request's head commit (full sha, from GitHub's event)")
     parser.add_argument("--bundle", type=Path, help="git bundle with the head commit (untrusted; checked by --head)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json, summary, comment and status")
+    parser.add_argument("--history", type=Path, metavar="FILE",
+                        help="the student's graded submissions (JSON lines, kept by the workflow): applies the "
+                             "assignment's submission_limit and records this one")
     commands.add_course_options(parser)
     commands.add_sandbox_option(parser)
 
 
 def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
-         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH, sandbox: str | None = None) -> int:
+         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH, sandbox: str | None = None,
+         history: Path | None = None) -> int:
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +295,7 @@ def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = N
     with _workflow_commands_stopped():
         try:
             results = ci_grade(repo=repo.resolve(), base=base, head=head, out=out, bundle=bundle,
-                               assignment_name=assignment_name, course=course, sandbox=sandbox)
+                               assignment_name=assignment_name, course=course, sandbox=sandbox, history=history)
         except CIGradeError as exc:
             _publish_error(out, assignment_name, str(exc), head)
             print(f"course ci-grade: not graded: {printable(exc)}", file=sys.stderr)
@@ -296,4 +317,4 @@ def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = N
 
 def run(args: argparse.Namespace) -> int:
     return main(repo=args.repo, base=args.base, head=args.head, out=args.out, bundle=args.bundle,
-                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox)
+                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox, history=args.history)

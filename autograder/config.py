@@ -102,6 +102,20 @@ class Deadline(_Strict):
         return self
 
 
+class SubmissionLimit(_Strict):
+    """How often a student's submissions are graded (autograder/limits.py): at most `per_day` in any 24 hours
+    and at least `cooldown_minutes` apart; a submission past the limit keeps the student's best earlier result."""
+
+    per_day: int | None = Field(default=None, ge=1)
+    cooldown_minutes: float = Field(default=0, ge=0, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _limits_something(self) -> SubmissionLimit:
+        if self.per_day is None and not self.cooldown_minutes:
+            raise ValueError("a submission limit needs per_day, cooldown_minutes or both")
+        return self
+
+
 class Assignment(_Strict):
     description: str = ""
     suite: str
@@ -116,6 +130,7 @@ class Assignment(_Strict):
     # (autograder/policies.py, docs/hidden-suites.md).
     policies: dict[str, Literal["charged", "feedback-only"]] = {}
     deadline: Deadline | None = None
+    submission_limit: SubmissionLimit | None = None  # none: every submission is graded
 
     @field_validator("parts")
     @classmethod

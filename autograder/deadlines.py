@@ -1,11 +1,12 @@
 """Deadlines and late penalties (course.yml: an assignment's `deadline`): what a late submission loses.
 
 A submission's time comes from where it was handed in (Results.submitted_at: a Blackboard attempt's stamp, a
-Gradescope submission's created_at, a git commit's time in CI). Late means after the student's due time (their
-extension, or the assignment's) plus the grace period; each started day (or hour) after that costs `percent`
-of the points earned, up to `cap_percent`. A result without a time is never penalised (and says so nowhere:
-there is nothing to say). The penalty is applied where results are read for people (autograder.overrides.
-load_decided), before an instructor's override, which has the last word.
+Gradescope submission's created_at, the time CI graded the push, never a commit's own date, which the student
+sets). Late means after the student's due time (their extension, or the assignment's) plus the grace period;
+each started day (or hour) after that costs `percent` of the points earned, up to `cap_percent`. A result
+without a time is never penalised (and says so nowhere: there is nothing to say). The penalty is applied where
+results are read for people (autograder.overrides.load_decided), before an instructor's override, which has
+the last word.
 """
 
 from __future__ import annotations

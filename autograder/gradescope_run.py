@@ -21,10 +21,11 @@ import tempfile
 import time
 import traceback
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, gradescope, pictures, pipeline, sources
-from autograder.results import PartResult, Results, printable
+from autograder import REPO_ROOT, config, gradescope, limits, pictures, pipeline, sources
+from autograder.results import Results, printable
 from autograder.sandbox import Limits, SandboxUnavailable, Worker
 from autograder.sinks import atomic_write, code_block, markdown_text, score_of
 
@@ -86,11 +87,6 @@ def write_results(data: dict, path: Path) -> None:
     atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _ungraded(label: str, name: str, assignment: config.Assignment, message: str, flag: str) -> Results:
-    parts = tuple(PartResult(p, part.title, 0.0, part.points) for p, part in assignment.parts.items())
-    return Results(submission=label, assignment=name, tests=(), parts=parts, flags=(flag,), messages=(message,))
-
-
 # -- the container ------------------------------------------------------------------------------
 def choose_sandbox(forced: str | None, limits: Limits) -> tuple[str, str]:
     """bwrap where a worker really starts in it here, else the process sandbox; and why."""
@@ -135,6 +131,16 @@ def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
     metadata = sources.read_metadata(root / "submission_metadata.json")
     label = sources.metadata_name(metadata)
     sandbox = None
+    earlier = limits.from_gradescope(metadata)
+    now = limits.parse_time(str(metadata.get("created_at", ""))) or datetime.now(UTC)
+    refused = limits.refusal(assignment.submission_limit, earlier, now)
+    if refused:  # not run at all: the best earlier result stands (autograder.limits)
+        nothing = pipeline.ungraded(label, name, assignment, refused + limits.NONE_KEPT, limits.FLAG)
+        data = limits.kept_on_gradescope(refused, earlier) or gradescope_json(
+            nothing, assignment, sandbox=None, seconds=time.monotonic() - started)
+        write_results(data, root / "results" / "results.json")
+        print(f"{label}: submission limit reached; {data['score']:g} kept")
+        return 0
     try:
         source = sources.read_upload(root / "submission", label, name, assignment)
         created = metadata.get("created_at")  # Gradescope's submission time (ISO 8601)
@@ -143,14 +149,14 @@ def run_autograder(root: Path, forced_sandbox: str | None = None) -> int:
         print(f"sandbox: {sandbox} ({why})")
         results = pipeline.grade([source], assignment_name=name, course=course, sandbox=sandbox)[0]
     except sources.InputError as exc:
-        results = _ungraded(label, name, assignment, str(exc), "unrecognised_upload")
+        results = pipeline.ungraded(label, name, assignment, str(exc), "unrecognised_upload")
     except pipeline.GraderError as exc:  # grading stopped: what was graded counts, the rest is flagged
         traceback.print_exc(file=sys.stdout)
-        results = exc.incomplete[0] if exc.incomplete else _ungraded(label, name, assignment, GRADER_ERROR,
+        results = exc.incomplete[0] if exc.incomplete else pipeline.ungraded(label, name, assignment, GRADER_ERROR,
                                                                       "grader_error")
     except Exception:  # the grader's own failure: details for the instructor (stdout), a notice for the student
         traceback.print_exc(file=sys.stdout)
-        results = _ungraded(label, name, assignment, GRADER_ERROR, "grader_error")
+        results = pipeline.ungraded(label, name, assignment, GRADER_ERROR, "grader_error")
     write_results(gradescope_json(results, assignment, sandbox=sandbox, seconds=time.monotonic() - started),
                   root / "results" / "results.json")
     print(f"{results.submission}: {score_of(results.score, results.max_score)}")

@@ -84,6 +84,13 @@ def score(staging: Staging, verdicts: list[Verdict], assignment_name: str,
 
 
 # -- what a result depends on (batch resume) ---------------------------------------------------
+def ungraded(label: str, assignment_name: str, assignment: config.Assignment, message: str, flag: str) -> Results:
+    """A result for a submission nothing was graded for: every part 0, the reason in its messages."""
+    parts = tuple(PartResult(p, part.title, 0.0, part.points) for p, part in assignment.parts.items())
+    return Results(submission=label, assignment=assignment_name, tests=(), parts=parts, flags=(flag,),
+                   messages=(message,))
+
+
 def grader_key(course: config.Course, assignment: config.Assignment) -> str:
     """What every result of this assignment depends on: the course file, the hidden suite (its
     tests, helpers and worker probes) and the reference code its isolation modes run."""

@@ -49,7 +49,7 @@ class Source:
     origin: str = ""  # what the user passed, for messages
     notes: tuple[str, ...] = ()  # what reading it found wrong, for the student (e.g. a symlink in git)
     flags: tuple[str, ...] = ()  # what reading it found wrong, for the gradebook (e.g. unreadable_submission)
-    submitted_at: str = ""  # when it was handed in (ISO 8601), where the input says (an LMS download, Gradescope)
+    submitted_at: str = ""  # when it was handed in (ISO 8601): an LMS download's, Gradescope's, CI's grading time
 
 
 # -- names -------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_named(path):
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip().lstrip("- ").startswith("uses:")]
     assert lines
     for line in lines:
-        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+", line), line
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}  # v\d+\.\d+\.\d+", line), line
 
 
 def test_actionlint_rejects_a_broken_workflow(tmp_path):
