@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="the download's LMS (default: recognised from its file names)")
     downloads.add_argument("--all-attempts", action="store_true", help="grade every attempt, not only each "
                            "student's latest")
+    downloads.add_argument("--times", type=Path, metavar="CSV", help="submission times for the deadline "
+                           "(columns student,submitted_at), where the download carries none")
 
 
 def assignment_of(inputs: list[Path], assignment: str | None, course: config.Course) -> str | None:
@@ -56,7 +58,8 @@ def assignment_of(inputs: list[Path], assignment: str | None, course: config.Cou
 
 def main(*, submissions: list[Path], results: Path | None = None, out: Path | None = None,
          format: str = "json", assignment: str | None = None, config_path: Path = config.DEFAULT_PATH,
-         sandbox: str | None = None, lms: str | None = None, all_attempts: bool = False, **batch_options) -> int:
+         sandbox: str | None = None, lms: str | None = None, all_attempts: bool = False, times: Path | None = None,
+         **batch_options) -> int:
     course = config.load(config_path)
     assignment_name, assignment_config = course.assignment(assignment_of(submissions, assignment, course))
     used = [f"--{name}" for name, value in batch_options.items() if value]
@@ -69,6 +72,10 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
         if downloaded is None and lms:
             raise InputError(f"--lms {lms} needs one folder or zip: the class as downloaded")
         sources = downloaded if downloaded is not None else collect(submissions, assignment_name, assignment_config)
+        if times is not None:
+            sources, unknown = lms_download.with_times(sources, lms_download.read_times(times))
+            if unknown:
+                print(f"course grade: {times} names submissions not given: {', '.join(unknown[:10])}", file=sys.stderr)
     except InputError as exc:
         print(f"course grade: {printable(exc)}", file=sys.stderr)
         return 2
@@ -109,5 +116,5 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
 
 def run(args: argparse.Namespace) -> int:
     return main(submissions=args.submissions, results=args.results, out=args.out, format=args.format,
-                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox,
-                **batch.options(args))
+                assignment=args.assignment, config_path=args.config, sandbox=args.sandbox, lms=args.lms,
+                all_attempts=args.all_attempts, times=args.times, **batch.options(args))

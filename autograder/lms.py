@@ -15,10 +15,12 @@ files match none of them is still a submission, with a note saying what was expe
 
 from __future__ import annotations
 
+import csv
 import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from autograder import config
@@ -138,6 +140,38 @@ def read_download(path: Path, assignment: config.Assignment, *, lms: str | None 
                              f"({LAYOUT_EXAMPLES[kind]}): not every file in it is named that way")
         files = {name: (folder / name).read_bytes() for name in names}
     return sources(files, kind, assignment, shown(path), every_attempt)
+
+
+def read_times(path: Path) -> dict[str, str]:
+    """Submission times for a download that carries none (Canvas's, Moodle's): a CSV with the columns `student`
+    (the LMS id the download names) and `submitted_at` (ISO 8601 with its time zone), e.g. from Canvas's
+    submissions API or Moodle's grading worksheet. Raises InputError naming the first bad row."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+            header = set(rows[0]) if rows else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read the submission times {shown(path)}: {exc}") from None
+    if not {"student", "submitted_at"} <= header:
+        raise InputError(f"{shown(path)} needs the columns student,submitted_at (ISO 8601 with a time zone)")
+    times = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            moment = datetime.fromisoformat((row["submitted_at"] or "").strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise InputError(f"{shown(path)} line {line}: submitted_at {row['submitted_at']!r} is not an ISO 8601 "
+                             "time with a time zone (e.g. 2026-12-10T23:59:00+01:00)")
+        times[(row["student"] or "").strip()] = moment.isoformat()
+    return times
+
+
+def with_times(found: list[Source], times: dict[str, str]) -> tuple[list[Source], list[str]]:
+    """The sources with their submission times, and the ids in `times` that name no source."""
+    names = {source.name for source in found}
+    return ([replace(s, submitted_at=times[s.name]) if s.name in times else s for s in found],
+            sorted(set(times) - names))
 
 
 LAYOUT_EXAMPLES = {"canvas": "<name>_<user id>_<submission id>_<file>",

@@ -104,11 +104,14 @@ def grader_key(course: config.Course, assignment: config.Assignment) -> str:
 
 
 def grading_key(source: Source, assignment: config.Assignment, grader: str) -> str:
-    """What one submission's result depends on: the grader (grader_key) and its student files."""
+    """What one submission's result depends on: the grader (grader_key), its student files and, when known, the
+    time it was handed in (the result records it for the late policy)."""
     digest = hashlib.sha256(grader.encode())
     for relative in assignment.student_files:
         data = source.files.get(relative, b"<missing>")
         digest.update(relative.encode() + b"\0" + hashlib.sha256(data).digest())
+    if source.submitted_at:
+        digest.update(b"submitted_at\0" + source.submitted_at.encode())
     return digest.hexdigest()
 
 

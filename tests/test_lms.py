@@ -111,3 +111,22 @@ def test_an_unreadable_zip_is_left_to_the_other_inputs(tmp_path: Path):
     """A zip that is no zip is not an LMS download: `course grade` then grades it as a submission saying so."""
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
     assert lms.read_download(tmp_path / "broken.zip", ASSIGNMENT) is None
+
+
+def test_submission_times_for_a_download_that_has_none(tmp_path: Path, capsys):
+    times = tmp_path / "times.csv"
+    times.write_text("student,submitted_at\n101,2026-12-11T08:00:00+01:00\n999,2026-12-11T08:00:00Z\n")
+    found, unknown = lms.with_times(lms.read_download(canvas(tmp_path / "canvas"), ASSIGNMENT), lms.read_times(times))
+    assert {s.name: s.submitted_at for s in found} == {"101": "2026-12-11T08:00:00+01:00", "102": ""}
+    assert unknown == ["999"]
+
+
+@pytest.mark.parametrize("text", ["student,when\n101,2026-12-11T08:00:00Z\n",
+                                  "student,submitted_at\n101,2026-12-11 08:00\n",
+                                  "student,submitted_at\n101,yesterday\n"])
+def test_bad_submission_times_are_one_line_and_nothing_is_graded(tmp_path: Path, capsys, text: str):
+    times = tmp_path / "times.csv"
+    times.write_text(text)
+    assert grade.main(submissions=[canvas(tmp_path / "canvas")], out=tmp_path / "out", times=times) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "times.csv" in error and not (tmp_path / "out").exists()
