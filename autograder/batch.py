@@ -29,7 +29,7 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder import config, overrides, regrade
+from autograder import config, overrides, regrade, similar_code
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
 from autograder.results import Results, printable
@@ -395,6 +395,9 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
               + (f" (shard {shard[0]}/{shard[1]})" if shard else ""), file=sys.stderr)
         if held:
             review(out, held, keys, course=course, accept=accept)
+        if report:  # the class report's similar submissions, kept beside the results (autograder.similar_code)
+            similar_code.save(similar_code.of_sources(sources, assignment, course.root),
+                              course.grading.similarity_threshold, out)
         if gradebook or csv or report:
             unwritten = publish(overrides.load_decided(out, course), course=course, assignment_name=assignment_name,
                                 gradebook=gradebook, csv=csv, report=report, results_dir=out)

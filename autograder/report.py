@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from autograder import config, overrides, pictures
+from autograder import config, overrides, pictures, similar_code
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
@@ -175,7 +175,7 @@ def _submission_page(result: Results) -> str:
 
 
 def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: config.Course,
-                assignment_name: str) -> str:
+                assignment_name: str, similar: tuple[list[similar_code.Pair], float] | None) -> str:
     assignment = stats.assignment
     totals = stats.totals or [0.0]
     summary = [len(stats.results), f"{statistics.fmean(totals):.1f}", f"{statistics.median(totals):.1f}",
@@ -183,7 +183,7 @@ def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: co
                sum(r.score >= assignment.max_score - 1e-9 for r in stats.results), len(stats.flagged)]
     return _templates.get_template("report/index.html.j2").render(
         title=f"Class report: {assignment_name}", course_name=course.name, assignment_name=assignment_name,
-        summary=summary, images=images,
+        summary=summary, images=images, similar=similar,
         parts=[{"name": name, "title": part.title, "points": points(part.points),
                 "mean": f"{100 * stats.part_mean[name]:.1f}%", "losing": f"{100 * stats.part_losing[name]:.1f}%"}
                for name, part in assignment.parts.items()],
@@ -200,7 +200,8 @@ def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: co
 
 def write_report(results: list[Results], out: Path, *, course: config.Course, assignment_name: str,
                  results_dir: Path | None = None) -> Path:
-    """Write out/index.html, its PNGs and one page per submission; return the index path."""
+    """Write out/index.html, its PNGs and one page per submission; return the index path. The similar submissions
+    come from `results_dir`'s similarity.jsonl (autograder.similar_code), when there is one."""
     _, assignment = course.assignment(assignment_name)
     stats = ClassStatistics(results, assignment)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,7 +220,8 @@ def write_report(results: list[Results], out: Path, *, course: config.Course, as
     images = _plots(stats, out) if stats.results else []
     index = out / "index.html"
     temporary = out / ".index.html.tmp"
-    temporary.write_text(_index_page(stats, images, course, assignment_name), encoding="utf-8")
+    similar = similar_code.load(results_dir) if results_dir else None
+    temporary.write_text(_index_page(stats, images, course, assignment_name, similar), encoding="utf-8")
     os.replace(temporary, index)
     return index
 

@@ -1,4 +1,5 @@
-"""`course similarity` (autograder/similarity.py): a renamed copy ranks first; independent work is not flagged."""
+"""Similar code (autograder/similar_code.py, `course similarity`, the class report): a renamed copy ranks first;
+independent work is not flagged."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import REPO_ROOT, cli, config, demo, similarity, validate
+from autograder import REPO_ROOT, cli, config, demo, similar_code, validate
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()
@@ -30,13 +31,13 @@ def correct_variants() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def ranking() -> tuple[list[similarity.Pair], str, str]:
+def ranking() -> tuple[list[similar_code.Pair], str, str]:
     demo_class = {s.name: demo.student_files(s) for s in demo.STUDENTS if s.kind != "hostile"}
     variants = correct_variants()
     original = "nn-functional-style"
     texts = {**demo_class, **{f"variant-{k}": v for k, v in variants.items()}}
     texts["copycat"] = {f: renamed(t) for f, t in variants[original].items()}
-    return similarity.ranked(texts, similarity.boilerplate(ASSIGNMENT)), f"variant-{original}", "copycat"
+    return similar_code.ranked(texts, similar_code.boilerplate(ASSIGNMENT)), f"variant-{original}", "copycat"
 
 
 def test_a_renamed_copy_ranks_first_and_is_flagged(ranking):
@@ -67,3 +68,42 @@ def test_the_command_writes_the_flagged_pairs_side_by_side(tmp_path: Path, capsy
     assert "copycat" in first and "original" in first and "FLAGGED" in first
     page = out.read_text()
     assert "copycat and original" in page and "<pre>" in page
+
+
+@pytest.mark.slow
+def test_the_class_report_of_the_demo_class_shows_a_planted_copy_first(tmp_path: Path):
+    """course grade --report on the demo class with one catalog variant and its renamed copy planted: the report's
+    similar submissions flag that pair, side by side, and nothing else."""
+    variants = correct_variants()
+    for student in demo.STUDENTS:
+        demo.write_student(student, tmp_path / "class")
+    for name, files in {"original": variants["nn-functional-style"],
+                        "copycat": {f: renamed(t) for f, t in variants["nn-functional-style"].items()}}.items():
+        for relative, text in files.items():
+            (tmp_path / "class" / name / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "class" / name / relative).write_text(text)
+    results, report = tmp_path / "results", tmp_path / "report"
+    assert cli.main(["grade", str(tmp_path / "class"), "--out", str(results), "--report", str(report)]) == 0
+    pairs, threshold = similar_code.load(results)
+    flagged = [{p.first, p.second} for p in pairs if p.similarity >= threshold]
+    assert flagged == [{"copycat", "original"}]
+    page = (report / "index.html").read_text()
+    section = page[page.index("<h2>Similar submissions</h2>"):page.index("<h2>Tests</h2>")]
+    assert "copycat and original" in section and section.count("<pre>") >= 2
+    assert "Next most similar pairs" in section and "<mark>" in section
+
+
+def test_course_report_shows_the_ranking_kept_beside_the_results(tmp_path: Path):
+    variants = correct_variants()
+    for name, files in {"original": variants["kahn-sort"],
+                        "copycat": {f: renamed(t) for f, t in variants["kahn-sort"].items()}}.items():
+        for relative, text in files.items():
+            (tmp_path / "class" / name / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "class" / name / relative).write_text(text)
+    results = tmp_path / "results"
+    results.mkdir()
+    assert cli.main(["report", str(results), "--out", str(tmp_path / "before")]) == 0
+    assert "Not computed" in (tmp_path / "before" / "index.html").read_text()
+    assert cli.main(["similarity", str(tmp_path / "class"), "--results", str(results)]) == 0
+    assert cli.main(["report", str(results), "--out", str(tmp_path / "after")]) == 0
+    assert "copycat and original" in (tmp_path / "after" / "index.html").read_text()
