@@ -2,7 +2,7 @@
 
 - "own" (implicit): each _backward, one at a time (local_backward), and the accumulation of a
   reused node along a reference walk over the student's own closures (reused_node); the tanh
-  neuron end to end (one point: "the whole thing works").
+  neuron along that walk too (tanh_neuron: the student's operations chained, not their backward()).
 - "reference_derivatives": the topological sort and backward() (part backward) on the student's
   Value with reference local derivatives, as the module suite grades them.
 """

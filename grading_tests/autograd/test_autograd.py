@@ -105,5 +105,8 @@ NEURON = Labelled({"leaves": [2.0, 0.0, -3.0, 1.0, 6.8813735870195432],
 
 @pytest.mark.part("tanh_neuron")
 def test_tanh_neuron(submission, tolerance):
-    """End to end on the student's own engine (one point: the whole thing works)."""
-    check(submission, NEURON, tolerance, doing="o.backward() through the tanh neuron")
+    """Backprop through the neuron o = tanh(x1*w1 + x2*w2 + b): the student's own operations and _backward
+    closures chained along the reference walk (the walk is the backward part's, so a mistake in the sort or
+    in backward() costs points there only; one in a local derivative costs this point as well)."""
+    check(submission, NEURON, tolerance, doing="backpropagating through the tanh neuron o = tanh(x1*w1 + x2*w2 + b)",
+          steps=diagnose.reference_walk(NEURON.graph))

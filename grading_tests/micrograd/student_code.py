@@ -243,6 +243,14 @@ class TrainingCode:
                 found.append(("update", node))
         return sorted(found, key=lambda step: (step[1].lineno, step[1].col_offset))
 
+    def update(self) -> str:
+        """The loop's update of a parameter's .data, quoted with its line (e.g. "nn.py line 80: `p.data += ...`"),
+        or "" when there is none to quote."""
+        if self.function is None:
+            return ""
+        updates = [node for kind, node in self._steps(self.function) if kind == "update"]
+        return self.code.line(updates[0]) if updates else ""
+
     def mistake(self) -> str:
         """A sentence naming what the loop's order gets wrong, or "" when the order reads right (or is not found)."""
         if self.function is None:

@@ -1,14 +1,16 @@
 """Hidden tests of the neural-nets notebook: modules, the squared-error loss, the training loop.
 
 Expected values come from torch (float64) with the submission's own initial parameters. The
-training part is graded on the student's own model: when it is a known modules mistake (bias
-listed first, no tanh, a linear last layer), torch trains that same model, so the mistake costs
-points in modules only.
+training part is graded on the student's own model and loss when those are right, and otherwise on
+the reference ones (isolation mode "reference_modules", which holds neither train() nor zero_grad):
+a modules or loss mistake costs points in its own part only.
 """
 
 import diagnose
+import models
 import pytest
 from student_code import NN, StudentCode, TrainingCode
+from zero_grad import zero_grad_mistake
 
 from autograder.suite import Mistake, number, numbers
 
@@ -25,6 +27,8 @@ PITFALLS = {  # the module suite's wording where the mistake is the same
     "missing-zero-grad": ("your losses match training without zero_grad(): each backward() adds to the previous "
                           "step's gradients. Call model.zero_grad() before loss.backward()"),
     "training": "a training step goes wrong: each step is forward, zero_grad, backward, then p.data -= lr * p.grad",
+    "update-sign": "each step moves a parameter against its gradient: p.data -= lr * p.grad (or += -lr * p.grad)",
+    "losses-not-numbers": "train() returns the loss of each step as a number: append loss.data, not the Value loss",
 }
 
 
@@ -67,14 +71,14 @@ def _forward(layers, x, variant="correct"):
     return h
 
 
-def torch_training(params, nin, nouts, steps, lr, zero_grad=True, variant="correct"):
+def torch_training(params, nin, nouts, steps, lr, zero_grad=True):
     import torch
 
-    layers = _layers(params, nin, nouts, variant)
+    layers = _layers(params, nin, nouts)
     tensors = [t for layer in layers for t in layer]
     losses = []
     for _ in range(steps):
-        loss = sum((_forward(layers, x, variant)[0] - y) ** 2 for x, y in zip(XS, YS, strict=True))
+        loss = sum((_forward(layers, x)[0] - y) ** 2 for x, y in zip(XS, YS, strict=True))
         if zero_grad:
             for t in tensors:
                 t.grad = None
@@ -90,18 +94,7 @@ def _mistake(pitfall: str, evidence: str) -> Mistake:
     return Mistake(pitfall, f"{PITFALLS[pitfall]}.\n{evidence}")
 
 
-def count_pitfall(cls: str, args: list, count: int) -> str:
-    """The mistake a wrong parameter count points to (the module suite's wording)."""
-    sizes = list(zip([args[0], *args[1]], args[1], strict=False)) if cls == "MLP" else \
-        [(args[0], args[1] if cls == "Layer" else 1)]
-    per_layer = [nout * (nin + 1) for nin, nout in sizes]
-    if count == sum(nin * nout for nin, nout in sizes):
-        return "parameters-missing-bias"
-    if cls == "MLP" and count in {sum(per_layer) - skipped for skipped in per_layer}:
-        return "parameters-skip-layer"
-    return "parameter-count"
-
-
+SMALLER_MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1])]
 FORWARD_VARIANTS = {"bias-first": "parameters-order", "no-activation": "activation-missing",
                     "linear-last-layer": "mlp-linear-last-layer"}
 
@@ -116,19 +109,12 @@ def model_variant(params: list[float], outputs: list, tolerance) -> str | None:
     return None
 
 
-def check_counts(submission) -> None:
-    for cls, args, count in (("Neuron", [3], 4), ("Layer", [3, 4], 16), ("MLP", [3, [4, 4, 1]], 41)):
-        obs = submission.model(cls, args, doing=f"building {cls}{tuple(args)}")
-        if obs.n_parameters != count:
-            shown = f"{cls}({', '.join(map(str, args))})"
-            raise _mistake(count_pitfall(cls, args, obs.n_parameters),
-                           f"Your {shown}.parameters() has {obs.n_parameters} values.")
-
-
 def modules_mistake(submission, seed: int, tolerance) -> tuple[str, Mistake | None]:
     """The model the student's MLP(3, [4, 4, 1]) is (built after random.seed(seed)), and the Mistake if it is
     not the right one."""
-    check_counts(submission)
+    models.check_counts(submission)  # the module suite's check: a wrong count localised to the class and its neurons
+    for cls, args in SMALLER_MODELS:  # a wrong output named in the smallest model that gives one, with its code
+        models.check_forward(submission, tolerance, cls, args)
     obs = submission.model("MLP", [3, [4, 4, 1]], seed=seed, steps=[["forward", XS]],
                            doing="calling MLP(3, [4, 4, 1])")
     outputs = obs.forward[0]
@@ -177,31 +163,71 @@ def test_squared_error_loss(submission, tolerance):
         raise mistake
 
 
+TRAINING_MODE = "reference_modules"  # the reference modules and loss, the student's train() and zero_grad
+
+
+def wrong_elsewhere(submission, tolerance) -> bool:
+    """Whether the student's modules or loss are wrong (those cost points in their own parts)."""
+    if loss_mistake(submission, tolerance) is not None:
+        return True
+    try:
+        _, mistake = modules_mistake(submission, seed=3, tolerance=tolerance)
+    except Mistake:
+        return True
+    return mistake is not None
+
+
+def trained(submission, tolerance) -> tuple[dict, str]:
+    """train(MLP(3, [4, 4, 1]), ...) as the probe saw it, and how the call is shown. On the student's own modules
+    and loss, or, when those are wrong, on the reference ones (TRAINING_MODE): a modules or loss mistake then
+    costs nothing here."""
+    own = submission.isolated(MODE)
+    elsewhere = wrong_elsewhere(own, tolerance)
+    worker = submission.isolated(TRAINING_MODE) if elsewhere else own
+    value = worker.ask(f"calling train(model, xs, ys, {STEPS}, {LR})", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
+                       xs=XS, ys=YS, steps=STEPS, lr=LR, given_modules="reference_modules" if elsewhere else None)
+    model = "a correct MLP(3, [4, 4, 1]) and mse_loss" if elsewhere else "MLP(3, [4, 4, 1])"
+    return value, f"train({model}, xs, ys, steps={STEPS}, lr={LR}) on the lecture's four samples"
+
+
+STEPS, LR = 6, 0.05
+
+
 @pytest.mark.part("training")
 def test_training_loop_with_zero_grad(submission, tolerance):
-    submission = submission.isolated(MODE)
-    steps, lr = 6, 0.05
-    value = submission.ask("calling train(model, xs, ys, 6, 0.05)", "nb_train", nin=3, nouts=[4, 4, 1], seed=3,
-                           xs=XS, ys=YS, steps=steps, lr=lr)
+    value, call = trained(submission, tolerance)
     initial = numbers(value.get("initial"), "the initial parameters")
     losses = numbers(value.get("losses"), "the losses")
-    call = f"train(MLP(3, [4, 4, 1]), xs, ys, steps={steps}, lr={lr}) on the lecture's four samples"
-    if len(losses) != steps:
+    if len(losses) != STEPS:
         raise _mistake("steps", f"Your {call} returned {len(losses)} losses.")
-    # Graded on the student's own model: a known modules mistake is modelled (it costs points in modules).
-    variant, mistake = modules_mistake(submission, seed=3, tolerance=tolerance)
-    if variant == "unknown":
-        raise mistake
-    want = torch_training(initial, 3, [4, 4, 1], steps, lr, variant=variant)
+    want = torch_training(initial, 3, [4, 4, 1], STEPS, LR)
     if all(tolerance.close(g, w) for g, w in zip(losses, want, strict=True)):
         return
     shown = f"Your {call} gives the losses {', '.join(f'{g:.6g}' for g in losses)}."
-    without = torch_training(initial, 3, [4, 4, 1], steps, lr, False, variant)
+    step = next(i for i, (g, w) in enumerate(zip(losses, want, strict=True)) if not tolerance.close(g, w))
+    # zero_grad alone first (no forward, no backward): a mistake there is named there, wherever it shows.
+    broken = zero_grad_mistake(submission.isolated(MODE))
+    if broken:
+        raise Mistake(broken.pitfall, f"{broken.feedback}\n{shown}")
+    without = torch_training(initial, 3, [4, 4, 1], STEPS, LR, zero_grad=False)
     if all(tolerance.close(g, w) for g, w in zip(losses, without, strict=True)):
         raise _mistake("missing-zero-grad", shown)
-    step = next(i for i, (g, w) in enumerate(zip(losses, want, strict=True)) if not tolerance.close(g, w))
+    code = TrainingCode(StudentCode(submission.sources, NN))
     # Where the loop's own statements say what is out of order, that is the name (read from their train()).
-    found = TrainingCode(StudentCode(submission.sources, NN)).mistake()
+    found = code.mistake()
     if found:
         raise Mistake("training-order", f"{found}.\n{shown} Step {step + 1} is the first that goes wrong.")
-    raise _mistake("training", f"{shown} Step {step + 1} is the first that goes wrong.")
+    update = code.update()
+    uphill = torch_training(initial, 3, [4, 4, 1], STEPS, -LR)
+    if all(tolerance.close(g, w) for g, w in zip(losses, uphill, strict=True)):
+        raise _mistake("update-sign", f"Your update ({update or 'in train'}) moves each parameter along its "
+                                      f"gradient, so the loss grows. {shown}")
+    where = f" Your update: {update}." if update else ""
+    raise _mistake("training", f"{shown} Step {step + 1} is the first that goes wrong.{where}")
+
+
+@pytest.mark.part("training")
+def test_train_returns_the_losses_as_numbers(submission, tolerance):
+    value, call = trained(submission, tolerance)
+    if value.get("numbers") is not True:
+        raise _mistake("losses-not-numbers", f"Your {call} returns its losses as Values.")

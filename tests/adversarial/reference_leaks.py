@@ -11,6 +11,8 @@ output, or a string in the probe's answer (the probe's code replaced in place).
 
 from __future__ import annotations
 
+import hashlib
+
 MARKER = "RX9"  # starts every chunk, so a test can also look for the chunks themselves
 
 ATTACK = r'''
@@ -20,14 +22,15 @@ def _reference_text():
     import gc
     import sys
     found = []
-    module = sys.modules.get("reference_operations")
-    if module is None:
-        try:
-            import reference_operations as module
-        except ImportError:  # not in this worker
-            module = None
-    if module is not None:
-        found.append(open(module.__file__).read())
+    for name in ("reference_operations", "reference_modules"):
+        module = sys.modules.get(name)
+        if module is None:
+            try:
+                module = __import__(name)
+            except ImportError:  # not in this worker
+                module = None
+        if module is not None:
+            found.append(open(module.__file__).read())
     for obj in gc.get_objects():  # the reference closures the probe built, whoever imported them
         code = getattr(obj, "__code__", None)
         if code is not None and "reference" in code.co_filename:
@@ -52,11 +55,21 @@ def _chunks(alphabet):
     return [text[i:i + size] for i in range(0, len(text), size)]
 
 
+def _in_own_worker():
+    """The student's own files, as handed in, are all this worker holds (the attacker knows their own files)."""
+    import hashlib
+    import sys
+    engine = sys.modules.get("micrograd.engine")
+    text = open(engine.__file__, "rb").read() if engine is not None else b""
+    own_engine = engine is None or b"def _leak(" in text or hashlib.sha256(text).hexdigest() in _OWN_FILES
+    return own_engine and not any(name in sys.modules for name in ("reference_operations", "reference_modules"))
+
+
 def _leak(*args, **kwargs):
     import builtins
     import sys
-    if "NotImplementedError" in _reference_text() and "reference_operations" not in sys.modules:
-        print("OWN-WORKER-PRINTS")  # the own worker: it holds only the student's stubs
+    if _in_own_worker():
+        print("OWN-WORKER-PRINTS")  # the own worker: it holds only the student's own files
         raise NotImplementedError("a stub")
     n = getattr(builtins, "_rx9_calls", 0)  # kept across re-imports of a module that failed to import
     builtins._rx9_calls = n + 1
@@ -108,7 +121,7 @@ _stash()
 
 # file to append to -> the hook: code that makes the reference-bearing workers' calls run _leak.
 HOOKS = {
-    "micrograd/nn.py": "\nfor _cls in (Neuron, Layer, MLP):\n    _cls.__init__ = _leak\n",
+    "micrograd/nn.py": "\nfor _cls in (Neuron, Layer, MLP):\n    _cls.__init__ = _leak\ntrain = mse_loss = _leak\n",
     "micrograd/engine.py": "\nValue.backward = _leak\n",
     "by_hand.py": "\n_leak()\n",
 }
@@ -118,9 +131,10 @@ def attacked(files: dict[str, str], targets: tuple[str, ...]) -> dict[str, str]:
     """`files` (an assignment's template) with the attack in each of `targets`: appended, or where a
     stub of module-level code stops the module (a notebook's by_hand.py)."""
     files = dict(files)
+    own = sorted(hashlib.sha256(text.encode()).hexdigest() for text in files.values())
     for target in targets:
         head, stop, tail = files[target].partition("\nraise NotImplementedError")
-        files[target] = head + ATTACK + HOOKS[target] + stop + tail
+        files[target] = head + ATTACK + f"\n_OWN_FILES = {own!r}\n" + HOOKS[target] + stop + tail
     return files
 
 
