@@ -217,6 +217,9 @@ def indices(values: Any, what: str) -> list[int]:
     return [int(i) for i in found]
 
 
+OTHER_VALUE_CHILD, NOT_A_VALUE_CHILD = -1, -2  # in GraphObservation.prev: a Value made on the way; not a Value
+
+
 @dataclass(frozen=True)
 class GraphObservation:
     data: list[float]

@@ -69,6 +69,7 @@ def _operand(nodes, ref):
 
 
 # The Value method Python calls for an op: the reflected one when a plain number comes first (2 * x).
+NOT_A_VALUE = -2  # in "prev": a child that is not a Value (autograder.suite.NOT_A_VALUE_CHILD)
 _METHODS = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "truediv": "__truediv__", "neg": "__neg__",
             "pow": "__pow__", "tanh": "tanh", "relu": "relu", "exp": "exp"}
 
@@ -174,7 +175,9 @@ def graph(graph, steps=(("backward", -1),), record_calls=False, derivatives="own
     return {
         "data": [_number(n.data, _attribute_of(graph, i, "data")) for i, n in enumerate(nodes)],
         "grad": [_number(n.grad, _attribute_of(graph, i, "grad")) for i, n in enumerate(nodes)],
-        "prev": [sorted(index.get(id(child), -1) for child in n._prev) for n in nodes],
+        # -1: a Value made on the way (not one of the graph's nodes); -2: a child that is not a Value at all
+        "prev": [sorted(index.get(id(child), -1 if isinstance(child, type(n)) else NOT_A_VALUE) for child in n._prev)
+                 for n in nodes],
         "calls": calls,
     }
 

@@ -17,14 +17,14 @@ from diagnose import PITFALLS, Tolerance
 from writing import MAX_SHOWN, Labelled
 
 from autograder.sandbox import StudentError
-from autograder.suite import FAILURES, GraphObservation, Mistake, Submission
+from autograder.suite import FAILURES, NOT_A_VALUE_CHILD, OTHER_VALUE_CHILD, GraphObservation, Mistake, Submission
 
 H = 1e-5  # central-difference step
 UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
 # Inputs for one operation's _backward alone (no point near relu's kink; positive bases for powers).
 LOCAL_POINTS = {"add": [(2.0, -3.0), (0.5, 4.0)], "mul": [(2.0, -3.0), (-1.5, 0.25)],
                 "tanh": [(0.7,), (-1.3,)], "relu": [(1.5,), (-0.7,)], "exp": [(0.5,), (-1.2,)],
-                "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5)]}
+                "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5), (0.0, 3)]}  # x**3 at 0: slope 0
 def feedback(pitfall: str, graph: dict, steps: list | None, observation: GraphObservation, nodes) -> str:
     text, written = PITFALLS.get(pitfall, pitfall), Labelled(graph)
     return (f"{text}.\nIn {written.render()}, {written.steps(steps)}: your "
@@ -58,13 +58,19 @@ def check_children(submission: Submission, op: str, graph: dict, observation: Gr
     out, inputs = len(graph["leaves"]), [ref for ref in graph["ops"][0][1:] if isinstance(ref, int)]
     inputs = inputs[:operations.OPERATIONS[op].values]
     missing = [i for i in inputs if i not in observation.prev[out]]
+    written, method = Labelled(graph), student_code.METHOD[op]
+    built = student_code.StudentCode(submission.sources).output_line(op)
+    where = f"\nYour {method} builds its output at {built}." if built else ""
+    if NOT_A_VALUE_CHILD in observation.prev[out]:
+        raise Mistake(f"children-not-values:{op}", (
+            f"your {method} lists something that is not a Value among its output's children: in {written.render()}, "
+            f"your v{out}._prev holds a plain number. backward() visits every child, and a number has no _prev or "
+            f"_backward, so backward() fails on any graph using {method}: pass only Values as _children (for a "
+            f"number exponent, (self,)).{where}"))
     # A child that is not a node of the graph (-1) is a Value made on the way (a tanh built from exp, say): the
     # inputs may be reached through it, which the gradients already judged.
-    if missing and -1 not in observation.prev[out]:
-        written, method = Labelled(graph), student_code.METHOD[op]
+    if missing and OTHER_VALUE_CHILD not in observation.prev[out]:
         kept = [written.labels[i] for i in inputs if i not in missing]
-        built = student_code.StudentCode(submission.sources).output_line(op)
-        where = f"\nYour {method} builds its output at {built}." if built else ""
         raise Mistake(f"children-missing:{op}", (
             f"your {method} does not record all its inputs as the children of its output: in "
             f"{written.render()}, your v{out}._prev " + (f"holds {', '.join(kept)} but not " if kept else "lacks ")
@@ -304,6 +310,20 @@ def same_failure(a: StudentError, b: StudentError) -> bool:
     return bool(NOT_A_VALUE.match(a.message) and NOT_A_VALUE.match(b.message))
 
 
+def non_value_child(submission: Submission) -> Mistake | None:
+    """The first operation whose output lists something other than a Value among its children, as a Mistake."""
+    for graph in SIMPLEST:
+        if len(graph["ops"]) != 1 or graph["ops"][0][0] not in student_code.METHOD:
+            continue
+        try:
+            observation = submission.graph(graph, [], doing=f"computing {Labelled(graph).render()}")
+            check_children(submission, graph["ops"][0][0], graph, observation)
+        except Mistake as found:
+            if found.pitfall.startswith("children-not-values:"):
+                return found
+    return None
+
+
 def innermost(submission: Submission, mistake: Mistake) -> Mistake:
     """The same failure on the simplest expression that shows it (its _backward called too), or the mistake."""
     for graph in SIMPLEST:
@@ -361,6 +381,9 @@ def explain_error(submission: Submission, mistake: Mistake, tolerance: Tolerance
         return not_a_number(found[1] or found[3], found[2], mistake)
     if not ABOUT_OPERANDS.search(error.message):
         return mistake
+    if (number_child := non_value_child(submission)) is not None:  # a number in a graph: backward() fails on it
+        return Mistake(number_child.pitfall, f"{number_child.feedback}\nThat is also why {mistake.feedback}",
+                       error=error)
     try:
         check_operators(submission)
         for graph, pitfall in NUMBER_GRAPHS:

@@ -24,8 +24,9 @@ def test_output_is_seeded(submission, tolerance):
 
 def test_repeated_backward_calls_add_up(submission, tolerance):
     """Calling backward() three times triples the leaves' gradients (a backward() that resets them, a seed
-    set after the walk, or a seed added to the gradient left by the last call each give another multiple).
-    Interior gradients after a repeated backward() are not graded."""
+    set after the walk, or a seed added to the gradient left by the last call each give another multiple), and
+    backward() on two outputs adds both into their common leaves. Interior gradients after a repeated backward()
+    are not graded."""
     graphs = [{"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}, {"leaves": [0.5, 1.5], "ops": [["add", 0, 1]]},
               {"leaves": [0.3], "ops": [["tanh", 0]]}, {"leaves": [1.5], "ops": [["mul", 0, 0]]},
               {"leaves": [-0.5], "ops": [["add", 0, 0]]},
@@ -33,5 +34,9 @@ def test_repeated_backward_calls_add_up(submission, tolerance):
               # is not graded) never reaches a leaf
               {"leaves": [-0.5, 1.5], "ops": [["relu", 0], ["add", 2, 1]]}]
     steps = [[["backward", len(g["leaves"]) + len(g["ops"]) - 1]] * 3 for g in graphs]
+    # Two outputs of the same leaves, each backpropagated once: the leaves hold the sum, as zero_grad() is there
+    # to undo (a backward() that resets the leaves keeps only the second).
+    graphs.append({"leaves": [1.5, -2.0], "ops": [["mul", 0, 1], ["add", 0, 1]]})
+    steps.append([["backward", 2], ["backward", 3]])
     checks.check_backward(submission.isolated(MODE), graphs, steps, tolerance=tolerance, leaves_only=True,
-                          doing="calling backward() three times")
+                          doing="calling backward() three times, or on two outputs of the same inputs")
