@@ -117,7 +117,8 @@ def in_their_code(submission: Submission, op: str, mistake: Mistake) -> Mistake:
     if writes and kind in AGREES and not AGREES[kind](writes):
         pitfall = f"wrong-derivative:{op}"
         feedback = f"{PITFALLS[pitfall]}.\n{details}"
-    shown = student_code.shown_lines([w.line for w in writes], f"Your {op}'s _backward")
+    lines = sorted({line.number: line for line in student.backward_lines(op)}.values(), key=lambda line: line.number)
+    shown = student_code.shown_lines((lines or [w.line for w in writes])[:MAX_BACKWARD_LINES], f"Your {op}'s _backward")
     return Mistake(pitfall, feedback + ("\n" + shown if shown else ""), mistake.flags, picture=mistake.picture)
 
 
@@ -138,6 +139,39 @@ def wrong_operation(submission: Submission, tolerance: Tolerance, graph: dict) -
             found = composite_mistake(submission, tolerance, op)
             if found is not None:
                 return found
+    return None
+
+
+MAX_BACKWARD_LINES = 8  # of a _backward quoted in feedback
+KINK = 1e-3  # relu's derivative is a convention within this of 0: no central difference can judge it there
+
+
+def wrong_at_its_values(submission: Submission, tolerance: Tolerance, graph: dict,
+                        observation: GraphObservation) -> Mistake | None:
+    """An operation whose _backward, alone, disagrees with central differences of its own forward at the very
+    values it has in this graph (a relu threshold at 1, a derivative wrong only near some input): the student's
+    own code on both sides, so it needs no expected value, for points wrong_operation's fixed ones miss."""
+    for op, *refs in graph["ops"]:
+        if op not in diagnose.LOCAL_OPS:
+            continue
+        count = operations.OPERATIONS[op].values
+        point = tuple([observation.data[r] if isinstance(r, int) else r["c"] for r in refs[:count]] + refs[count:])
+        if op == "relu" and abs(point[0]) < KINK:
+            continue
+        single = single_op(op, point)
+        try:
+            local = submission.graph(single, local_steps(single), doing=f"calling {op}'s _backward")
+            nearby = submission.graphs(diagnose.central_differences(single, H), [[]] * (2 * count),
+                                       doing="evaluating your forward pass near the inputs")
+        except Mistake:
+            continue  # the tests of that operation report it
+        slopes = diagnose.finite_difference_gradient([o.data[-1] for o in nearby], H)
+        if all(diagnose.finite_difference_agrees(UPSTREAM * slope, grad, tolerance.finite_difference)
+               for slope, grad in zip(slopes, local.grad[:count], strict=True)):
+            continue
+        pitfall = f"wrong-derivative:{op}"
+        return in_their_code(submission, op, Mistake(pitfall, feedback(pitfall, single, local_steps(single), local,
+                                                                       range(count))))
     return None
 
 
@@ -212,7 +246,8 @@ def gradient_mistake(submission: Submission | None, graph: dict, steps: list | N
     if pitfall is None and submission is not None and own:
         pitfall = finite_difference_pitfall(submission, graph, observation, tolerance)
         if pitfall in (None, "gradient-disagrees-with-forward") and localize:
-            found = wrong_operation(submission, tolerance, graph)
+            found = wrong_operation(submission, tolerance, graph) or wrong_at_its_values(submission, tolerance, graph,
+                                                                                          observation)
             if found is not None:
                 return shows_in(found, graph, observation, wrong)
     ops = {op for op, *_ in graph["ops"]}
@@ -261,11 +296,13 @@ OPERATORS = ["__radd__", "__rmul__", "__rsub__", "__rtruediv__", "__neg__", "__s
 
 
 def check_operators(submission: Submission) -> None:
+    """Every operator Python needs for expressions mixing Values and numbers; all the missing ones are named."""
     present = submission.api(OPERATORS)
-    for operator in OPERATORS:
-        if not present[operator]:
-            pitfall = f"missing-operator:{operator}"
-            raise Mistake(pitfall, f"{PITFALLS[pitfall]}.")
+    missing = [operator for operator in OPERATORS if not present[operator]]
+    if missing:
+        pitfall = f"missing-operator:{missing[0]}"
+        others = [PITFALLS[f"missing-operator:{operator}"] for operator in missing[1:]]
+        raise Mistake(pitfall, f"{PITFALLS[pitfall]}." + "".join(f"\nAlso: {other}." for other in others))
 
 
 # An exception about an operand of an operator (a missing reflected operator, a plain number not wrapped in
@@ -474,7 +511,8 @@ def check_graphs(submission: Submission, graphs: list[dict], steps: list | None 
             if localize and submission.mode == "own":
                 # Localise before naming: an operation whose _backward alone is wrong is the mistake, whatever
                 # a pitfall that happens to reproduce this graph says (x**2 cannot tell n*x from x**(n-1)).
-                found = wrong_operation(submission, tolerance, graph)
+                found = wrong_operation(submission, tolerance, graph) or wrong_at_its_values(
+                    submission, tolerance, graph, observation)
                 if found is not None:
                     raise shows_in(found, graph, observation, wrong)
             if pitfall is None:  # explain this graph alone, unless another graph it could show on contradicts it

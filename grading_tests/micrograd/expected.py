@@ -82,17 +82,19 @@ FORWARD_VARIANTS = ("no-activation", "relu", "no-bias", "linear-last-layer", "no
 
 
 def _forward(torch, cls, args, params, x, variant, nonlin=True):
-    nonlin = nonlin or variant == "ignores-nonlin"
+    variants = set(variant.split("+"))  # "relu+linear-last-layer": two mistakes at once
+    nonlin = nonlin or "ignores-nonlin" in variants
     act = torch.tensor(x, dtype=torch.float64)
     layers = _layers(cls, args, params)
     inputs = act
     for i, (w, b) in enumerate(layers):
-        source = inputs if variant == "not-chained" else act
+        source = inputs if "not-chained" in variants else act
         k = min(w.shape[1], source.shape[0])  # zip(self.w, x) stops at the shorter list
-        act = w[:, :k] @ source[:k] + (0 if variant == "no-bias" else b)
+        act = w[:, :k] @ source[:k] + (0 if "no-bias" in variants else b)
         last = i == len(layers) - 1
-        if nonlin and variant != "no-activation" and not (variant == "linear-last-layer" and last and cls == "MLP"):
-            act = torch.relu(act) if variant == "relu" else torch.tanh(act)
+        if nonlin and "no-activation" not in variants and not (
+                "linear-last-layer" in variants and last and cls == "MLP"):
+            act = torch.relu(act) if "relu" in variants else torch.tanh(act)
     return act
 
 

@@ -18,6 +18,7 @@ import expected
 import student_code
 from diagnose import PITFALLS, Tolerance
 
+from autograder import expectations
 from autograder.suite import Mistake, ModelObservation, Submission
 
 MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1]), ("MLP", [3, [4, 4, 1]]), ("MLP", [2, [16, 16, 1]])]
@@ -282,11 +283,23 @@ def _forward_mistake(cls, args, xs, outputs, tolerance, kwargs=None, sources=Non
                             "in parameters().")
             return drawing.with_parameter_order(found, xs[0], params, reordered(cls, args, params, order),
                                                 expected.layer_sizes(cls, args)[0][1], order, nonlin)
-    pitfall = next((pitfall for variant, pitfall in FORWARD_VARIANTS.items()
-                    if _matches(outputs, expected.forward(cls, args, params, xs, variant, nonlin), tolerance)),
-                   "nn-forward-wrong")
-    found = mistake(pitfall, evidence)
+    found = mistake(*_variant_of(cls, args, params, xs, outputs, tolerance, nonlin, evidence))
     return Mistake(found.pitfall, found.feedback + their_code(sources, cls), found.flags, picture=found.picture)
+
+
+def _variant_of(cls, args, params, xs, outputs, tolerance, nonlin, evidence) -> tuple[str, str]:
+    """The known mistake, or two at once, whose torch model gives these outputs: (pitfall, evidence), the second
+    mistake's wording added to the evidence. Without torch to model them (a grader installed without it and a
+    model nobody precomputed), the mistake is not named."""
+    combos = [(v,) for v in FORWARD_VARIANTS] + list(itertools.combinations(FORWARD_VARIANTS, 2))
+    try:
+        for combo in combos:
+            if _matches(outputs, expected.forward(cls, args, params, xs, "+".join(combo), nonlin), tolerance):
+                also = "".join(f"\nAlso: {PITFALLS[FORWARD_VARIANTS[v]]}." for v in combo[1:])
+                return FORWARD_VARIANTS[combo[0]], evidence + also
+    except expectations.ExpectationUnavailable:
+        pass
+    return "nn-forward-wrong", evidence
 
 
 MAX_QUOTED_LINES = 8

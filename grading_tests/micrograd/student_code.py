@@ -96,6 +96,16 @@ class StudentCode:
                     return nested[node.value.id]
         return nested.get("_backward")
 
+    def backward_lines(self, op: str) -> list[Line]:
+        """Every statement of the operation's _backward, in order (a lambda's body as one line), docstring apart."""
+        closure = self.backward_closure(op)
+        if closure is None:
+            return []
+        if isinstance(closure, ast.Lambda):
+            return [self.line(closure.body)]
+        return [self.line(node) for node in ast.walk(closure) if isinstance(node, ast.stmt) and node is not closure
+                and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+
     def builds_output(self, op: str) -> bool:
         """Whether the method builds its result itself, as `Value(data, children, ...)` (not from other operations)."""
         method = self.operation(op)
