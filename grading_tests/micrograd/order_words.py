@@ -27,6 +27,13 @@ def described(pitfall: str, graph: dict, calls: list[int], sources: Mapping[str,
         return "topo-repeats", (f"your topological sort adds {names} to the order more than once, although it keeps "
                                 "a visited set: append a node once, after the loop over its children, when it is "
                                 "first visited")
+    by_value = StudentCode(sources).equality_by_value() if missing or repeated else []
+    if by_value:
+        return "value-equality", (
+            f"your Value compares (or hashes) nodes by their data ({'; '.join(map(str, by_value))}), so two different "
+            "nodes with equal values count as one: the visited set, and each _prev set, keeps only one of them, and "
+            "backward() never reaches the other. Nodes must be told apart by identity: remove __eq__ and __hash__ "
+            "(Python's defaults compare objects), or base them on id(self)")
     if pitfall == "topo-incomplete" and missing == [out]:
         return "walk-skips-output", ("backward() never runs the output's _backward: the walk over the sorted nodes "
                                      "leaves out the output, whose _backward passes the seed on")

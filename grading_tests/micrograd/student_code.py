@@ -96,6 +96,17 @@ class StudentCode:
                     return nested[node.value.id]
         return nested.get("_backward")
 
+    def equality_by_value(self) -> list[Line]:
+        """Value's own __eq__ / __hash__ where they read .data (two distinct nodes with equal data are then one in
+        a set or a dict), quoted; [] when Value compares by identity, as Python's default does."""
+        found = []
+        for name in ("__eq__", "__hash__"):
+            method = self.method(name)
+            if method is not None and any(_is_attribute(node, "data") for node in ast.walk(method)):
+                returns = [self.line(node) for node in ast.walk(method) if isinstance(node, ast.Return)]
+                found.append(returns[0] if returns else self.line(method))
+        return found
+
     def backward_lines(self, op: str) -> list[Line]:
         """Every statement of the operation's _backward, in order (a lambda's body as one line), docstring apart."""
         closure = self.backward_closure(op)
