@@ -114,6 +114,16 @@ GENERIC_PITFALLS = ("error", "wrong-gradient", "gradient-disagrees-with-forward"
                     "training-own-engine")  # the end-to-end loop: "your engine", named in the engine's parts
 
 CORRECT = [
+    # -- kept from issue 20's fresh and real code: correct code that leans on the student's own engine --------
+    Entry("zero-grad-value-method", "zero_grad calls a Value.zero_grad the student's engine defines",
+          (engine("    def __repr__(self):\n", "    def zero_grad(self):\n        self.grad = 0.0\n\n"
+                                               "    def __repr__(self):\n"),
+           nn("            p.grad = 0.0\n", "            p.zero_grad()\n"))),
+    Entry("grad-property", "grad is a property over _grad, and zero_grad writes p._grad",
+          (engine("    def __repr__(self):\n", "    @property\n    def grad(self):\n        return self._grad\n\n"
+                                               "    @grad.setter\n    def grad(self, value):\n"
+                                               "        self._grad = value\n\n    def __repr__(self):\n"),
+           nn("            p.grad = 0.0\n", "            p._grad = 0.0\n"))),
     Entry("no-reset-seed-assign", "the lecture's backward() with an explicit stack: self.grad = 1 and no reset of "
           "any gradient (interior gradients after a repeated backward() are not graded)",
           (engine(RESET + "        self.grad += 1.0\n", "        self.grad = 1.0\n"),)),
@@ -362,4 +372,19 @@ BUGS = [
           (nn("zip(self.w, x)), self.b)", "zip(self.w, x)), self.b.data)"),), "nn", "bias-detached"),
     Entry("weights-as-numbers", "the neuron multiplies wi.data, a plain number, by xi",
           (nn("sum((wi * xi for wi, xi", "sum((wi.data * xi for wi, xi"),), "nn", "weights-detached"),
+    # -- kept from issue 20's fresh and real code (bench/fresh, bench/realcode) ---------------------------------
+    Entry("pow-exponent-as-child", "__pow__ lists its plain-number exponent among the output's children",
+          (engine("(self,), f'**{other}')", "(self, other), f'**{other}')"),), "operations",
+          "children-not-values:pow"),
+    Entry("relu-threshold-one", "relu's _backward gates the gradient at 1 instead of 0 (seen in public code)",
+          (engine("self.grad += (out.data > 0) * out.grad", "self.grad += (out.data > 1) * out.grad"),), "operations",
+          "wrong-derivative:relu"),
+    Entry("reset-leaves", "backward() resets the leaves' gradients instead of the interior nodes'",
+          (engine("            if node._prev:\n", "            if not node._prev:\n"),), "backward",
+          "backward-resets-leaf-grads"),
+    Entry("value-equality", "Value.__eq__/__hash__ by data: equal-valued nodes collapse in sets (seen in public code)",
+          (engine("    def __repr__(self):\n", "    def __eq__(self, other):\n        return isinstance(other, Value) "
+                                               "and self.data == other.data\n\n    def __hash__(self):\n"
+                                               "        return hash(self.data)\n\n    def __repr__(self):\n"),),
+          "topo_sort", "value-equality"),
 ]

@@ -92,6 +92,10 @@ PITFALLS: dict[str, str] = {
     **{f"number-not-wrapped:{op}": (f"a plain number is not wrapped in {op}: start with `other = other if "
                                     "isinstance(other, Value) else Value(other)`") for op in ("add", "mul")},
     "pow-float-exponent": "Value ** float fails: __pow__ must accept int and float exponents (e.g. x ** 0.5)",
+    **{f"children-not-values:{op}": (f"{op}'s output lists a plain number among its children: backward() visits every "
+                                     "child, so pass only Values as _children") for op in LOCAL_OPS},
+    "value-equality": ("Value compares (or hashes) nodes by their data: two different nodes with equal values count "
+                       "as one in the visited set and in _prev; compare them by identity"),
     # nn
     "parameters-missing-bias": "parameters() leaves out the biases: a Neuron's parameters are its weights AND its bias",
     "parameters-skip-layer": "MLP.parameters() skips a layer: collect the parameters of every layer",
