@@ -120,7 +120,8 @@ def _work(chunk: list[Source], events, settings: dict) -> None:
         try:
             write(result, results_path(out, result.submission), "json")
             if settings["format"] != "json":
-                write(result, out / f"{result.submission}{SUFFIX[settings['format']]}", settings["format"])
+                write(result, out / f"{result.submission}{SUFFIX[settings['format']]}", settings["format"],
+                      settings["course"].grading.shown_decimals)
         except OSError as exc:  # the grade is not lost: the batch prints it with the error
             events.put(("unwritten", result.submission, result.score, result.max_score, list(result.flags), str(exc)))
             return

@@ -41,15 +41,16 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from autograder import commands, config, limits
-from autograder.formats import to_html, to_json
+from autograder import commands, config, feedback, limits
+from autograder.formats import markdown_feedback, to_html, to_json
 from autograder.pipeline import grade, ungraded
 from autograder.results import PullRequest, Results, printable
-from autograder.sinks import atomic_write, markdown_code, markdown_plain, score_of
+from autograder.sinks import atomic_write, markdown_code, markdown_plain
 from autograder.sources import read_commit
 
 DISALLOWED_FLAG = "changes_outside_student_files"
 MAX_CELL_CHARS = 300
+MAX_COMMENT_CHARS = 65_536  # GitHub's limit on a comment's body
 MAX_LISTED_FILES = 20
 # The grader's own log (internal errors quote hidden tests): kept out of the public job log
 # and out of the uploaded artifact; the workflow leaves it on the runner.
@@ -141,30 +142,22 @@ def marker(assignment: str) -> str:
     return f"<!-- course-ci-grade:{assignment} -->"
 
 
-def render_summary(results: Results, change: Change) -> str:
-    """The job summary: the total, what was ignored, then one table per part."""
-    lines = [f"## {markdown_plain(results.assignment)}: {score_of(results.score, results.max_score)}", "",
+def render_summary(results: Results, change: Change, decimals: int = feedback.DECIMALS) -> str:
+    """The job summary and the comment's body: the total, what was ignored, the parts, then each failure whole
+    (autograder/feedback.py), whole failures left out, last first, past GitHub's comment size."""
+    model = feedback.feedback_of(results, decimals=decimals)
+    lines = [f"## {markdown_plain(results.assignment)}: {model.score}", "",
              f"Graded commit {_code(change.short, in_table=False)}; graded files: "
              f"{_code(_listing(change.graded), in_table=False)}.", ""]
-    messages = [_code(message, in_table=False) for message in results.messages]
+    messages = [markdown_code(message, in_table=False) for message in results.messages]  # never cut
     lines += [f"> {message}" for message in messages if message]
     if any(messages):
         lines.append("")
-    for part in results.parts:
-        tests = [t for t in results.tests if t.part == part.name]
-        lines += [f"### {markdown_plain(part.title)}: {score_of(part.score, part.max_score)}", ""]
-        shown = [t for t in tests if t.visibility == "visible"]
-        if not tests:
-            lines += ["No test of this part could run.", ""]
-        elif len(shown) < len(tests):
-            lines += [f"{len(tests) - len(shown)} test(s) of this part are shown after grades are published.", ""]
-        if shown:
-            lines += ["| Test | Points | Diagnosis |", "| --- | ---: | --- |"]
-            lines += [f"| {_code(t.name.split('::')[-1])} | {score_of(t.score, t.max_score)} | "
-                      f"{'passed' if t.status == 'passed' else _code(t.output) or 'failed'}"
-                      f"{' ' + PICTURE_NOTE if t.picture else ''} |" for t in shown]
-            lines.append("")
-    return "\n".join(lines)
+    hidden = sum(part.not_shown for part in model.parts)
+    if hidden:
+        lines += [f"{hidden} more tests are shown after grades are published.", ""]
+    return "\n".join(lines + markdown_feedback(model, heading="##", picture_note=PICTURE_NOTE,
+                                                max_chars=MAX_COMMENT_CHARS - 2000)) + "\n"
 
 
 def render_comment(summary: str, assignment: str, run_url: str | None) -> str:
@@ -179,9 +172,9 @@ def _status(state: str, assignment: str, description: str, run_url: str | None) 
     return {**body, "target_url": run_url} if run_url else body
 
 
-def status(results: Results, change: Change, run_url: str | None) -> dict:
+def status(results: Results, change: Change, run_url: str | None, decimals: int = feedback.DECIMALS) -> dict:
     """A commit status named after the assignment: success at full marks, failure below."""
-    description = f"{score_of(results.score, results.max_score)}"
+    description = feedback.feedback_of(results, decimals=decimals).score
     if change.ignored:
         description += " (changes outside the graded files ignored)"
     full_marks = round(results.score, 4) >= round(results.max_score, 4)  # per-test points carry rounding
@@ -256,8 +249,9 @@ def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None
     run_url = _run_url()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "results.json", to_json(results))
-    atomic_write(out / "results.html", to_html(results))
-    _publish(out, assignment_name, render_summary(results, change), status(results, change, run_url), run_url)
+    atomic_write(out / "results.html", to_html(results, course.grading.shown_decimals))
+    _publish(out, assignment_name, render_summary(results, change, course.grading.shown_decimals),
+             status(results, change, run_url, course.grading.shown_decimals), run_url)
     return results
 
 

@@ -44,6 +44,8 @@ class Grading(_Strict):
     isolate_parts: bool = True
     # `course similarity` flags pairs of submissions whose own code is at least this alike (0..1).
     similarity_threshold: float = Field(0.6, gt=0, le=1)
+    # Decimals of the scores shown to people (results pages, reports); files keep the exact scores.
+    shown_decimals: int = Field(1, ge=0, le=6)
 
 
     @model_validator(mode="after")

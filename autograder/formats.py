@@ -1,5 +1,5 @@
-"""Results rendered for their readers: Gradescope JSON, JUnit XML, Markdown (PR comments), HTML (one
-submission's page, its graph pictures inline)."""
+"""Results rendered for their readers: Gradescope JSON, JUnit XML, and, from one feedback model
+(autograder/feedback.py), Markdown (PR comments) and HTML (one submission's page, its graph pictures inline)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from autograder import pictures
-from autograder.results import Results
-from autograder.sinks import atomic_write, markdown_code, markdown_plain, score_of, template_value
+from autograder import feedback, pictures
+from autograder.results import Results, printable
+from autograder.sinks import atomic_write, code_block, markdown_code, markdown_plain, score_of, template_value
 
 if TYPE_CHECKING:
     import jinja2
@@ -58,24 +58,51 @@ def to_junit(results: Results) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def to_markdown(results: Results) -> str:
-    """GitHub Markdown: the course's words escaped, every text a student produced in a code span."""
-    lines = [f"### {markdown_plain(results.assignment)}: {score_of(results.score, results.max_score)}", ""]
+def markdown_feedback(model: feedback.Feedback, *, heading: str = "###", picture_note: str = PICTURE_NOTE,
+                      max_chars: int | None = None) -> list[str]:
+    """The feedback model (autograder/feedback.py) as GitHub Markdown lines: the parts as a table, then each
+    failure whole (its text in a fenced block, where nothing a student wrote can become markup). With
+    max_chars, whole failures are left out, last first, and a line says how many."""
+    lines = ["| Part | Points | Tests |", "| --- | ---: | --- |"]
+    for part in model.parts:
+        state = f"{len(part.failures)} to fix" if part.failures else "all passed" if part.passed else ""
+        lines.append(f"| {markdown_plain(part.title)} | {part.score} | {state} |")
+    blocks = []
+    for part in model.failing_parts:
+        for number, failure in enumerate(part.failures):
+            block = ([f"{heading}# {markdown_plain(part.title)}: {part.score}", ""] if number == 0 else [])
+            block += [f"{markdown_code(failure.test, in_table=False)} (\u2212{failure.lost})", "",
+                      code_block(printable(failure.headline + ("\n" + failure.details if failure.details else ""))), ""]
+            if failure.picture:
+                block += [markdown_plain(picture_note), ""]
+            blocks.append(block)
+    if not blocks:
+        return [*lines, "", "All visible tests passed."]
+    kept, size = [], sum(len(line) + 1 for line in lines)
+    for block in blocks:
+        cost = sum(len(line) + 1 for line in block)
+        if max_chars is not None and size + cost > max_chars:
+            break
+        kept.append(block)
+        size += cost
+    left_out = len(blocks) - len(kept)
+    body = [line for block in kept for line in block]
+    if left_out:
+        body.append(markdown_plain(f"{left_out} more failing tests are left out here (the comment would be too "
+                                   "long); the results file has them all."))
+    passed = model.passed_tests
+    return [*lines, "", *body, *([markdown_plain(f"{passed} tests passed.")] if passed else [])]
+
+
+def to_markdown(results: Results, decimals: int = feedback.DECIMALS) -> str:
+    """GitHub Markdown: the course's words escaped, every text a student produced in code."""
+    model = feedback.feedback_of(results, decimals=decimals)
+    lines = [f"### {markdown_plain(results.assignment)}: {model.score}", ""]
     messages = [markdown_code(message, in_table=False) for message in results.messages]
     lines += [f"> {message}" for message in messages if message]
     if any(messages):
         lines.append("")
-    lines += ["| Part | Points |", "| --- | ---: |"]
-    lines += [f"| {markdown_plain(p.title)} | {score_of(p.score, p.max_score)} |" for p in results.parts]
-    failed = [t for t in results.tests if t.status == "failed" and t.visibility == "visible"]
-    if failed:
-        lines += ["", "| Failed test | Part | What went wrong |", "| --- | --- | --- |"]
-        # Markdown targets (PR comments, job summaries) do not show inline SVG: the HTML results do.
-        lines += [f"| {markdown_code(t.name.split('::')[-1])} | {markdown_plain(t.part)} | "
-                  f"{markdown_code(t.output) or 'failed'}{' ' + PICTURE_NOTE if t.picture else ''} |" for t in failed]
-    else:
-        lines += ["", "All visible tests passed."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + markdown_feedback(model)) + "\n"
 
 
 @functools.cache
@@ -90,16 +117,16 @@ def _templates() -> jinja2.Environment:
     return templates
 
 
-def to_html(results: Results) -> str:
-    """One submission's results as a page: parts, visible tests, feedback and each failing graph's picture."""
+def to_html(results: Results, decimals: int = feedback.DECIMALS) -> str:
+    """One submission's results as a page (autograder/feedback.py): the parts, what to fix part by part with each
+    failing graph's picture, the tests that passed folded."""
     return _templates().get_template("results/results.html.j2").render(
-        title=f"{results.assignment}: results", result=results, score=score_of(results.score, results.max_score),
-        parts=[{"title": p.title, "points": score_of(p.score, p.max_score)} for p in results.parts]) + "\n"
+        title=f"{results.assignment}: results", feedback=feedback.feedback_of(results, decimals=decimals)) + "\n"
 
 
 RENDER = {"json": to_json, "junit": to_junit, "markdown": to_markdown, "html": to_html}
 
 
-def write(results: Results, path: Path, fmt: str) -> None:
-    """The results file in format `fmt`, written atomically."""
-    atomic_write(path, RENDER[fmt](results))
+def write(results: Results, path: Path, fmt: str, decimals: int = feedback.DECIMALS) -> None:
+    """The results file in format `fmt`, written atomically (HTML shows scores with `decimals`)."""
+    atomic_write(path, to_html(results, decimals) if fmt == "html" else RENDER[fmt](results))

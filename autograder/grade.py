@@ -18,7 +18,7 @@ from pathlib import Path
 
 from autograder import batch, commands, config
 from autograder import lms as lms_download
-from autograder.formats import FORMATS, RENDER, write
+from autograder.formats import FORMATS, RENDER, to_html, write
 from autograder.pipeline import MAX_TEST_OUTPUT_CHARS, GraderError, grade
 from autograder.results import Results, printable
 from autograder.sandbox import SandboxUnavailable
@@ -96,10 +96,11 @@ def main(*, submissions: list[Path], results: Path | None = None, out: Path | No
     def emit(result: Results) -> None:
         # never raises: it runs inside the grading session, and the score below is printed either way
         try:
+            decimals = course.grading.shown_decimals
             if results is not None:
-                write(result, results, format)
+                write(result, results, format, decimals)
             else:
-                sys.stdout.write(RENDER[format](result))
+                sys.stdout.write(to_html(result, decimals) if format == "html" else RENDER[format](result))
         except OSError as exc:
             unwritten.append(str(exc))
         print(f"{printable(result.submission)}: {score_of(result.score, result.max_score)}", file=sys.stderr)

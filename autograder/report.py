@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from autograder import config, overrides, pictures, similar_code
+from autograder import config, feedback, overrides, pictures, similar_code
 from autograder.formats import to_json
 from autograder.gradebook import points
 from autograder.results import Results
@@ -48,6 +48,15 @@ def short_name(pitfall: str, feedback: str = "") -> str:
     if not first:
         return pitfall
     return first if len(first) <= SHORT_NAME_CHARS else first[:SHORT_NAME_CHARS - 3].rstrip() + "..."
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters of text, cut after a whole word (with "…" where anything was left out)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = max(head.rfind(" "), head.rfind("\n"))
+    return (head[:space] if space > limit // 2 else head).rstrip(" ,;:") + " …"
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,7 @@ class ClassStatistics:
                     for pitfall in failing_tests}
         # Most students first: a student counts once per pitfall, however many of its tests failed.
         rows = [PitfallRow(pitfall, short_name(pitfall, example[pitfall][1]), who, failing_tests[pitfall],
-                           example[pitfall][0].split("::")[-1], example[pitfall][1][:EXAMPLE_FEEDBACK_CHARS])
+                           example[pitfall][0].split("::")[-1], cut(example[pitfall][1], EXAMPLE_FEEDBACK_CHARS))
                 for pitfall, who in sorted(students.items(), key=lambda item: (-len(item[1]), item[0]))]
         self.misconceptions = [row for row in rows if row.pitfall not in FAILURES]
         self.errors = [row for row in rows if row.pitfall in FAILURES]
@@ -168,10 +177,11 @@ def _score(value: float, out_of: float) -> str:
     return f"{points(value)}/{points(out_of)}"
 
 
-def _submission_page(result: Results) -> str:
+def _submission_page(result: Results, decimals: int = feedback.DECIMALS) -> str:
+    """One submission's page for the instructor: every test, hidden ones too (autograder/feedback.py)."""
     return _templates.get_template("report/submission.html.j2").render(
-        title=f"{result.submission}: results", result=result, score=_score(result.score, result.max_score),
-        parts=[{"title": p.title, "points": _score(p.score, p.max_score)} for p in result.parts])
+        title=f"{result.submission}: results",
+        feedback=feedback.feedback_of(result, decimals=decimals, shows=lambda test: True))
 
 
 def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: config.Course,
@@ -189,7 +199,7 @@ def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: co
                for name, part in assignment.parts.items()],
         misconceptions=stats.misconceptions[:TOP_PITFALLS], errors=stats.errors,
         flagged=[{"name": r.submission, "flags": ", ".join(r.flags), "score": _score(r.score, r.max_score),
-                  "messages": " ".join(r.messages)[:EXAMPLE_FEEDBACK_CHARS]} for r in stats.flagged],
+                  "messages": cut(" ".join(r.messages), EXAMPLE_FEEDBACK_CHARS)} for r in stats.flagged],
         tests=[{"name": name, "failing": f"{100 * rate:.1f}%"}
                for name, rate in sorted(stats.test_failure.items(), key=lambda item: (-item[1], item[0]))],
         part_names=list(assignment.parts),
@@ -209,7 +219,8 @@ def write_report(results: list[Results], out: Path, *, course: config.Course, as
     shutil.rmtree(pages, ignore_errors=True)
     pages.mkdir()
     for result in stats.results:
-        (pages / f"{result.submission}.html").write_text(_submission_page(result), encoding="utf-8")
+        (pages / f"{result.submission}.html").write_text(_submission_page(result, course.grading.shown_decimals),
+                                                          encoding="utf-8")
         source = results_dir / f"{result.submission}.json" if results_dir else None
         if source and source.is_file():
             shutil.copyfile(source, pages / f"{result.submission}.json")

@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 
 from autograder import REPO_ROOT, config
 from autograder.ci_grade import DISALLOWED_FLAG, _code, _git, changes, marker
+from autograder.feedback import feedback_of
 from autograder.grade import grade
 from autograder.results import PullRequest, Results
 from autograder.sinks import score_of
@@ -215,24 +216,25 @@ def test_fix_is_graded_and_reported_everywhere(student, reference_results):
     assert DISALLOWED_FLAG not in results.flags
 
     summary = posted["summary"]
-    assert summary.startswith(f"## {ASSIGNMENT}: {score_text(results)}\n")
+    model = feedback_of(results)
+    assert summary.startswith(f"## {ASSIGNMENT}: {model.score}\n")
     tokens = MarkdownIt("commonmark").enable("table").parse(summary)
-    headings = [tokens[i + 1].children for i, token in enumerate(tokens) if token.tag == "h3" and token.nesting == 1]
-    shown = ["".join(child.content for child in heading) for heading in headings]
-    for part in results.parts:  # one table per part, with its points
-        assert f"{part.title}: {score_of(part.score, part.max_score)}" in shown
-    assert summary.count("| Test | Points | Diagnosis |") == len({t.part for t in results.tests})
-    for test in results.tests:
-        assert f"| `{test.name.split('::')[-1]}` | {score_of(test.score, test.max_score)} |" in summary
+    cells = [t.children[0].content if t.children else "" for t in tokens if t.type == "inline"]
+    for part in model.parts:  # the parts at a glance, each with its points
+        assert any(cell == part.title for cell in cells) and part.score in cells
+    for part in model.failing_parts:  # then each failure whole, in its part
+        assert f"{part.title}: {part.score}" in cells
+        for failure in part.failures:
+            assert f"`{failure.test}`" in summary and f"{failure.headline}\n" in summary
     assert student["job"]["summary"].read_text() == summary + "\n"
 
     assert posted["marker"] == marker(ASSIGNMENT) and posted["comment"].startswith(posted["marker"] + "\n")
     assert summary in posted["comment"] and posted["comment_json"] == {"body": posted["comment"]}
     assert "https://github.com/course/micrograd/actions/runs/4242" in posted["comment"]
     assert posted["status"] == {
-        "state": "success" if score_text(results) == score_of(results.max_score, results.max_score) else "failure",
+        "state": "success" if results.score >= results.max_score - 1e-9 else "failure",
         "context": ASSIGNMENT,
-        "description": score_text(results), "target_url": "https://github.com/course/micrograd/actions/runs/4242"}
+        "description": model.score, "target_url": "https://github.com/course/micrograd/actions/runs/4242"}
 
     log = log_is_neutralised(done)
     assert log == [f"course ci-grade: {ASSIGNMENT} {score_text(results)} for commit {student['shas']['fix'][:12]}"]
@@ -271,18 +273,23 @@ def test_hostile_pull_request_cannot_change_its_score(student, template_results)
     assert "HIDDEN-TESTS-READABLE" not in results.output_excerpt
     assert results.score == template_results.score
     assert [(t.name, t.score) for t in results.tests] == [(t.name, t.score) for t in template_results.tests]
-    assert posted["status"]["description"] == score_text(results)
+    assert posted["status"]["description"] == feedback_of(results).score
 
     # The job's own files hold only what ci-grade wrote.
     assert student["job"]["output"].read_text() == ""
     assert student["job"]["env"].read_text() == ""
     assert student["job"]["summary"].read_text() == posted["summary"] + "\n"
     assert "score=100" not in posted["summary"] and "30/30" not in posted["summary"]
-    # Quoted student text is inert in the Markdown: no forged row, no line that starts a command.
+    # Quoted student text is inert in the Markdown: it sits only in fenced blocks and code spans, so it makes
+    # no row, and no line outside a fence starts a command.
     assert any("::set-output name=score::100" in t.output for t in results.tests)
     for text in (posted["summary"], posted["comment"]):
-        assert "\\| forged row \\|" in text and "| forged row |" not in text
-        assert not any(line.startswith("::") for line in text.splitlines())
+        tokens = MarkdownIt("commonmark").enable("table").parse(text)
+        fenced = "".join(token.content for token in tokens if token.type == "fence")
+        assert "| forged row |" in fenced and not any(
+            "forged row" in token.content for token in tokens if token.type == "inline")
+        outside = [line for token in tokens if token.type != "fence" for line in token.content.splitlines()]
+        assert not any(line.startswith("::") for line in outside)
     # Nothing the submission printed reaches the job log, and no line of it is a live command.
     log = log_is_neutralised(done)
     assert not any("pwned" in line or "HOSTILE" in line for line in log)

@@ -10,8 +10,9 @@ import junitparser
 import pytest
 from markdown_it import MarkdownIt
 
-from autograder.formats import FORMATS, RENDER, SUFFIX, to_json, to_junit, to_markdown
-from autograder.results import PartResult, PullRequest, Results, TestResult
+from autograder.feedback import feedback_of
+from autograder.formats import FORMATS, RENDER, SUFFIX, markdown_feedback, to_json, to_junit, to_markdown
+from autograder.results import PartResult, PullRequest, Results, TestResult, printable
 from autograder.sinks import points
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
@@ -107,19 +108,33 @@ def _tables(markdown: str) -> list[list[list[str]]]:
     return tables
 
 
-def test_markdown_renders_as_tables():
+def _fences(markdown: str) -> list[str]:
+    return [token.content for token in MarkdownIt("commonmark").parse(markdown) if token.type == "fence"]
+
+
+def test_markdown_shows_the_parts_then_each_failure_whole():
     text = to_markdown(sample())
-    parts, failed = _tables(text)
-    assert parts[0] == ["Part", "Points"]
-    assert parts[1:] == [["Operations | local derivatives", "10/30"], ["Neuron, Layer, MLP", "4.5/10"]]
-    assert failed[0] == ["Failed test", "Part", "What went wrong"]
-    assert len(failed) == 2  # the header and the visible failure; a hidden test's failure is not shown
-    assert failed[1][0] == "test_mul" and failed[1][1] == "operations"
-    assert "| `test_mul` |" in text
-    assert "x0.grad is wrong: yours is 3" in failed[1][2]
-    assert "<xml>" in failed[1][2] and "| ````x0.grad is wrong" in text  # the longest fence in it is 3
+    [parts] = _tables(text)
+    assert parts[0] == ["Part", "Points", "Tests"]
+    # nn's tests are not shown yet: its points, nothing about its tests
+    assert parts[1:] == [["Operations | local derivatives", "10/30", "1 to fix"], ["Neuron, Layer, MLP", "4.5/10", ""]]
     assert text.startswith("### micrograd: 14.5/40")
+    assert "#### Operations \\| local derivatives: 10/30" in text and "`test_mul` (\u221220 points)" in text
+    # the whole feedback, never cut, in a fence: the student's numbers and any markup in them stay text
+    assert _fences(text) == [printable(f"x0.grad is wrong: yours is 3\n{TRICKY}") + "\n"]
+    assert "test_mlp" not in text  # a hidden test's failure is not shown
     assert "SyntaxError in micrograd/engine.py line 57" in text
+
+
+def test_a_size_limit_drops_whole_failures_last_first_and_says_so():
+    many = replace(sample(), tests=tuple(
+        TestResult(f"test_operations.py::test_{i}", "operations", 0.0, 1.0, "failed", f"mistake {i}\n" + "x" * 500,
+                   "visible") for i in range(10)))
+    lines = markdown_feedback(feedback_of(many), max_chars=2000)
+    shown = "\n".join(lines)
+    kept = [i for i in range(10) if f"mistake {i}\n" in shown]
+    assert kept == list(range(len(kept))) and 0 < len(kept) < 10
+    assert f"{10 - len(kept)} more failing tests are left out here" in shown.replace("\\", "")
 
 
 def test_markdown_says_when_everything_visible_passed():
@@ -127,7 +142,7 @@ def test_markdown_says_when_everything_visible_passed():
     passed = Results(results.submission, results.assignment, tuple(t for t in results.tests if t.status == "passed"),
                      results.parts)
     assert "All visible tests passed." in to_markdown(passed)
-    assert len(_tables(to_markdown(passed))) == 1
+    assert len(_tables(to_markdown(passed))) == 1 and not _fences(to_markdown(passed))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -19,6 +19,7 @@ from autograder import config, formats, pictures
 from autograder.grade import grade
 from autograder.report import write_report
 from autograder.results import PartResult, Results, TestResult
+from autograder.sinks import markdown_plain
 
 with micrograd_suite():
     import diagnose
@@ -182,7 +183,7 @@ def test_html_results_inline_the_picture_and_markdown_points_to_them():
     page = formats.to_html(results)
     [uri] = re.findall(r'<img src="(data:image/svg\+xml;base64,[^"]+)"', page)
     assert base64.b64decode(uri.split(",", 1)[1]).decode() == results.tests[0].picture
-    assert formats.PICTURE_NOTE in formats.to_markdown(results)
+    assert markdown_plain(formats.PICTURE_NOTE) in formats.to_markdown(results)
     assert "<svg" not in formats.to_markdown(results)
 
 
