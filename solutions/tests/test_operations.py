@@ -56,6 +56,22 @@ def test_exp():
     assert x.grad == pytest.approx(math.exp(0.7) * upstream), "d exp(x)/dx = exp(x)"
 
 
+EARLIER = 1.0  # a gradient an input already holds from another use of it
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "pow", "tanh", "relu", "exp"])
+def test_backward_adds_to_a_gradient_the_input_already_has(op):
+    # An input used elsewhere already holds a gradient: each _backward must add to it (+=), never replace it (=).
+    a, b = Value(1.5), Value(-2.0)
+    out = {"add": lambda: a + b, "mul": lambda: a * b, "pow": lambda: a**2, "tanh": a.tanh, "relu": a.relu,
+           "exp": a.exp}[op]()
+    run_backward(out)
+    fresh = [a.grad, b.grad]
+    a.grad, b.grad = EARLIER, EARLIER
+    run_backward(out)
+    assert [a.grad, b.grad] == pytest.approx([g + EARLIER for g in fresh]), f"use += in {op}'s _backward"
+
+
 def test_same_value_on_both_sides_accumulates():
     # a + a uses a twice: both contributions must add up (+=), not overwrite each other (=).
     a = Value(3.0)
