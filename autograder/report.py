@@ -31,7 +31,6 @@ from autograder.suite import FAILURES
 TOP_PITFALLS = 12
 SHORT_NAME_CHARS = 70
 EXAMPLE_FEEDBACK_CHARS = 200
-WHO_SHOWN = 8
 
 _templates = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"), autoescape=True,
                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from autograder.results import printable
 
-MAX_CELL_CHARS = 300
-
 
 class OutputError(OSError):
     """Something cannot be written where it was asked for; the message names the path and why."""
