@@ -81,8 +81,9 @@ def feedback_of(results: Results, *, decimals: int = DECIMALS,
         for test in seen:
             if test.status == "passed":
                 continue
-            headline, _, details = test.output.partition("\n")  # the text as written, never trimmed
-            failures.append(Failure(_short(test.name), headline or "failed", details, test.picture,
+            # the text as written, never trimmed; a test that said nothing says it failed
+            headline, _, details = test.output.partition("\n") if test.output.strip() else ("failed", "", "")
+            failures.append(Failure(_short(test.name), headline, details, test.picture,
                                     f"{shown(test.max_score - test.score, decimals)} points"))
         parts.append(Part(part.name, part.title,
                           f"{shown(part.score, decimals)}/{shown(part.max_score, decimals)}", tuple(failures),
