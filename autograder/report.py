@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import runpy
 import shutil
 import statistics
 import sys
@@ -85,10 +86,21 @@ def _save(figure, path: Path) -> None:
     plt.close(figure)
 
 
+# The course's catalog of mistakes (`course validate`): its GENERIC_PITFALLS are diagnoses that name no specific
+# mistake, or one made in another part (the end-to-end loop's "your engine"): not counted as misconceptions.
+CATALOG = Path("grading_tests") / "catalog" / "catalog.py"
+
+
+def unlocalised_pitfalls(course: config.Course) -> frozenset[str]:
+    path = course.root / CATALOG
+    return frozenset(runpy.run_path(str(path)).get("GENERIC_PITFALLS", ())) if path.is_file() else frozenset()
+
+
 class ClassStatistics:
     """What the report shows, computed once from the results."""
 
-    def __init__(self, results: list[Results], assignment: config.Assignment):
+    def __init__(self, results: list[Results], assignment: config.Assignment,
+                 unlocalised: frozenset[str] = frozenset()):
         self.results = sorted(results, key=lambda r: r.submission)
         self.assignment = assignment
         self.totals = [r.score for r in self.results]
@@ -113,7 +125,10 @@ class ClassStatistics:
         rows = [PitfallRow(pitfall, short_name(pitfall, example[pitfall][1]), who, failing_tests[pitfall],
                            example[pitfall][0].split("::")[-1], cut(example[pitfall][1], EXAMPLE_FEEDBACK_CHARS))
                 for pitfall, who in sorted(students.items(), key=lambda item: (-len(item[1]), item[0]))]
-        self.misconceptions = [row for row in rows if row.pitfall not in FAILURES]
+        # A misconception is a mistake a diagnosis localised; the rest are apart, so that a side effect of a
+        # mistake made elsewhere never tops the list.
+        self.misconceptions = [row for row in rows if row.pitfall not in FAILURES and row.pitfall not in unlocalised]
+        self.unlocalised = [row for row in rows if row.pitfall not in FAILURES and row.pitfall in unlocalised]
         self.errors = [row for row in rows if row.pitfall in FAILURES]
         self.flagged = [r for r in self.results if r.flags]
 
@@ -196,7 +211,7 @@ def _index_page(stats: ClassStatistics, images: list[dict[str, str]], course: co
         parts=[{"name": name, "title": part.title, "points": points(part.points),
                 "mean": f"{100 * stats.part_mean[name]:.1f}%", "losing": f"{100 * stats.part_losing[name]:.1f}%"}
                for name, part in assignment.parts.items()],
-        misconceptions=stats.misconceptions[:TOP_PITFALLS], errors=stats.errors,
+        misconceptions=stats.misconceptions[:TOP_PITFALLS], unlocalised=stats.unlocalised, errors=stats.errors,
         flagged=[{"name": r.submission, "flags": ", ".join(r.flags), "score": _score(r.score, r.max_score),
                   "messages": cut(" ".join(r.messages), EXAMPLE_FEEDBACK_CHARS)} for r in stats.flagged],
         tests=[{"name": name, "failing": f"{100 * rate:.1f}%"}
@@ -212,7 +227,7 @@ def write_report(results: list[Results], out: Path, *, course: config.Course, as
     """Write out/index.html, its PNGs and one page per submission; return the index path. The similar submissions
     come from `results_dir`'s similarity.jsonl (autograder.similar_code), when there is one."""
     _, assignment = course.assignment(assignment_name)
-    stats = ClassStatistics(results, assignment)
+    stats = ClassStatistics(results, assignment, unlocalised_pitfalls(course))
     out.mkdir(parents=True, exist_ok=True)
     pages = out / "submissions"
     shutil.rmtree(pages, ignore_errors=True)

@@ -28,9 +28,10 @@ from typing import Any
 from autograder import REPO_ROOT, commands, config
 from autograder.grade import grade
 from autograder.markers import strip_markers
+from autograder.report import CATALOG
 from autograder.results import Results
 
-DEFAULT_CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
+DEFAULT_CATALOG = REPO_ROOT / CATALOG
 REFERENCE = REPO_ROOT / "solutions"
 TEMPLATE = REPO_ROOT / "student_template"
 PACKAGE = "micrograd"

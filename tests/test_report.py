@@ -154,3 +154,12 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
 def test_the_check_notices_a_missing_image(report, tmp_path):
     (report.parent / "parts.png").unlink()
     assert checked(report, tmp_path)["broken"] == ["parts.png"]
+
+
+def test_a_diagnosis_that_localises_nothing_is_not_a_misconception():
+    """training-own-engine says "a mistake elsewhere shows here": apart from the misconceptions, never atop them."""
+    first = list(ASSIGNMENT.parts)[0]
+    graded = [results(name, {first: "overwrite-grad:mul", "training": "training-own-engine"}) for name in "abc"]
+    stats = ClassStatistics(graded, ASSIGNMENT, frozenset({"training-own-engine"}))
+    assert [row.pitfall for row in stats.misconceptions] == ["overwrite-grad:mul"]
+    assert [(row.pitfall, row.students) for row in stats.unlocalised] == [("training-own-engine", ["a", "b", "c"])]
