@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import math
 import multiprocessing
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 from autograder import config, overrides, regrade, similar_code
 from autograder.formats import FORMATS, SUFFIX, write
 from autograder.pipeline import grader_key, grading_key
-from autograder.results import Results, printable
+from autograder.results import Results, printable, read_result, result_path
 from autograder.sinks import CANNOT_WRITE, OutputError, cannot_write, check_writable, score_of
 from autograder.sources import Source
 
@@ -63,18 +62,15 @@ def shard_slice(sources: list[Source], index: int, count: int) -> list[Source]:
 
 
 # -- resume ----------------------------------------------------------------------------------
-def results_path(out: Path, name: str) -> Path:
-    return out / f"{name}.json"
+def is_finished(result: Results | None, key: str) -> bool:
+    """Whether a stored result was graded with this grading key, every test graded: a partial result
+    (Results.complete) or one with a test the grader failed on (internal_error) is graded again."""
+    return result is not None and result.grading_key == key and result.complete and "internal_error" not in result.flags
 
 
 def finished(out: Path, name: str, key: str) -> bool:
-    """Whether `out` holds this submission's results, graded with the same grading key, every test graded:
-    a partial result (Results.complete) or one with a test the grader failed on (internal_error) is graded again."""
-    try:
-        result = Results.from_gradescope(json.loads(results_path(out, name).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return result.grading_key == key and result.complete and "internal_error" not in result.flags
+    """Whether `out` holds this submission's finished results (is_finished)."""
+    return is_finished(read_result(result_path(out, name)), key)
 
 
 # -- grade (worker processes) ----------------------------------------------------------------
@@ -118,7 +114,7 @@ def _work(chunk: list[Source], events, settings: dict) -> None:
         # a regrade by a changed grader waits for the instructor's review (autograder.regrade)
         out = regrade.pending_folder(Path(settings["out"])) if result.submission in held else Path(settings["out"])
         try:
-            write(result, results_path(out, result.submission), "json")
+            write(result, result_path(out, result.submission), "json")
             if settings["format"] != "json":
                 write(result, out / f"{result.submission}{SUFFIX[settings['format']]}", settings["format"],
                       settings["course"].grading.shown_decimals)
@@ -375,8 +371,9 @@ def grade_into(sources: list[Source], *, out: Path, course: config.Course, assig
             sources = shard_slice(sources, *shard)
         grader = grader_key(course, assignment)
         keys = {s.name: grading_key(s, assignment, grader) for s in sources}
-        todo = [s for s in sources if force or not finished(out, s.name, keys[s.name])]
-        held = [s.name for s in todo if regrade.graded_by_another_grader(out, s.name, grader)]
+        stored = {s.name: read_result(result_path(out, s.name)) for s in sources}  # each file read once
+        todo = [s for s in sources if force or not is_finished(stored[s.name], keys[s.name])]
+        held = [s.name for s in todo if regrade.by_another_grader(stored[s.name], grader)]
         pending = regrade.pending_folder(out)
         if held:
             pending.mkdir(exist_ok=True)

@@ -11,13 +11,12 @@ apply to the new results exactly as to the old.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import config, overrides
 from autograder.formats import SUFFIX
-from autograder.results import Results
+from autograder.results import Results, read_result, result_path
 
 PENDING = ".regrade"
 
@@ -26,17 +25,13 @@ def pending_folder(out: Path) -> Path:
     return out / PENDING
 
 
-def _stored(out: Path, name: str) -> Results | None:
-    try:
-        return Results.from_gradescope(json.loads((out / f"{name}.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def _stored(folder: Path, name: str) -> Results | None:
+    return read_result(result_path(folder, name))
 
 
-def graded_by_another_grader(out: Path, name: str, grader: str) -> bool:
-    """Whether `out` holds a complete result of this submission graded by a grader other than `grader` (a result
-    from before grader keys were recorded counts as another grader's)."""
-    stored = _stored(out, name)
+def by_another_grader(stored: Results | None, grader: str) -> bool:
+    """Whether a stored result is complete and was graded by a grader other than `grader` (a result from before
+    grader keys were recorded counts as another grader's)."""
     return stored is not None and stored.complete and stored.grader_key != grader
 
 

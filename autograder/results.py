@@ -155,6 +155,19 @@ class Results:
                        ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
 
 
+def result_path(folder: Path, submission: str) -> Path:
+    """Where a results folder keeps one submission's results (`course grade --out`)."""
+    return folder / f"{submission}.json"
+
+
+def read_result(path: Path) -> Results | None:
+    """One results file, or None when it is missing or is not one."""
+    try:
+        return Results.from_gradescope(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def load_results(folder: Path) -> list[Results]:
     """Every results file in `folder` (sorted by submission); unreadable ones are reported, not used."""
     found = []

@@ -25,7 +25,7 @@ from suite_modules import micrograd_suite
 
 from autograder import REPO_ROOT, batch, config, gradescope_run, pictures, pipeline
 from autograder.pytest_plugin import NOT_GRADED
-from autograder.results import Results
+from autograder.results import Results, result_path
 from autograder.sinks import markdown_text
 
 with micrograd_suite():
@@ -276,7 +276,7 @@ def test_a_session_that_stops_hands_out_no_partial_result(attack, attack_graded,
 
 # -- batch resume and Gradescope ---------------------------------------------------------------
 def written(out: Path, result: Results) -> None:
-    batch.results_path(out, result.submission).write_text(json.dumps(result.to_gradescope()))
+    result_path(out, result.submission).write_text(json.dumps(result.to_gradescope()))
 
 
 def test_resume_takes_only_complete_results_without_internal_errors_as_finished(honest, tmp_path):
@@ -288,7 +288,7 @@ def test_resume_takes_only_complete_results_without_internal_errors_as_finished(
         written(tmp_path, replace(result, submission=name))
     old = good.to_gradescope()  # as a8e86a8 wrote it, partial or not: no word on completeness
     del old["extra_data"]["complete"]
-    batch.results_path(tmp_path, "old").write_text(json.dumps(old))
+    result_path(tmp_path, "old").write_text(json.dumps(old))
     assert {n: batch.finished(tmp_path, n, key) for n in [*cases, "old"]} == {
         "complete": True, "partial": False, "internal": False, "old": False}
 
