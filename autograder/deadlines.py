@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from autograder import config
+from autograder.sources import iso_time
 
 PERIOD = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 
@@ -36,11 +37,8 @@ ON_TIME = Lateness(timedelta(0), 0.0)
 def lateness(deadline: config.Deadline | None, student: str, submitted_at: str) -> Lateness:
     if deadline is None or not submitted_at:
         return ON_TIME
-    try:
-        submitted = datetime.fromisoformat(submitted_at.replace("Z", "+00:00"))
-    except ValueError:
-        return ON_TIME
-    if submitted.tzinfo is None:
+    submitted = iso_time(submitted_at)
+    if submitted is None or submitted.tzinfo is None:
         return ON_TIME
     due = deadline.extensions.get(student, deadline.due) + timedelta(minutes=deadline.grace_minutes)
     late_by = submitted - due

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from autograder import config
 from autograder.results import Results
+from autograder.sources import iso_time
 
 FLAG = "submission_limit"
 DAY = timedelta(days=1)
@@ -37,9 +38,8 @@ class Attempt:
 
 
 def parse_time(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
+    """A recorded submission time; one without a time zone is the grader's UTC."""
+    if not isinstance(text, str) or (moment := iso_time(text)) is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -20,11 +20,19 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 from autograder import config
-from autograder.sources import MAX_FILE_BYTES, InputError, Source, _extract_zip, _uploaded_files, safe_name, shown
+from autograder.sources import (
+    MAX_FILE_BYTES,
+    InputError,
+    Source,
+    _extract_zip,
+    _uploaded_files,
+    iso_time,
+    safe_name,
+    shown,
+)
 
 CANVAS = re.compile(r"^(?P<who>[^_]+)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<attempt>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<who>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.*)$")
@@ -156,10 +164,7 @@ def read_times(path: Path) -> dict[str, str]:
         raise InputError(f"{shown(path)} needs the columns student,submitted_at (ISO 8601 with a time zone)")
     times = {}
     for line, row in enumerate(rows, start=2):
-        try:
-            moment = datetime.fromisoformat((row["submitted_at"] or "").strip().replace("Z", "+00:00"))
-        except ValueError:
-            moment = None
+        moment = iso_time((row["submitted_at"] or "").strip())
         if moment is None or moment.tzinfo is None:
             raise InputError(f"{shown(path)} line {line}: submitted_at {row['submitted_at']!r} is not an ISO 8601 "
                              "time with a time zone (e.g. 2026-12-10T23:59:00+01:00)")

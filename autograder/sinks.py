@@ -18,6 +18,7 @@ import string
 import tempfile
 from pathlib import Path
 
+from autograder.feedback import shown
 from autograder.results import printable
 
 
@@ -65,8 +66,7 @@ def atomic_write(path: Path, content: str | bytes) -> None:
 
 def points(value: float) -> str:
     """A score as text: exact to 6 decimals, no trailing zeros (the same bytes for the same score)."""
-    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return shown(value, 6)
 
 
 def score_of(score: float, max_score: float) -> str:

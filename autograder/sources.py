@@ -22,6 +22,7 @@ import tokenize
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from autograder import config
@@ -38,6 +39,15 @@ SKIPPED = "skipped_files"  # the flag of a submission whose zip held files that 
 
 class InputError(Exception):
     """An input cannot be turned into submissions; the message says which and why."""
+
+
+def iso_time(text: str) -> datetime | None:
+    """An ISO 8601 time as written in submission times ("Z" for UTC allowed); None when it is not one. It may
+    lack a time zone: each caller decides what such a time means."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
