@@ -161,11 +161,9 @@ def wrong_at_its_values(submission: Submission, tolerance: Tolerance, graph: dic
         single = single_op(op, point)
         try:
             local = submission.graph(single, local_steps(single), doing=f"calling {op}'s _backward")
-            nearby = submission.graphs(diagnose.central_differences(single, H), [[]] * (2 * count),
-                                       doing="evaluating your forward pass near the inputs")
+            slopes = own_slopes(submission, single)
         except Mistake:
             continue  # the tests of that operation report it
-        slopes = diagnose.finite_difference_gradient([o.data[-1] for o in nearby], H)
         if all(diagnose.finite_difference_agrees(UPSTREAM * slope, grad, tolerance.finite_difference)
                for slope, grad in zip(slopes, local.grad[:count], strict=True)):
             continue
@@ -259,12 +257,17 @@ def gradient_mistake(submission: Submission | None, graph: dict, steps: list | N
                                   observation, wrong)
 
 
+def own_slopes(submission: Submission, graph: dict) -> list[float]:
+    """The output's slope along each leaf: central differences of the student's own forward pass."""
+    nearby = submission.graphs(diagnose.central_differences(graph, H), [[]] * (2 * len(graph["leaves"])),
+                               doing="evaluating your forward pass near the inputs")
+    return diagnose.finite_difference_gradient([o.data[-1] for o in nearby], H)
+
+
 def finite_difference_pitfall(submission: Submission, graph: dict, observation: GraphObservation,
                               tolerance: Tolerance) -> str | None:
     """Tell a wrong forward from a wrong backward with central differences of the student's own forward."""
-    outputs = [o.data[-1] for o in submission.graphs(diagnose.central_differences(graph, H), [[]] * (
-        2 * len(graph["leaves"])), doing="evaluating your forward pass near the inputs")]
-    fd = diagnose.finite_difference_gradient(outputs, H)
+    fd = own_slopes(submission, graph)
     _, grads = expected.graph(graph)
     limit = tolerance.finite_difference
     forward_right = all(diagnose.finite_difference_agrees(d, g, limit) for d, g in zip(fd, grads, strict=False))
