@@ -289,3 +289,43 @@ def test_a_number_with_thousands_separators_is_one_number():
     """"10,000" is quoted whole (it was cut to "10,0"), and a whole number is not shown as 1e+04."""
     text, quoted = reference_numbers.requote("backward() on a 10,000-node chain took 12345.6 and 0.123456", 3)
     assert (text, quoted) == ("backward() on a 10,000-node chain took 12350 and 0.1235", 3)
+
+
+# Forces the training worker that holds the reference modules (a broken loss), then reads them from the model it
+# is handed and sends their bytes back as its "losses": the numbers channel is the only one left, and narrow.
+LOSSES_CARRY_THE_REFERENCE = '''
+
+def mse_loss(ypred, ys):
+    raise ValueError("broken on purpose")
+
+
+def _zero_grad(self):  # a working zero_grad, so that the losses are what the test shows
+    for p in self.parameters():
+        p.grad = 0.0
+
+
+Module.zero_grad = _zero_grad
+
+
+def train(model, xs, ys, steps, lr):
+    import inspect
+    code = inspect.getsource(type(model).__mro__[1]).encode()  # the reference MLP the worker built the model from
+    return [float(int.from_bytes(code[i:i + 6], "big")) for i in range(0, 6 * steps, 6)]  # 6 bytes a number
+'''
+
+
+@pytest.mark.slow
+def test_losses_that_carry_the_reference_modules_bytes_say_little_and_earn_nothing():
+    template = _template("neural_nets")
+    attacked_files = {**template, "micrograd/nn.py": template["micrograd/nn.py"] + LOSSES_CARRY_THE_REFERENCE}
+    sources = [Source("template", {f: t.encode() for f, t in template.items()}),
+               Source("carrier", {f: t.encode() for f, t in attacked_files.items()})]
+    results = {r.submission: r for r in grade(sources, assignment_name="neural_nets", course=COURSE)}
+    carrier = results["carrier"]
+    assert carrier.score <= results["template"].score
+    lines = _reference_lines("neural_nets")
+    shown = [n for t in carrier.tests for n in NUMBER.findall(t.output)]
+    assert len(shown) <= reference_numbers.PER_SUBMISSION
+    assert all(_significant(n) <= reference_numbers.SIGNIFICANT_DIGITS for n in shown)  # 6 bytes need 15 digits
+    for fmt, text in _renderings(carrier, "neural_nets").items():
+        assert not _leaks(text, lines), fmt
