@@ -4,6 +4,10 @@ COURSE := $(PYTHON) -m autograder
 # dot draws graphs (draw_dot); bwrap is the grader's sandbox, libseccomp its workers' seccomp filter; chromium(-driver) opens the class report in tests.
 DEBIAN_PACKAGES := graphviz bubblewrap libseccomp2 chromium chromium-driver
 
+# Mermaid's browser build: tests draw the PR comment's pictures with it, as GitHub does (from npm, pinned).
+MERMAID_JS := .cache/mermaid/node_modules/mermaid/dist/mermaid.min.js
+MERMAID_VERSION := 11.17.2
+
 .PHONY: setup demo test check
 
 setup:
@@ -18,7 +22,14 @@ setup:
 demo: setup
 	$(COURSE) demo
 
-test: setup
+$(MERMAID_JS):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --no-save --no-audit --no-fund --prefix .cache/mermaid mermaid@$(MERMAID_VERSION); \
+	else \
+		echo "setup: npm is missing: the test drawing the PR comment's pictures with Mermaid cannot run"; \
+	fi
+
+test: setup $(MERMAID_JS)
 	$(COURSE) build --check
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest tests

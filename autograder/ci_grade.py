@@ -55,8 +55,8 @@ MAX_LISTED_FILES = 20
 # The grader's own log (internal errors quote hidden tests): kept out of the public job log
 # and out of the uploaded artifact; the workflow leaves it on the runner.
 GRADER_LOG = "grader.log"
-# PR comments and job summaries cannot show inline SVG: the pictures are in the uploaded results.html.
-PICTURE_NOTE = "(a picture of your graph is in results.html, in this grading run's artifacts)"
+# A comment shows the picture as Mermaid (formats.markdown_feedback); Graphviz's drawing is in results.html.
+PICTURE_NOTE = "(the same picture, drawn by Graphviz, is in results.html, in this grading run's artifacts)"
 
 log = logging.getLogger("autograder")
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("json", "junit", "markdown", "html")
 SUFFIX = {"json": ".json", "junit": ".xml", "markdown": ".md", "html": ".html"}
-PICTURE_NOTE = "(a picture of your graph is in the HTML results)"
+PICTURE_NOTE = "(the same picture, drawn by Graphviz, is in the HTML results)"
 
 
 def to_json(results: Results) -> str:
@@ -61,8 +61,9 @@ def to_junit(results: Results) -> str:
 def markdown_feedback(model: feedback.Feedback, *, heading: str = "###", picture_note: str = PICTURE_NOTE,
                       max_chars: int | None = None) -> list[str]:
     """The feedback model (autograder/feedback.py) as GitHub Markdown lines: the parts as a table, then each
-    failure whole (its text in a fenced block, where nothing a student wrote can become markup). With
-    max_chars, whole failures are left out, last first, and a line says how many."""
+    failure whole (its text in a fenced block, where nothing a student wrote can become markup) and its picture
+    as a Mermaid diagram, which GitHub draws in the comment itself (no image host, no file committed, private
+    repositories too). With max_chars, whole failures are left out, last first, and a line says how many."""
     lines = ["| Part | Points | Tests |", "| --- | ---: | --- |"]
     for part in model.parts:
         state = f"{len(part.failures)} to fix" if part.failures else "all passed" if part.passed else ""
@@ -73,6 +74,10 @@ def markdown_feedback(model: feedback.Feedback, *, heading: str = "###", picture
             block = ([f"{heading}# {markdown_plain(part.title)}: {part.score}", ""] if number == 0 else [])
             block += [f"{markdown_code(failure.test, in_table=False)} (\u2212{failure.lost})", "",
                       code_block(printable(failure.headline + ("\n" + failure.details if failure.details else ""))), ""]
+            diagram = pictures.mermaid(failure.picture) if failure.picture else ""
+            if diagram:
+                block += [markdown_plain(pictures.ALT[0].upper() + pictures.ALT[1:] + ":"), "",
+                          "```mermaid", diagram, "```", ""]
             if failure.picture:
                 block += [markdown_plain(picture_note), ""]
             blocks.append(block)

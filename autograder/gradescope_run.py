@@ -29,8 +29,6 @@ from autograder.results import Results, printable
 from autograder.sandbox import Limits, SandboxUnavailable, Worker
 from autograder.sinks import atomic_write, code_block, markdown_text, score_of
 
-PICTURE_ALT = "your graph with your values, the first node whose gradient is wrong marked in red"
-
 ROOT_ENV, SANDBOX_ENV = "AUTOGRADER_ROOT", "COURSE_SANDBOX"
 DEFAULT_ROOT = Path("/autograder")
 SANDBOX_WORDS = {
@@ -72,8 +70,8 @@ def gradescope_json(results: Results, assignment: config.Assignment, *, sandbox:
     drawn = {t.name: t.picture for t in results.tests if t.picture}
     for test in data["tests"]:
         if test["name"] in drawn:
-            test["output"] = (f"<pre>{html.escape(printable(test['output']))}</pre>\n<img alt=\"{PICTURE_ALT}\" "
-                              f"src=\"{pictures.data_uri(drawn[test['name']])}\">")
+            test["output"] = (f"<pre>{html.escape(printable(test['output']))}</pre>\n"
+                              + pictures.readable_html(drawn[test["name"]], pictures.ALT))
             test["output_format"] = "html"
         else:
             test["output"] = markdown_text(test["output"])

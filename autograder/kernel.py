@@ -25,7 +25,6 @@ puts these into nbgrader's autograde pipeline instead:
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import sysconfig
@@ -44,9 +43,6 @@ from traitlets import Int, Unicode
 
 from autograder import config, notebooks, pictures, sandbox
 from autograder.results import printable
-
-PICTURE_ALT = ("your graph with your values; the red node is the first wrong gradient, counted from the "
-               "output")
 
 NOBODY = 65534
 TMP_BYTES = 256 << 20  # the kernel's private /tmp lives in memory
@@ -162,21 +158,6 @@ FEEDBACK_WIDTH = 88  # nbgrader's feedback shows a cell's output as preformatted
 # (nbconvert turns ANSI escapes in a stream into styled HTML: `printable` shows a student's as text)
 
 
-SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)(pt|px)?"')
-
-
-def _readable_picture(svg: str) -> str:
-    """The picture at its natural size, scrolling sideways in its frame when wider than the page (the feedback
-    page would otherwise shrink a wide graph until its labels cannot be read): an inner frame as wide as the
-    picture (the page's own style caps an image at its container's width, and drops an image's style); an <img>
-    with a data: URI, so nothing in the SVG runs."""
-    found = SVG_WIDTH.search(svg)
-    width = round(float(found[1]) * (4 / 3 if found[2] == "pt" else 1)) if found else None
-    inner = f'<div style="width: {width}px">' if width else "<div>"
-    return (f'<div style="overflow-x: auto; max-width: 100%">{inner}<img alt="{PICTURE_ALT}" '
-            f'src="{pictures.data_uri(svg)}"></div></div>')
-
-
 def _feedback(results: Any, part: str) -> str:
     lines = [f"{t.name.split('::')[-1]}: {printable(t.output)}"
              for t in results.tests if t.part == part and t.status != "passed"]
@@ -233,10 +214,10 @@ class TrustedScores(NbGraderPreprocessor):
             feedback = _feedback(results, part)
             if feedback:
                 outputs.append(nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"))
-            outputs += [nbformat.v4.new_output("display_data", data={"text/html": _readable_picture(t.picture),
-                                                                     "image/svg+xml": t.picture,
-                                                                     "text/plain": f"<picture of {t.name}>"})
-                        for t in results.tests if t.part == part and t.status != "passed" and t.picture]
+            drawn = [t for t in results.tests if t.part == part and t.status != "passed" and t.picture]
+            outputs += [nbformat.v4.new_output("display_data", data={
+                "text/html": pictures.readable_html(t.picture, pictures.ALT), "image/svg+xml": t.picture,
+                "text/plain": f"<picture of {t.name}>"}) for t in drawn]
             outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
                                                   execution_count=cell.get("execution_count")))
             cell.outputs = outputs

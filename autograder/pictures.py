@@ -2,7 +2,9 @@
 
 A hidden suite draws what it observed (plain numbers, never the submission's objects) as DOT and
 attaches the SVG to its Mistake (`autograder.suite.Mistake.picture`); the sinks show it inline
-(HTML reports, nbgrader feedback, `course grade --format html`). A picture is the grader's risk,
+(HTML reports, nbgrader feedback, Gradescope, `course grade --format html`) and, where Markdown is all a
+channel takes (a pull request's comment), as the same graph in Mermaid, which GitHub draws itself. A
+picture is the grader's risk,
 never the student's: when `dot` is missing, too slow, crashes, refuses the source or prints
 something that is not SVG, there is no picture, the feedback text says so and the verdict stands.
 """
@@ -11,16 +13,20 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import logging
 import re
 import resource
 import shutil
 import subprocess
 import tempfile
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 log = logging.getLogger("autograder")
 
+ALT = ("your graph with your own data and gradients; the node in red is the first, from the output back, whose "
+       "gradient is wrong")
 NO_DOT_NOTE = "(A picture of your graph is missing: Graphviz's `dot` is not installed where this was graded.)"
 NOT_DRAWN_NOTE = "(A picture of your graph is missing: the grader could not draw it. Nothing is lost by it.)"
 # A suite's drawing is a few dozen nodes with short labels (grading_tests/micrograd/drawing.py cuts
@@ -31,6 +37,16 @@ DOT = "dot"  # the command (tests put a misbehaving one in its place)
 MAX_DOT_CHARS = 100_000
 MAX_SVG_BYTES = 2_000_000
 DOT_SECONDS = 10.0
+# Mermaid: GitHub stops drawing a diagram past 50 000 characters (Mermaid's maxTextSize); ours stay far below.
+MAX_MERMAID_CHARS = 20_000
+# A label is quoted text; these characters would end it, become markup or an entity code (`#name;`), start a
+# directive (`%%{`) or close the Markdown fence: each is written as a character that looks the same and means
+# nothing to Mermaid (Mermaid's own entity codes are not decoded by every renderer).
+MERMAID_LOOKALIKES = str.maketrans({'"': "'", "`": "'", "<": "\u2039", ">": "\u203a", "&": "\uff06",
+                                    "%": "\uff05", ";": "\u037e"} | {chr(c): " " for c in range(32)} | {"\x7f": " "})
+SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)(pt|px)?"')
+UNFILLED = frozenset({"none", "white", "transparent", "#ffffff"})
+_SVG = "{http://www.w3.org/2000/svg}"
 _PROLOG = re.compile(r"\A(?:\s*<\?xml[^>]*\?>|\s*<!DOCTYPE[^>]*>|\s*<!--.*?-->)*\s*", re.DOTALL)
 
 
@@ -89,6 +105,80 @@ def _drawn(dot: str) -> str:
 def _limit_output() -> None:
     """In `dot`'s process, before it starts: writing more than MAX_SVG_BYTES kills it (SIGXFSZ)."""
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_SVG_BYTES, MAX_SVG_BYTES))
+
+
+def readable_html(svg: str, alt: str) -> str:
+    """The picture for a page that is not ours (nbgrader's feedback, Gradescope): at its natural size, in a frame
+    that scrolls sideways when the graph is wider than the page. Such pages cap an image at its container's width
+    and may drop an image's style, so the inner frame is as wide as the picture and the image says its width; a
+    data: URI, so nothing in the SVG runs."""
+    found = SVG_WIDTH.search(svg)
+    width = round(float(found[1]) * (4 / 3 if found[2] == "pt" else 1)) if found else None
+    inner, sized = (f'<div style="width: {width}px">', f' width="{width}"') if width else ("<div>", "")
+    return (f'<div style="overflow-x: auto; max-width: 100%">{inner}<img alt="{html.escape(alt)}"{sized} '
+            f'src="{data_uri(svg)}"></div></div>')
+
+
+def mermaid(svg: str) -> str:
+    """The picture as a Mermaid flowchart, for Markdown that GitHub renders (a pull request's comment, a job
+    summary): the same nodes with the same text, fills and edge labels, read from the SVG `dot` drew (so any
+    course's drawing works). "" when there is nothing to draw or it would be too long to render. A label is plain
+    text: a student's text can neither end it, add a statement, nor close the Markdown fence around it
+    (MERMAID_LOOKALIKES)."""
+    try:
+        root = ElementTree.fromstring(svg)
+    except ElementTree.ParseError:
+        return ""
+    ids: dict[str, str] = {}
+    lines, styles = ["flowchart LR"], []
+    for group in root.iter(f"{_SVG}g"):
+        if group.get("class") != "node":
+            continue
+        name = ids.setdefault(_title(group), f"g{len(ids)}")
+        texts = [t.text or "" for t in group.iter(f"{_SVG}text")]
+        label = (" | " if group.find(f"{_SVG}polyline") is not None else "<br/>").join(
+            _mermaid_text(text) for text in texts)
+        lines.append(f'    {name}(["{label}"])' if group.find(f"{_SVG}ellipse") is not None
+                     else f'    {name}["{label}"]')
+        fill = _fill(group)
+        if fill:
+            styles.append(f"    style {name} fill:{fill},color:#000")
+    edges = 0
+    for group in root.iter(f"{_SVG}g"):
+        if group.get("class") != "edge":
+            continue
+        tail, _, head = _title(group).partition("->")
+        if tail not in ids or head not in ids:
+            continue
+        label = " ".join(_mermaid_text(t.text or "") for t in group.iter(f"{_SVG}text"))
+        lines.append(f'    {ids[tail]} -->|"{label}"| {ids[head]}' if label else f"    {ids[tail]} --> {ids[head]}")
+        path = group.find(f"{_SVG}path")
+        stroke = path.get("stroke", "black") if path is not None else "black"
+        if stroke not in ("black", "#000000") and _colour(stroke):
+            styles.append(f"    linkStyle {edges} stroke:{stroke},stroke-width:2px")
+        edges += 1
+    text = "\n".join(lines + styles)
+    return text if ids and len(text) <= MAX_MERMAID_CHARS else ""
+
+
+def _title(group: ElementTree.Element) -> str:
+    title = group.find(f"{_SVG}title")
+    return (title.text or "") if title is not None else ""
+
+
+def _fill(group: ElementTree.Element) -> str:
+    for shape in (*group.iter(f"{_SVG}polygon"), *group.iter(f"{_SVG}ellipse")):
+        fill = shape.get("fill", "none").lower()
+        return fill if fill not in UNFILLED and _colour(fill) else ""
+    return ""
+
+
+def _colour(value: str) -> bool:
+    return re.fullmatch(r"#[0-9a-fA-F]{3,8}|[a-z]{3,20}", value) is not None
+
+
+def _mermaid_text(text: str) -> str:
+    return text.translate(MERMAID_LOOKALIKES)
 
 
 def data_uri(svg: str) -> str:

@@ -211,8 +211,9 @@ def test_gradescope_output_is_plain_text_in_its_declared_format(text):
     for test in data["tests"]:
         if test.get("output_format") == "html":
             page = _Page(test["output"])
-            assert [tag for tag, _ in page.tags] == ["pre", "img"]
-            assert {name for name, _ in page.values} == {"alt", "src"}
+            assert [tag for tag, _ in page.tags] == ["pre", "div", "div", "img"]  # the picture's scrolling frame
+            assert {name for name, _ in page.values} == {"style", "alt", "src"}
+            assert [value for name, value in page.values if name == "style"] == ["overflow-x: auto; max-width: 100%"]
             assert dict(page.values)["src"].startswith("data:image/svg+xml;base64,")
         else:
             _markdown_lines(test["output"])  # paragraphs of text only

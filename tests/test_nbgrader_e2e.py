@@ -199,7 +199,8 @@ def test_feedback_shows_the_picture_of_the_students_graph(autograded, tmp_path):
     assert "add&#39;s _backward" in picture and "grad 1.0000" in picture
     # Shown at its natural size in a frame that scrolls: nbconvert's page caps an image at its cell's width.
     width = round(float(re.search(r'<svg\b[^>]*?\swidth="([\d.]+)pt"', picture)[1]) * 4 / 3)
-    assert f'<div style="overflow-x: auto; max-width: 100%"><div style="width: {width}px"><img' in page.read_text()
+    assert f'<div style="overflow-x: auto; max-width: 100%"><div style="width: {width}px"><img alt="your graph' \
+        in page.read_text()
     screenshot = tmp_path / "feedback.png"
     chromium(page, tmp_path, f"--screenshot={screenshot}", "--window-size=1200,12000")
     assert marked_pixels(screenshot) > 500

@@ -26,6 +26,7 @@ with micrograd_suite():
     import drawing
     import expected
     import models
+    import writing
     from diagnose import Tolerance
 
     from autograder.suite import GraphObservation
@@ -178,13 +179,68 @@ def test_pictures_survive_the_json_round_trip():
     assert again == results and formats.to_json(again) == text
 
 
-def test_html_results_inline_the_picture_and_markdown_points_to_them():
+def test_html_results_inline_the_picture_and_markdown_draws_it_in_mermaid():
     results = pictured_results()
     page = formats.to_html(results)
     [uri] = re.findall(r'<img src="(data:image/svg\+xml;base64,[^"]+)"', page)
     assert base64.b64decode(uri.split(",", 1)[1]).decode() == results.tests[0].picture
-    assert markdown_plain(formats.PICTURE_NOTE) in formats.to_markdown(results)
-    assert "<svg" not in formats.to_markdown(results)
+    markdown = formats.to_markdown(results)
+    assert markdown_plain(formats.PICTURE_NOTE) in markdown and "<svg" not in markdown
+    [diagram] = re.findall(r"```mermaid\n(.*?)\n```", markdown, re.DOTALL)
+    assert diagram == pictures.mermaid(results.tests[0].picture) != ""
+
+
+# -- Mermaid: the picture where Markdown is all there is (a pull request's comment) ----------------------------
+SMALL = """digraph { rankdir=LR
+  a [shape=record, label="{ x0 | data 2.0000 | grad 1.0000 }", style=filled, fillcolor="#ff5a4f"]
+  op [shape=ellipse, label="*"]
+  b [shape=record, label="{ v1 | data 4.0000 | grad 1.0000 }"]
+  a -> op [label="mul's _backward", color="#ff5a4f"]
+  op -> b
+}"""
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz")
+def test_mermaid_keeps_the_drawings_nodes_text_fills_and_edge_labels():
+    assert pictures.mermaid(pictures.to_svg(SMALL)).splitlines() == [
+        "flowchart LR",
+        '    g0["x0 | data 2.0000 | grad 1.0000"]',
+        '    g1(["*"])',
+        '    g2["v1 | data 4.0000 | grad 1.0000"]',
+        '    g0 -->|"mul\'s _backward"| g1',
+        "    g1 --> g2",
+        "    style g0 fill:#ff5a4f,color:#000",
+        "    linkStyle 0 stroke:#ff5a4f,stroke-width:2px"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz")
+def test_a_students_text_in_a_label_stays_text_in_mermaid():
+    hostile = '"]\nclick g0 call alert(1)\n%%{init: {}}%%\n```\n<img src=x onerror=alert(1)>'
+    source = SMALL.replace("x0 | data", hostile.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+                           .replace("{", "\\{").replace("}", "\\}").replace("<", "\\<").replace(">", "\\>")
+                           .replace("|", "\\|") + " | data")
+    diagram = pictures.mermaid(pictures.to_svg(source))
+    first = diagram.splitlines()[1]
+    assert first.startswith('    g0["\']') and first.endswith('"]') and first.count('"') == 2
+    assert "```" not in diagram and "%%" not in diagram and "<img" not in diagram and "\nclick" not in diagram
+    assert len(diagram.splitlines()) == 8  # no statement added
+
+
+def test_a_picture_mermaid_cannot_read_is_left_out():
+    assert pictures.mermaid("not svg") == "" and pictures.mermaid("<svg xmlns='http://www.w3.org/2000/svg'/>") == ""
+
+
+DEAD_ENDS = {"leaves": [0.5, 2.0], "ops": [["tanh", 1], ["mul", 0, {"c": 3.0}], ["add", 0, 0]]}  # x1, v2, v3 unused
+
+
+def test_nodes_the_output_is_not_computed_from_are_neither_written_nor_drawn():
+    written = writing.Labelled(DEAD_ENDS)
+    assert written.render() == "x0 = 0.5; v4 = x0 + x0"
+    assert written.render([3]) == "x0 = 0.5; v3 = x0 * 3.0; v4 = x0 + x0"  # a node the feedback names is written
+    observation, wrong = observed(DEAD_ENDS, "overwrite-grad:add")
+    source = drawing.gradient_dot(DEAD_ENDS, observation, wrong, pitfall="overwrite-grad:add")
+    assert set(re.findall(r"^\s*(n\d+) \[label=", source, re.MULTILINE)) == {"n0", "n4"}
+    assert "more nodes" not in source
 
 
 def marked_pixels(screenshot: Path) -> int:

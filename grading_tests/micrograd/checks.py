@@ -27,7 +27,7 @@ LOCAL_POINTS = {"add": [(2.0, -3.0), (0.5, 4.0)], "mul": [(2.0, -3.0), (-1.5, 0.
                 "pow": [(1.7, 2), (0.8, 3), (2.5, -1), (2.0, 0.5), (1.3, 1.5), (0.0, 3)]}  # x**3 at 0: slope 0
 def feedback(pitfall: str, graph: dict, steps: list | None, observation: GraphObservation, nodes) -> str:
     text, written = PITFALLS.get(pitfall, pitfall), Labelled(graph)
-    return (f"{text}.\nIn {written.render()}, {written.steps(steps)}: your "
+    return (f"{text}.\nIn {written.render(nodes)}, {written.steps(steps)}: your "
             f"{written.yours(observation.grad, nodes, 'grad')}.")
 
 
@@ -220,7 +220,8 @@ def check_forward(graph: dict, observation: GraphObservation, tolerance: Toleran
                 swapped = b - refs[0]["c"] if op == "sub" else b / refs[0]["c"]
                 if tolerance.close(mine, swapped):
                     pitfall = f"reflected-operand-order:r{op}"
-            raise Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {Labelled(graph).render()}: your v{i}.data = {mine:.6g}.")
+            raise Mistake(pitfall,
+                          f"{PITFALLS[pitfall]}.\nIn {Labelled(graph).render([i])}: your v{i}.data = {mine:.6g}.")
 
 
 def wrong_gradients(graph: dict, observation: GraphObservation, tolerance: Tolerance, *,

@@ -41,8 +41,8 @@ def gradient_mistake(submission: Submission, labelled: Labelled, steps: list | N
     if pitfall.startswith("topo-") and backward_calls:  # worded from the calls and the student's backward()
         pitfall, headline = described(pitfall, graph, backward_calls[0], submission.sources,
                                       lambda node: labelled.labels[node])
-    shown = sorted(set(range(len(graph["leaves"]))) | set(wrong[:3]))
-    return drawing.with_gradients(Mistake(pitfall, f"{headline}.\nIn {labelled.render()}, "
+    shown = sorted(set(range(len(graph["leaves"]))) & labelled.reaching() | set(wrong[:3]))
+    return drawing.with_gradients(Mistake(pitfall, f"{headline}.\nIn {labelled.render(shown)}, "
                                           f"{labelled.steps(steps)}: your {labelled.yours(observation.grad, shown)}."),
                                   graph, observation, wrong, labelled.labels)
 
@@ -50,5 +50,5 @@ def gradient_mistake(submission: Submission, labelled: Labelled, steps: list | N
 def forward_mistake(labelled: Labelled, observation: GraphObservation, node: int) -> Mistake:
     op = labelled.graph["ops"][node - len(labelled.graph["leaves"])][0]
     pitfall = f"forward:{op}"
-    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}: your "
+    return Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render([node])}: your "
                    f"{labelled.yours(observation.data, [node], 'data')}.")

@@ -6,7 +6,7 @@ notebook's own labels: a, b, e, L), so both say the same thing the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import diagnose
@@ -31,13 +31,19 @@ class Labelled:
     def name(self, ref: Any) -> str:
         return repr(ref["c"]) if isinstance(ref, dict) else self.labels[ref]
 
-    def render(self) -> str:
-        """'a = 2.0, b = -3.0; e = a * b; L = e.tanh()' (past MAX_SHOWN operations, a count of the rest)."""
-        n_leaves = len(self.graph["leaves"])
-        parts = [", ".join(f"{self.labels[i]} = {x!r}" for i, x in enumerate(self.graph["leaves"]))]
-        for i, op in enumerate(self.graph["ops"], start=n_leaves):
-            if i - n_leaves == MAX_SHOWN:
-                parts.append(f"... ({len(self.graph['ops']) - MAX_SHOWN} more nodes, each built the same way)")
+    def reaching(self, also: Iterable[int] = ()) -> set[int]:
+        """The nodes the output is computed from (a random graph may hold some it never uses), and those of `also`."""
+        return set().union(*(diagnose.reachable(self.graph, node) for node in (diagnose.size(self.graph) - 1, *also)))
+
+    def render(self, also: Iterable[int] = ()) -> str:
+        """'a = 2.0, b = -3.0; e = a * b; L = e.tanh()': the nodes the output is computed from and those `also`
+        names (past MAX_SHOWN operations, a count of the rest)."""
+        n_leaves, kept = len(self.graph["leaves"]), self.reaching(also)
+        parts = [", ".join(f"{self.labels[i]} = {x!r}" for i, x in enumerate(self.graph["leaves"]) if i in kept)]
+        ops = [(i, op) for i, op in enumerate(self.graph["ops"], start=n_leaves) if i in kept]
+        for shown, (i, op) in enumerate(ops):
+            if shown == MAX_SHOWN:
+                parts.append(f"... ({len(ops) - MAX_SHOWN} more nodes, each built the same way)")
                 break
             parts.append(f"{self.labels[i]} = {operations.written(op, self.name)}")
         return "; ".join(parts)
