@@ -172,8 +172,9 @@ def test_feedback_names_the_pitfall_and_writes_out_the_expression(autograded):
     # The pitfall, named as the module suite names it, then the expression with the student's own values.
     assert "gradient overwritten instead of accumulated in add's _backward" in words
     assert ("In a = 3.0; b = a + a, after b.grad = 1.0 and each node's _backward() called once, from the output "
-            "back to the inputs (the grader's walk, not your backward()): your a.grad = 1; with every input's grad "
-            "at 0.25 before: your a.grad = 1.") in words
+            "back to the inputs (the grader's walk, not your backward()): your a.grad = 1. The same walk with every "
+            "input's grad already at 0.25 must end each input exactly 0.25 higher (a.grad = 1 + 0.25 = 1.25), but "
+            "yours ends at a.grad = 1: the 0.25 already there was lost.") in words
     assert "node 0" not in words and "node 4" not in words
     # Wrapped to a readable width, not one line that scrolls sideways.
     feedback_lines = [line for line in text.splitlines() if "overwritten" in line or "your a.grad" in line]

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbgrader_course import filled, leaks, make_course, nbgrader
 
-from autograder import REPO_ROOT, build, config, markers, notebooks
+from autograder import REPO_ROOT, build, cli, config, markers, notebooks
 
 ASSIGNMENTS = ["derivatives", "backprop_by_hand", "autograd", "neural_nets"]
 
@@ -194,3 +194,24 @@ def test_a_mangled_notebook_still_extracts_what_it_can():
     ]})
     assert notebooks.extract(nb, recipe) == {"derivatives.py": "def slope(f, x, h):\n1\n"}
     assert notebooks.missing_cells(nb, recipe) == ["partials_code", "central_difference_code"]
+
+
+ADD_BACKWARD = "            self.grad += out.grad\n            other.grad += out.grad\n"
+
+
+@pytest.mark.slow
+def test_reused_node_feedback_says_which_of_its_two_runs_is_wrong(released, tmp_path):
+    """add's _backward resets the input first (`self.grad = 0.0`, then `+=`): from zero a = 3.0; b = a + a ends
+    right (a.grad = 2); with 0.25 already there it ends 2 again. The feedback says the second run is the wrong one."""
+    nb = filled(released / "release" / "autograd" / "autograd.ipynb", notebooks.SOURCE / "autograd" / "autograd.ipynb")
+    [cell] = [c for c in nb.cells if ADD_BACKWARD in c.source]
+    cell.source = cell.source.replace(ADD_BACKWARD, "            self.grad = 0.0\n" + ADD_BACKWARD)
+    nbformat.write(nb, tmp_path / "resetter.ipynb")
+    assert cli.main(["grade", str(tmp_path / "resetter.ipynb"), "--assignment", "autograd", "--out",
+                     str(tmp_path / "out"), "--quiet"]) == 0
+    tests = json.loads((tmp_path / "out" / "resetter.json").read_text())["tests"]
+    [failed] = [t for t in tests if t["status"] == "failed"]
+    assert failed["name"].endswith("test_a_node_used_twice_gets_both_gradients")
+    assert ("your a.grad = 2. The same walk with every input's grad already at 0.25 must end each input exactly 0.25 "
+            "higher (a.grad = 2 + 0.25 = 2.25), but yours ends at a.grad = 2: the 0.25 already there was lost.") \
+        in failed["output"]
