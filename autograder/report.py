@@ -40,14 +40,16 @@ _templates.filters["svg_data_uri"] = pictures.data_uri
 
 
 def short_name(pitfall: str, feedback: str = "") -> str:
-    """A pitfall's label: the start of its feedback text (up to its first ': ', ' (' or sentence end),
-    else its id. Read from the feedback itself, so the report needs no course's pitfall model."""
+    """A pitfall's label for the instructor: the start of its feedback text (up to its first ': ', ' (' or
+    sentence end), "your" read as "the student's", cut after a whole word; else its id. Read from the feedback
+    itself, so the report needs no course's pitfall model."""
     if pitfall in FAILURES:
         return FAILURES[pitfall]
     first = re.split(r": | \(|\.\s|\.$|\n", feedback.strip(), maxsplit=1)[0].strip()
     if not first:
         return pitfall
-    return first if len(first) <= SHORT_NAME_CHARS else first[:SHORT_NAME_CHARS - 3].rstrip() + "..."
+    first = re.sub(r"\byour\b", "the student's", re.sub(r"^Your\b", "The student's", first))
+    return cut(first, SHORT_NAME_CHARS - 2)
 
 
 def cut(text: str, limit: int) -> str:
@@ -154,9 +156,9 @@ def _plots(stats: ClassStatistics, out: Path) -> list[dict[str, str]]:
     figure, axes = plt.subplots(figsize=(7, 3.5))
     axes.hist(stats.totals, bins=20, range=(0, stats.assignment.max_score), color="#4477aa", edgecolor="white")
     axes.set(xlabel=f"total score (out of {points(stats.assignment.max_score)})", ylabel="submissions",
-             title="Score distribution")
+             title="Total scores")
     _save(figure, out / "scores.png")
-    images.append({"file": "scores.png", "caption": "Histogram of total scores"})
+    images.append({"file": "scores.png", "caption": "Total scores: how many submissions scored each"})
 
     names = list(stats.assignment.parts)
     figure, axes = plt.subplots(figsize=(7, 3.5))
@@ -169,21 +171,27 @@ def _plots(stats: ClassStatistics, out: Path) -> list[dict[str, str]]:
     axes.set(ylabel="%", ylim=(0, 100), title="Per part")
     axes.legend()
     _save(figure, out / "parts.png")
-    images.append({"file": "parts.png", "caption": "Per-part failure rates"})
+    images.append({"file": "parts.png", "caption": "Per part: the share of submissions losing points in it, and "
+                                                   "the mean share of its points lost"})
 
     tests = sorted(stats.test_failure.items(), key=lambda item: item[1])
     figure, axes = plt.subplots(figsize=(8, max(2.5, 0.25 * len(tests) + 1)))
-    axes.barh([name.split("::")[-1] for name, _ in tests], [100 * rate for _, rate in tests], color="#cc6677")
-    axes.set(xlabel="% of submissions failing", xlim=(0, 100), title="Per test")
+    part_of = {t.name: t.part for result in stats.results for t in result.tests}
+    axes.barh([f"{part_of.get(name, '?')}: {name.split('::')[-1]}" for name, _ in tests],
+              [100 * rate for _, rate in tests], color="#cc6677")
+    axes.set(xlabel="% of submissions failing", xlim=(0, 100), title="Per test (part: test)")
     axes.tick_params(axis="y", labelsize=7)
     _save(figure, out / "tests.png")
-    images.append({"file": "tests.png", "caption": "Per-test failure rates"})
+    images.append({"file": "tests.png", "caption": "Per test: the share of submissions failing it"})
 
-    for rows, file, title, color in ((stats.misconceptions, "pitfalls.png", "Most frequent misconceptions", "#117733"),
-                                     (stats.errors, "errors.png", "Errors", "#aa4499")):
+    for rows, file, title, caption, color in (
+            (stats.misconceptions, "pitfalls.png", "Misconceptions the grader localised",
+             "Misconceptions the grader localised: how many students made each", "#117733"),
+            (stats.errors, "errors.png", "Errors", "Errors (code that could not be graded as written): how many "
+             "students had each", "#aa4499")):
         if rows:
             _students_chart(rows, title, color, out / file)
-            images.append({"file": file, "caption": f"{title}: students per pitfall"})
+            images.append({"file": file, "caption": caption})
     return images
 
 

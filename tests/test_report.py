@@ -114,6 +114,11 @@ def test_each_pitfall_is_labelled_with_its_feedbacks_short_name():
     assert short_name("timeout", "anything") == "timed out" and short_name("syntax-error") == "syntax error"
     assert short_name("a-pitfall-without-wording") == "a-pitfall-without-wording"
     assert all(len(label(pitfall)) <= 70 for pitfall in PITFALLS)
+    # Written for the instructor, never cut inside a word.
+    assert label("forward-wrong-nearby") == "the student's forward pass is wrong near these inputs"
+    assert label("training-own-engine") == "the lecture's training loop goes wrong on the student's own engine …"
+    assert not any(re.search(r"\byour?\b", label(pitfall), re.IGNORECASE) for pitfall in PITFALLS)
+    assert all(not label(pitfall).endswith("...") for pitfall in PITFALLS)
 
 
 def test_report_shows_the_class(report):
