@@ -12,6 +12,7 @@ Sinks (autograder.sinks, formats, gradebook, report, ci-grade) render the Result
 from __future__ import annotations
 
 import hashlib
+import modulefinder
 import os
 import shutil
 import tempfile
@@ -91,14 +92,33 @@ def ungraded(label: str, assignment_name: str, assignment: config.Assignment, me
                    messages=(message,))
 
 
-def grader_key(course: config.Course, assignment: config.Assignment) -> str:
-    """What every result of this assignment depends on: the course file, the hidden suite (its
-    tests, helpers and worker probes) and the reference code its isolation modes run."""
-    digest = hashlib.sha256(course.fingerprint)
+def suite_files(course: config.Course, assignment: config.Assignment) -> list[Path]:
+    """Every file of the course the assignment's hidden suite runs on: all of its own folder; the conftest.py
+    and pytest.ini above it (pytest loads them); and each module of the course its Python files import, found
+    by modulefinder over the folders a suite imports from (its own, the other suites', the folders above it)."""
     suite = course.suite(assignment)
-    for path in sorted(suite.rglob("*.py")):
-        digest.update(str(path.relative_to(suite)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for source in isolation.reference_sources(_modes(course, suite)):
+    above = [folder for folder in suite.parents if folder.is_relative_to(course.root) and folder != course.root]
+    files = {path for path in suite.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    files |= {folder / name for folder in above for name in ("conftest.py", "pytest.ini") if (folder / name).is_file()}
+    folders = [suite, *dict.fromkeys(course.suite(other) for other in course.assignments.values()), *above]
+    finder = modulefinder.ModuleFinder(path=[str(folder) for folder in folders])
+    for path in sorted(p for p in files if p.suffix == ".py"):
+        try:
+            finder.run_script(str(path))
+        except Exception:  # a file modulefinder cannot read (say, a syntax error) is still hashed itself
+            continue
+    files |= {Path(module.__file__).resolve() for module in finder.modules.values()
+              if module.__file__ and Path(module.__file__).resolve().is_relative_to(course.root)}
+    return sorted(files)
+
+
+def grader_key(course: config.Course, assignment: config.Assignment) -> str:
+    """What every result of this assignment depends on: the course file, the hidden suite with every course
+    module it imports (suite_files) and the reference code its isolation modes run."""
+    digest = hashlib.sha256(course.fingerprint)
+    for path in suite_files(course, assignment):
+        digest.update(str(path.relative_to(course.root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for source in isolation.reference_sources(_modes(course, course.suite(assignment))):
         digest.update(source.encode() + b"\0")
     return digest.hexdigest()
 

@@ -1,0 +1,84 @@
+"""A stored result is kept on resume only while everything it was graded with is unchanged: the grader key
+covers every file of the course a suite runs on, its shared modules included (pipeline.suite_files)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder import cli, config, pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+SECOND = REPO / "tests" / "second_course"
+ASSIGNMENTS = ("micrograd", "derivatives", "backprop_by_hand", "autograd", "neural_nets")
+
+
+def copied_course(tmp_path: Path) -> Path:
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(REPO / "course.yml", root)
+    for folder in ("grading_tests", "solutions", "assignments"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return root / "course.yml"
+
+
+def keys(path: Path) -> dict[str, str]:
+    course = config.load(path)
+    return {name: pipeline.grader_key(course, assignment) for name, assignment in course.assignments.items()}
+
+
+@pytest.mark.parametrize(("edited", "changed"), [
+    ("grading_tests/micrograd/models.py", {"micrograd", "neural_nets"}),  # imported by the nn suite only
+    ("grading_tests/micrograd/diagnose.py", set(ASSIGNMENTS)),  # every suite explains mistakes with it
+    ("grading_tests/micrograd/drawing.py", {"micrograd", "backprop_by_hand", "autograd", "neural_nets"}),
+    ("grading_tests/conftest.py", set(ASSIGNMENTS)),
+    ("grading_tests/autograd/test_autograd.py", {"autograd"}),
+])
+def test_editing_a_module_changes_the_key_of_every_suite_that_runs_it_and_no_other(tmp_path, edited, changed):
+    path = copied_course(tmp_path)
+    before = keys(path)
+    assert set(before) == set(ASSIGNMENTS)
+    with open(path.parent / edited, "a", encoding="utf-8") as module:
+        module.write("\n# edited\n")
+    after = keys(path)
+    assert {name for name in before if before[name] != after[name]} == changed
+
+
+SHARED_WORDING = '''def advice(kind):
+    return "is the nudge divided by the right width?"
+'''
+
+
+@pytest.mark.slow
+def test_a_resumed_class_regrades_when_a_module_its_suite_shares_changed(tmp_path, capsys):
+    """The second course's suite reads its advice from a module beside it (suites/wording.py); editing only that
+    module makes a resumed `course grade` regrade the class (held for review), and accepting publishes the new
+    words."""
+    root = tmp_path / "course"
+    shutil.copytree(SECOND, root, ignore=shutil.ignore_patterns("__pycache__"))
+    suite = root / "suites" / "slopes" / "check_slopes.py"
+    (root / "suites" / "conftest.py").write_text("")  # pytest puts the folder of a conftest.py on sys.path
+    (root / "suites" / "wording.py").write_text(SHARED_WORDING)
+    text = suite.read_text()
+    assert '"is the nudge divided by the right width?"' in text
+    suite.write_text(text.replace('"is the nudge divided by the right width?"', "+ wording.advice(kind)")
+                     .replace("import pytest\n", "import pytest\nimport wording\n"))
+    out, grade = tmp_path / "results", ["grade", str(root / "students"), "--config", str(root / "course.yml"),
+                                        "--out", str(tmp_path / "results")]
+    assert cli.main(grade) == 0
+    [bob] = [t for t in json.loads((out / "bob.json").read_text())["tests"] if t["status"] == "failed"]
+    assert "right width?" in bob["output"]
+    capsys.readouterr()
+
+    assert cli.main(grade) == 0
+    assert "0 graded in" in (err := capsys.readouterr().err) and "2 already graded" in err  # unchanged: kept
+
+    (root / "suites" / "wording.py").write_text(SHARED_WORDING.replace("right width?", "step h (not 2h)?"))
+    assert cli.main(grade) == 0
+    assert "2 graded" in capsys.readouterr().err  # regraded, held for review
+    assert cli.main([*grade, "--accept"]) == 0
+    [bob] = [t for t in json.loads((out / "bob.json").read_text())["tests"] if t["status"] == "failed"]
+    assert "step h (not 2h)?" in bob["output"]
