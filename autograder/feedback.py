@@ -72,7 +72,10 @@ def _short(name: str) -> str:
 
 def feedback_of(results: Results, *, decimals: int = DECIMALS,
                 shows: Callable[[TestResult], bool] = visible) -> Feedback:
-    """The model of `results` for a reader who sees the tests `shows` accepts (a student: the visible ones)."""
+    """The model of `results` for a reader who sees the tests `shows` accepts (a student: the visible ones, and
+    only what Results.for_students keeps of them)."""
+    if shows is visible:
+        results = results.for_students()
     parts = []
     for part in results.parts:
         tests = [t for t in results.tests if t.part == part.name]

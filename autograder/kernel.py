@@ -160,9 +160,26 @@ FEEDBACK_WIDTH = 88  # nbgrader's feedback shows a cell's output as preformatted
 
 def _feedback(results: Any, part: str) -> str:
     lines = [f"{t.name.split('::')[-1]}: {printable(t.output)}"
-             for t in results.tests if t.part == part and t.status != "passed"]
+             for t in results.tests if t.part == part and t.status != "passed" and t.visibility == "visible"]
     return "\n".join(textwrap.fill(line, FEEDBACK_WIDTH, break_long_words=False, break_on_hyphens=False)
                      for text in lines for line in text.splitlines())
+
+
+def graded_cell_outputs(results: Any, part: str, score: float, execution_count: int | None) -> list:
+    """A graded cell's outputs, which generate_feedback passes on to the student: the feedback and pictures of the
+    part's failing tests (Results.for_students: none for a part that is not visible), then the trusted score."""
+    shown = results.for_students()
+    outputs = []
+    feedback = _feedback(shown, part)
+    if feedback:
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"))
+    drawn = [t for t in shown.tests if t.part == part and t.status != "passed" and t.picture]
+    outputs += [nbformat.v4.new_output("display_data", data={
+        "text/html": pictures.readable_html(t.picture, pictures.ALT), "image/svg+xml": t.picture,
+        "text/plain": f"<picture of {t.name}>"}) for t in drawn]
+    outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
+                                          execution_count=execution_count))
+    return outputs
 
 
 class NotebooksOnly(NbGraderPreprocessor):
@@ -210,17 +227,7 @@ class TrustedScores(NbGraderPreprocessor):
             score = scores.get(part, 0.0)
             if part not in scores:
                 self.log.warning("graded cell %s is no part of %s in course.yml; it scores 0", part, assignment)
-            outputs = []
-            feedback = _feedback(results, part)
-            if feedback:
-                outputs.append(nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"))
-            drawn = [t for t in results.tests if t.part == part and t.status != "passed" and t.picture]
-            outputs += [nbformat.v4.new_output("display_data", data={
-                "text/html": pictures.readable_html(t.picture, pictures.ALT), "image/svg+xml": t.picture,
-                "text/plain": f"<picture of {t.name}>"}) for t in drawn]
-            outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
-                                                  execution_count=cell.get("execution_count")))
-            cell.outputs = outputs
+            cell.outputs = graded_cell_outputs(results, part, score, cell.get("execution_count"))
         resources.setdefault("course", {})["results"] = results
         return nb, resources
 

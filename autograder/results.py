@@ -93,6 +93,12 @@ class Results:
     def with_grading_key(self, key: str, grader: str = "") -> Results:
         return replace(self, grading_key=key, grader_key=grader)
 
+    def for_students(self) -> Results:
+        """What a student may be shown, by any channel: a test of a part that is not visible (course.yml: the part's
+        visibility) keeps its status and points but loses its feedback, pitfall and picture."""
+        return replace(self, tests=tuple(test if test.visibility == "visible" else
+                                         replace(test, output="", pitfall=None, picture="") for test in self.tests))
+
     def student_output(self) -> str:
         """Gradescope's top-level `output`: the messages, then what the code printed (rendered only)."""
         output = "\n".join(self.messages)
