@@ -78,8 +78,8 @@ def main(pytest_arguments: list[str]) -> int:
         command = ["bwrap", "--dev-bind", "/", "/", *closed_folders_on_the_way(interpreter), "--chdir", str(copy),
                    "--", "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups", "--inh-caps=-all",
                    "--bounding-set=-all", "--",
-                   sys.executable, "-c", "import autograder, sys; sys.exit(autograder.REPO_ROOT != __import__("
-                   "'pathlib').Path.cwd())"]
+                   sys.executable, "-c", "import autograder, pathlib, sys; sys.exit(pathlib.Path(autograder.__file__)"
+                   ".resolve().parents[1] != pathlib.Path.cwd())"]
         imports = subprocess.run(command, env=env)
         if imports.returncode != 0:
             print(f"unprivileged.py: the copy in {copy} is not what gets imported", file=sys.stderr)

@@ -16,15 +16,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder import REPO_ROOT, commands, config, expectations, markers, policies
+from autograder import commands, config, expectations, markers, policies
 from autograder.expectations import source_files
 
-SOLUTIONS = REPO_ROOT / "solutions"
-TEMPLATE = REPO_ROOT / "student_template"
 VISIBLE_POLICIES = "course_policies.py"
 
 
-def template_files(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
+def template_files(solutions: Path) -> dict[str, bytes]:
     """What student_template/ must contain: relative path -> bytes."""
     files: dict[str, bytes] = {}
     for path in source_files(solutions):
@@ -55,10 +53,12 @@ def write(expected: dict[str, bytes], target: Path) -> None:
         path.write_bytes(data)
 
 
-def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = TEMPLATE,
+def main(*, check: bool = False, solutions: Path | None = None, template: Path | None = None,
          course: config.Course | None = None) -> int:
     """Build the template and, given the course, its notebooks and expectations (or, with check, report
-    what is stale)."""
+    what is stale). solutions/ and student_template/ default to the course's (or the current folder's)."""
+    root = course.root if course is not None else Path.cwd()
+    solutions, template = solutions or root / "solutions", template or root / "student_template"
     if course is not None:  # the visible tests' copy of course.yml's policies, before the template copies them
         status = build_visible_policies(course, check=check, solutions=solutions)
         if check and status:
@@ -70,10 +70,11 @@ def main(*, check: bool = False, solutions: Path = SOLUTIONS, template: Path = T
     return status
 
 
-def build_visible_policies(course: config.Course, *, check: bool = False, solutions: Path = SOLUTIONS) -> int:
+def build_visible_policies(course: config.Course, *, check: bool = False, solutions: Path | None = None) -> int:
     """Write solutions/tests/course_policies.py from the module assignment's policies in course.yml (or, with
     check, say whether it is stale)."""
     name, assignment = course.assignment()
+    solutions = solutions or course.root / "solutions"
     if assignment.kind != "module" or not (solutions / "tests").is_dir():
         return 0
     path, text = solutions / "tests" / VISIBLE_POLICIES, policies.visible_module(assignment)
@@ -110,16 +111,16 @@ def record_expectations(course: config.Course) -> dict:
     """Every expected value the hidden suites compute while grading the reference, the template, the
     bug catalog (its correct variants and bugs reach the diagnoses' expectations) and the reference
     notebooks: kind -> digest -> compact JSON. Drawn examples still drawn the same way are kept."""
-    from autograder import pipeline, sources, validate
+    from autograder import notebooks, pipeline, sources, validate
 
     with expectations.recording(expectations.read_cache(expectations.cache_path(course))) as recorded:
         for name, assignment in course.assignments.items():
             if assignment.kind == "notebook":
-                path = REPO_ROOT / "assignments" / "source" / name / f"{name}.ipynb"
+                path = notebooks.source_dir(course.root) / name / f"{name}.ipynb"
                 reference = sources.read_notebook(path, "reference", name, assignment)
                 pipeline.grade([reference], assignment_name=name, course=course)
-            elif name == course.assignment()[0] and validate.DEFAULT_CATALOG.is_file():
-                validate.validate(validate.DEFAULT_CATALOG, course=course)
+            elif name == course.assignment()[0] and validate.catalog_path(course).is_file():
+                validate.validate(validate.catalog_path(course), course=course)
             else:
                 pipeline.grade([course.root / "solutions"], assignment_name=name, course=course)
     return recorded
@@ -129,7 +130,8 @@ def build_notebooks(course: config.Course, *, check: bool = False, target: Path 
     """Write assignments/source/ from the recipes (or, with check, report what is stale)."""
     from autograder import notebooks  # nbformat costs seconds to import
 
-    return sync(notebooks.source_files(course), target or notebooks.SOURCE, check=check, origin="the recipes",
+    return sync(notebooks.source_files(course), target or notebooks.source_dir(course.root), check=check,
+                origin="the recipes",
                 label="assignments/source/", unit="notebooks")
 
 

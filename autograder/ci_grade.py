@@ -279,7 +279,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = None,
-         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH, sandbox: str | None = None,
+         assignment: str | None = None, config_path: Path | None = None, sandbox: str | None = None,
          history: Path | None = None) -> int:
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)

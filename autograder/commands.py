@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autograder import config
-
 SANDBOXES = ("bwrap", "process")
 
 
 def add_course_options(parser: argparse.ArgumentParser, *, assignment: bool = True) -> None:
     """--config (the course.yml every step reads) and --assignment."""
     group = parser.add_argument_group("course")
-    group.add_argument("--config", type=Path, default=config.DEFAULT_PATH, help="course.yml to use")
+    group.add_argument("--config", type=Path, help="course.yml to use (default: the nearest one in the "
+                       "current folder or above)")
     if assignment:
         group.add_argument("--assignment", help="assignment in course.yml (default: the first)")
 

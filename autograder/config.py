@@ -10,9 +10,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from autograder import REPO_ROOT
-
-DEFAULT_PATH = REPO_ROOT / "course.yml"
+COURSE_FILE = "course.yml"
+# A clone of the course repository holds this package beside its course.yml (see default_path).
+_CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 class ConfigError(Exception):
@@ -133,6 +133,7 @@ class Assignment(_Strict):
     policies: dict[str, Literal["charged", "feedback-only"]] = {}
     deadline: Deadline | None = None
     submission_limit: SubmissionLimit | None = None  # none: every submission is graded
+    _root: Path = PrivateAttr(default_factory=Path.cwd)  # set by load(): the course's folder
 
     @field_validator("parts")
     @classmethod
@@ -152,6 +153,12 @@ class Assignment(_Strict):
     def max_score(self) -> float:
         return sum(part.points for part in self.parts.values())
 
+    @property
+    def root(self) -> Path:
+        """The folder of the course file this assignment was read from (its suite, recipes and provided files
+        are found from there)."""
+        return self._root
+
 
 class Course(_Strict):
     name: str
@@ -159,7 +166,7 @@ class Course(_Strict):
     assignments: dict[str, Assignment]
     # Where the file was read (suite folders are relative to it) and its exact bytes (what batch
     # resume keys hash); a Course built in code stands for its values.
-    _root: Path = PrivateAttr(default=REPO_ROOT)
+    _root: Path = PrivateAttr(default_factory=Path.cwd)  # a Course built in code: the current folder
     _text: bytes | None = PrivateAttr(default=None)
 
     @property
@@ -268,9 +275,20 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _UniqueKeyLoader.construct_unique_mapping)
 
 
-def load(path: Path | str = DEFAULT_PATH) -> Course:
-    """Read and validate course.yml; raise ConfigError with every problem, one per line."""
-    path = Path(path)
+def default_path() -> Path:
+    """The course.yml a command uses without --config: the nearest one in the current folder or above it, else
+    the one beside this package when it runs from a clone of the course repository."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / COURSE_FILE).is_file():
+            return folder / COURSE_FILE
+    return _CHECKOUT / COURSE_FILE
+
+
+def load(path: Path | str | None = None) -> Course:
+    """Read and validate course.yml (default_path() when no path is given); raise ConfigError with every
+    problem, one per line. The course's folder (Course.root, each Assignment.root) decides every path."""
+    path = Path(path) if path is not None else default_path()
     try:
         data = path.read_bytes()
         raw = yaml.load(data.decode("utf-8"), Loader=_UniqueKeyLoader)
@@ -295,4 +313,6 @@ def load(path: Path | str = DEFAULT_PATH) -> Course:
         raise ConfigError(f"{path}: " + "\n  ".join(["invalid course configuration:", *lines])) from None
     course._root = path.resolve().parent
     course._text = data
+    for assignment in course.assignments.values():
+        assignment._root = course._root
     return course

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import REPO_ROOT, commands, config, markers
+from autograder import commands, config, markers
 from autograder.results import load_results
 
-SOLUTIONS = REPO_ROOT / "solutions"
 FILES = ("micrograd/engine.py", "micrograd/nn.py")
 Files = dict[str, str]
 
@@ -29,14 +28,19 @@ class DemoError(RuntimeError):
     """The reference changed so that a demo student's edit no longer applies."""
 
 
+def solutions() -> Path:
+    """The demo's course is the one found from here (config.default_path): its solutions/."""
+    return config.default_path().parent / "solutions"
+
+
 def reference() -> Files:
     """The reference solution as students would write it: markers stripped."""
-    return {f: markers.strip_markers((SOLUTIONS / f).read_text(encoding="utf-8")) for f in FILES}
+    return {f: markers.strip_markers((solutions() / f).read_text(encoding="utf-8")) for f in FILES}
 
 
 def template() -> Files:
     """What a student who never started hands in: the generated stubs."""
-    return {f: markers.stub((SOLUTIONS / f).read_text(encoding="utf-8"), name=f) for f in FILES}
+    return {f: markers.stub((solutions() / f).read_text(encoding="utf-8"), name=f) for f in FILES}
 
 
 def replace_once(files: Files, file: str, old: str, new: str) -> Files:
@@ -54,12 +58,13 @@ def from_catalog(entry_id: str) -> Callable[[], Files]:
     def make() -> Files:
         from autograder import validate
 
-        correct, bugs = validate.load_catalog(validate.DEFAULT_CATALOG)
+        catalog = solutions().parent / validate.CATALOG
+        correct, bugs = validate.load_catalog(catalog)
         entry = next((e for e in correct + bugs if e.id == entry_id), None)
         if entry is None:
-            raise DemoError(f"demo: no entry {entry_id!r} in {validate.DEFAULT_CATALOG}; update autograder/demo.py")
+            raise DemoError(f"demo: no entry {entry_id!r} in {catalog}; update autograder/demo.py")
         try:
-            sources = validate.patched_sources(entry.patches, entry.id)
+            sources = validate.patched_sources(entry.patches, entry.id, solutions())
         except validate.CatalogError as exc:
             raise DemoError(f"demo: {exc}") from None
         return {f: sources[f.split("/")[-1]] for f in FILES}
@@ -71,10 +76,11 @@ def prepend(file: str, code: str) -> Callable[[Files], Files]:
 
 
 ENGINE, NN = FILES
+GRADING_TESTS = config.default_path().parent / "grading_tests"  # where the found course keeps its hidden suites
 SNOOP = f'''import os
 
 # "Let's see what the grader has lying around."
-for _path in ("/etc/passwd", {str(REPO_ROOT / "grading_tests")!r}, os.path.expanduser("~/.ssh"), "/proc/1/environ"):
+for _path in ("/etc/passwd", {str(GRADING_TESTS)!r}, os.path.expanduser("~/.ssh"), "/proc/1/environ"):
     try:
         print(_path, os.listdir(_path) if os.path.isdir(_path) else open(_path).read(80))
     except OSError as _error:
@@ -200,8 +206,9 @@ def nbgrader_leg(out: Path, console, config_path: Path) -> int:
     root = out / "nbgrader"
     shutil.rmtree(root, ignore_errors=True)
     (root / "source").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
-    shutil.copytree(REPO_ROOT / "assignments" / "source" / NOTEBOOK_ASSIGNMENT, root / "source" / NOTEBOOK_ASSIGNMENT)
+    course_root = config.load(config_path).root
+    shutil.copy(course_root / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(course_root / "assignments" / "source" / NOTEBOOK_ASSIGNMENT, root / "source" / NOTEBOOK_ASSIGNMENT)
     env = {**entry_points.environment(), "COURSE_CELL_TIMEOUT": "30"}  # nbgrader's gradebook runs `alembic`
     env.pop("NBGRADER_DB_URL", None)
 
@@ -241,7 +248,7 @@ def nbgrader_leg(out: Path, console, config_path: Path) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "demo_out", help="output folder (default demo_out/)")
+    parser.add_argument("--out", type=Path, help="output folder (default: demo_out/ beside course.yml)")
     parser.add_argument("--jobs", "-j", type=int, help="grading processes (default: the cores)")
     parser.add_argument("--force", action="store_true", help="regrade students graded by an earlier run")
     commands.add_sandbox_option(parser)
@@ -249,8 +256,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands.add_course_options(parser, assignment=False)
 
 
-def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: str | None = None,
-         nbgrader: bool = True, config_path: Path = config.DEFAULT_PATH) -> int:
+def main(*, out: Path | None = None, jobs: int | None = None, force: bool = False, sandbox: str | None = None,
+         nbgrader: bool = True, config_path: Path | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
@@ -258,6 +265,7 @@ def main(*, out: Path, jobs: int | None = None, force: bool = False, sandbox: st
 
     console = Console()
     course = config.load(config_path)
+    out = out or course.root / "demo_out"
     assignment_name, _ = course.assignment(None)
     submissions = out / "class"
     shutil.rmtree(submissions, ignore_errors=True)

@@ -102,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(*, results: Path, format: str, out: Path, roster: Path | None = None, column: str | None = None,
-         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH) -> int:
+         assignment: str | None = None, config_path: Path | None = None) -> int:
     course = config.load(config_path)
     if not results.is_dir():
         print(f"course export: {results} is not a folder of results (course grade --out)", file=sys.stderr)

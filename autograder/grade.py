@@ -57,7 +57,7 @@ def assignment_of(inputs: list[Path], assignment: str | None, course: config.Cou
 
 
 def main(*, submissions: list[Path], results: Path | None = None, out: Path | None = None,
-         format: str = "json", assignment: str | None = None, config_path: Path = config.DEFAULT_PATH,
+         format: str = "json", assignment: str | None = None, config_path: Path | None = None,
          sandbox: str | None = None, lms: str | None = None, all_attempts: bool = False, times: Path | None = None,
          **batch_options) -> int:
     course = config.load(config_path)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from autograder import REPO_ROOT, commands, config, isolation, sources
+from autograder import commands, config, isolation, sources
 from autograder.sinks import OutputError, atomic_write, check_writable
 
 PACKAGE_FILES = Path(__file__).resolve().parent / "gradescope_files"
@@ -183,11 +183,11 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
     if assignment.kind == "notebook":
         from autograder import notebooks  # nbformat costs seconds to import: only for notebooks
 
-        recipe = notebooks.RECIPES / f"{name}.py"
+        recipe = notebooks.recipes_dir(course.root) / f"{name}.py"
         if not recipe.is_file():
             raise config.ConfigError(f"notebook assignment {name!r} has no recipe at {recipe}")
-        paths[recipe.relative_to(REPO_ROOT).as_posix()] = recipe
-        paths.update({f"solutions/{f}": notebooks.SOLUTIONS / f for f in notebooks.included_files(recipe)})
+        paths[recipe.relative_to(course.root).as_posix()] = recipe
+        paths.update({f"solutions/{f}": course.root / "solutions" / f for f in notebooks.included_files(recipe)})
     modules = [p for p in paths.values() if p.suffix == ".py"]
     cache = suite.parent / EXPECTATIONS_FILE
     ships_cache = cache.is_file() and any(_reads_expectations(p) for p in modules)
@@ -233,7 +233,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(*, out: Path = Path("autograder.zip"), assignment: str | None = None,
-         config_path: Path = config.DEFAULT_PATH) -> int:
+         config_path: Path | None = None) -> int:
     course = config.load(config_path)
     name, _ = course.assignment(assignment)
     try:

@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, gradescope, limits, pictures, pipeline, sources
+from autograder import config, gradescope, limits, pictures, pipeline, sources
 from autograder.results import Results, printable
 from autograder.sandbox import Limits, SandboxUnavailable, Worker
 from autograder.sinks import atomic_write, code_block, markdown_text, score_of
@@ -167,8 +167,9 @@ def check(root: Path) -> int:
     course = config.load()
     name, assignment = course.assignment()
     problems = []
-    if REPO_ROOT != (root / "source").resolve():
-        problems.append(f"the grader was imported from {REPO_ROOT}, not from {root / 'source'}")
+    imported_from = Path(config.__file__).resolve().parents[1]
+    if imported_from != (root / "source").resolve():
+        problems.append(f"the grader was imported from {imported_from}, not from {root / 'source'}")
     if not course.suite(assignment).is_dir():
         problems.append(f"the hidden suite {assignment.suite} is missing")
     elif importlib.util.find_spec("torch") is None and gradescope.assignment_needs_torch(course, name):

@@ -202,18 +202,18 @@ class NotebooksOnly(NbGraderPreprocessor):
 class TrustedScores(NbGraderPreprocessor):
     """Replaces the output of every graded test cell with the trusted grader's score for its part."""
 
-    course_config = Unicode(str(config.DEFAULT_PATH), config=True,
-                            help="the course.yml to grade with (tolerances, limits, points)")
+    course_config = Unicode("", config=True, help="the course.yml to grade with (tolerances, limits, points); "
+                            "default: the nearest course.yml in nbgrader's folder or above")
 
     def preprocess(self, nb: nbformat.NotebookNode, resources: dict):
         from autograder import pipeline, sources  # imported here: nbgrader imports this module for every command
 
         assignment = resources["nbgrader"]["assignment"]
         student = resources["nbgrader"]["student"]
-        course = config.load(self.course_config)
+        course = config.load(self.course_config or None)
         if assignment not in notebooks.notebook_assignments(course):
             raise RuntimeError(f"nbgrader assignment {assignment!r} is not a `kind: notebook` assignment in "
-                               f"{self.course_config}")
+                               f"{course.root / config.COURSE_FILE}")
         source = sources.notebook_source(nb, student, assignment, course.assignments[assignment])
         results = pipeline.grade([source], assignment_name=assignment, course=course)[0]
         scores = {part.name: part.score for part in results.parts}

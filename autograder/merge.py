@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(*, shards: list[Path], out: Path, gradebook: str | None = None, csv: Path | None = None,
          report: Path | None = None, assignment: str | None = None,
-         config_path: Path = config.DEFAULT_PATH) -> int:
+         config_path: Path | None = None) -> int:
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)
     try:

@@ -29,18 +29,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, markers
+from autograder import config, markers
 
 # nbformat imports jsonschema, which imports rfc3987-syntax when it is installed (Jupyter's packages
 # install it) to check "iri" formats no notebook schema uses; building its grammar costs a second
 # of every process that reads a notebook. Keep it out unless something imported it already.
 sys.modules.setdefault("rfc3987_syntax", None)
 import nbformat  # noqa: E402
-
-COURSE_ROOT = REPO_ROOT / "assignments"
-RECIPES = COURSE_ROOT / "recipes"
-SOURCE = COURSE_ROOT / "source"
-SOLUTIONS = REPO_ROOT / "solutions"
 
 # What a hidden test cell calls: honest kernels answer 0.0; the trusted preprocessor
 # (autograder.kernel.TrustedScores) then replaces the output with the grader's score.
@@ -113,8 +108,19 @@ def _options(text: str, where: str) -> dict[str, str]:
     return options
 
 
-def parse(path: Path, solutions: Path = SOLUTIONS) -> Recipe:
-    """Read a recipe; includes are resolved against solutions/."""
+def recipes_dir(course_root: Path) -> Path:
+    """A course's notebook recipes: <course>/assignments/recipes/<assignment>.py."""
+    return course_root / "assignments" / "recipes"
+
+
+def source_dir(course_root: Path) -> Path:
+    """nbgrader's source folder the recipes render into: <course>/assignments/source/."""
+    return course_root / "assignments" / "source"
+
+
+def parse(path: Path, solutions: Path | None = None) -> Recipe:
+    """Read a recipe; includes are resolved against solutions/ (default: that of the course the recipe is in)."""
+    solutions = solutions or path.resolve().parents[2] / "solutions"
     assignment = path.stem
     cells: list[Cell] = []
     headers: dict[str, str] = {}
@@ -165,11 +171,11 @@ def included_files(path: Path) -> list[str]:
     return sorted({include["file"] for line in lines if (include := _INCLUDE.match(line))})
 
 
-def recipe_paths(recipes: Path = RECIPES) -> list[Path]:
+def recipe_paths(recipes: Path) -> list[Path]:
     return sorted(recipes.glob("*.py"))
 
 
-def load_recipe(assignment: str, recipes: Path = RECIPES) -> Recipe:
+def load_recipe(assignment: str, recipes: Path) -> Recipe:
     path = recipes / f"{assignment}.py"
     if not path.is_file():
         raise config.ConfigError(f"assignment {assignment!r} has no notebook recipe at {path}")
@@ -243,8 +249,9 @@ def notebook_assignments(course: config.Course) -> dict[str, config.Assignment]:
     return {name: a for name, a in course.assignments.items() if a.kind == "notebook"}
 
 
-def source_files(course: config.Course, recipes: Path = RECIPES) -> dict[str, bytes]:
+def source_files(course: config.Course, recipes: Path | None = None) -> dict[str, bytes]:
     """What assignments/source/ must contain: <assignment>/<assignment>.ipynb -> bytes."""
+    recipes = recipes or recipes_dir(course.root)
     notebook_kind = notebook_assignments(course)
     files = {}
     for path in recipe_paths(recipes):

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(*, results: Path, student: str | None = None, points: float | None = None, part: str = TOTAL,
          reason: str | None = None, by: str | None = None, clear: bool = False, csv_path: Path | None = None,
-         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH) -> int:
+         assignment: str | None = None, config_path: Path | None = None) -> int:
     course = config.load(config_path)
     name, spec = course.assignment(assignment)
     if not results.is_dir():

@@ -264,11 +264,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", type=Path, help="folder of results files (course grade --out)")
     parser.add_argument("--out", type=Path, required=True, help="folder for index.html and its PNGs")
     parser.add_argument("--assignment", help="assignment in course.yml (default: the first)")
-    parser.add_argument("--config", type=Path, default=config.DEFAULT_PATH, help="course.yml to use")
+    parser.add_argument("--config", type=Path, help="course.yml to use (default: the nearest one in the "
+                       "current folder or above)")
 
 
 def main(*, results: Path, out: Path, assignment: str | None = None,
-         config_path: Path = config.DEFAULT_PATH) -> int:
+         config_path: Path | None = None) -> int:
 
     course = config.load(config_path)
     assignment_name, _ = course.assignment(assignment)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from itertools import combinations
 from pathlib import Path
 
-from autograder import REPO_ROOT, config
+from autograder import config
 from autograder.markers import strip_markers
 from autograder.sources import Source
 
@@ -41,8 +41,9 @@ def _write(folder: Path, files: dict[str, str]) -> None:
         (folder / relative).write_text(text, encoding="utf-8")
 
 
-def boilerplate(assignment: config.Assignment, root: Path = REPO_ROOT) -> dict[str, str]:
+def boilerplate(assignment: config.Assignment, root: Path | None = None) -> dict[str, str]:
     """What every student is given or led to write: the template's and the reference's student files."""
+    root = root or assignment.root
     found = {}
     for tree in ("student_template", "solutions"):
         for relative in assignment.student_files:
@@ -97,7 +98,7 @@ def ranked(submissions: dict[str, dict[str, str]], common: dict[str, str]) -> li
     return sorted(pairs, key=lambda p: (-p.similarity, p.first, p.second))
 
 
-def of_sources(sources: list[Source], assignment: config.Assignment, root: Path = REPO_ROOT) -> list[Pair]:
+def of_sources(sources: list[Source], assignment: config.Assignment, root: Path | None = None) -> list[Pair]:
     """The ranking of a class's submissions (their student files as text), the course's boilerplate discounted."""
     texts = {s.name: {f: data.decode("utf-8", "replace") for f, data in s.files.items()} for s in sources}
     return ranked(texts, boilerplate(assignment, root))

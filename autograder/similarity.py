@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(*, submissions: list[Path], out: Path | None = None, results: Path | None = None,
-         assignment: str | None = None, config_path: Path = config.DEFAULT_PATH) -> int:
+         assignment: str | None = None, config_path: Path | None = None) -> int:
     course = config.load(config_path)
     name, spec = course.assignment(assignment)
     try:

@@ -136,7 +136,7 @@ def _recipe(assignment_name: str, assignment: config.Assignment, where: str):
         raise InputError(f"{where}: a notebook, but assignment {assignment_name!r} is not a `kind: notebook` "
                          "assignment; pass --assignment with the notebook's assignment")
     try:
-        return notebooks.load_recipe(assignment_name)
+        return notebooks.load_recipe(assignment_name, notebooks.recipes_dir(assignment.root))
     except (OSError, ValueError) as exc:
         raise InputError(f"{where}: assignment {assignment_name!r} has no notebook ({exc})") from None
 

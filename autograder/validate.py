@@ -25,15 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import REPO_ROOT, commands, config
+from autograder import commands, config
 from autograder.grade import grade
 from autograder.markers import strip_markers
 from autograder.report import CATALOG
 from autograder.results import Results
 
-DEFAULT_CATALOG = REPO_ROOT / CATALOG
-REFERENCE = REPO_ROOT / "solutions"
-TEMPLATE = REPO_ROOT / "student_template"
 PACKAGE = "micrograd"
 HOME_SHARE = 0.8  # the least share of a bug's lost points that must fall in its home part
 
@@ -68,12 +65,20 @@ def generic_pitfalls(path: Path) -> frozenset[str]:
     return frozenset(runpy.run_path(str(path)).get("GENERIC_PITFALLS", ()))
 
 
-def patched_sources(patches: tuple[tuple[str, str, str], ...], entry: str) -> dict[str, str]:
-    """The reference's files (markers stripped) with the entry's replacements applied."""
-    sources = {p.name: strip_markers(p.read_text(encoding="utf-8")) for p in sorted((REFERENCE / PACKAGE).glob("*.py"))}
+def catalog_path(course: config.Course) -> Path:
+    """The course's bug catalog (grading_tests/catalog/catalog.py)."""
+    return course.root / CATALOG
+
+
+def patched_sources(patches: tuple[tuple[str, str, str], ...], entry: str,
+                    solutions: Path | None = None) -> dict[str, str]:
+    """The reference's files (markers stripped; default: the solutions/ of the course found from here) with
+    the entry's replacements applied."""
+    package = (solutions or config.default_path().parent / "solutions") / PACKAGE
+    sources = {p.name: strip_markers(p.read_text(encoding="utf-8")) for p in sorted(package.glob("*.py"))}
     for file, old, new in patches:
         if file not in sources:
-            raise CatalogError(f"{entry}: no file {file} in {REFERENCE / PACKAGE}")
+            raise CatalogError(f"{entry}: no file {file} in {package}")
         found = sources[file].count(old)
         if found != 1:
             raise CatalogError(f"{entry}: the text to replace occurs {found} times in {file} (must be once):\n{old}")
@@ -140,6 +145,8 @@ def check_bug(results: Results, entry: Any, check: Check, generic: frozenset[str
 
 def validate(catalog: Path, *, only: list[str] | None = None,
              course: config.Course | None = None) -> tuple[list[Check], float]:
+    course = course or config.load()
+    solutions, template_dir = course.root / "solutions", course.root / "student_template"
     correct, bugs = load_catalog(catalog)
     generic = generic_pitfalls(catalog)
     if only:
@@ -147,13 +154,14 @@ def validate(catalog: Path, *, only: list[str] | None = None,
         bugs = [e for e in bugs if e.id in only]
     workspace = Path(tempfile.mkdtemp(prefix="course-validate-"))
     try:
-        reference = write_submission(workspace / "reference", patched_sources((), "reference"))
+        reference = write_submission(workspace / "reference", patched_sources((), "reference", solutions))
         dirs: dict[str, Path] = {"reference": reference}
         for entry in [*correct, *bugs]:
-            dirs[entry.id] = write_submission(workspace / entry.id, patched_sources(entry.patches, entry.id))
+            dirs[entry.id] = write_submission(workspace / entry.id,
+                                              patched_sources(entry.patches, entry.id, solutions))
         sources = [dirs["reference"], *(dirs[e.id] for e in [*correct, *bugs])]
-        if TEMPLATE.is_dir():
-            sources.insert(1, TEMPLATE)
+        if template_dir.is_dir():
+            sources.insert(1, template_dir)
         started = time.monotonic()
         graded = {r.submission: r for r in grade(sources, course=course)}
         seconds = time.monotonic() - started
@@ -163,9 +171,9 @@ def validate(catalog: Path, *, only: list[str] | None = None,
     reference = Check("reference", "reference")
     check_full_marks(graded["reference"], reference)
     checks.append(reference)
-    if TEMPLATE.is_dir():
-        template = Check(TEMPLATE.name, "template")
-        check_template(graded[TEMPLATE.name], template)
+    if template_dir.is_dir():
+        template = Check(template_dir.name, "template")
+        check_template(graded[template_dir.name], template)
         checks.append(template)
     for entry in correct:
         check = Check(entry.id, "correct")
@@ -204,13 +212,14 @@ def report(checks: list[Check], seconds: float, out=None) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands.add_course_options(parser, assignment=False)
-    parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="bug catalog (a Python file)")
+    parser.add_argument("--catalog", type=Path, help=f"bug catalog (a Python file; default: the course's {CATALOG})")
     parser.add_argument("--only", nargs="+", metavar="ID", help="validate only these catalog entries")
 
 
-def main(*, catalog: Path = DEFAULT_CATALOG, only: list[str] | None = None,
-         config_path: Path = config.DEFAULT_PATH) -> int:
+def main(*, catalog: Path | None = None, only: list[str] | None = None,
+         config_path: Path | None = None) -> int:
     course = config.load(config_path)
+    catalog = catalog or catalog_path(course)
     if not catalog.is_file():
         print(f"course validate: no catalog at {catalog}", file=sys.stderr)
         return 2

@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder import REPO_ROOT, config, isolation
+from autograder import config, isolation
 from autograder.sandbox import Limits, Worker, available_sandbox
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from measure import measure
 
-from autograder import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from adversarial.corpus import CASES, build  # noqa: E402

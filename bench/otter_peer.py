@@ -29,7 +29,9 @@ from pathlib import Path
 import nbformat
 from otter_autograd_tests import HIDDEN
 
-from autograder import REPO_ROOT, notebooks
+from autograder import notebooks
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 OTTER = "otter-grader==7.0.0"
 CACHE = Path(__file__).resolve().parent / ".cache"

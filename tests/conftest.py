@@ -11,9 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from checkout import REPO_ROOT
 from strict_mode import pytest_configure, pytest_runtest_makereport  # noqa: F401 (strict mode's hooks)
-
-from autograder import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, markers, notebooks
+from autograder import markers, notebooks
 
 COURSE = REPO_ROOT / "assignments"
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from autograder import REPO_ROOT
+from checkout import REPO_ROOT
 
 MICROGRAD_SUITE = REPO_ROOT / "grading_tests" / "micrograd"
 

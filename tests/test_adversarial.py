@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from adversarial import processes_tagged
 from adversarial.corpus import CASES, MARKER, build, syntax_error_line
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config, isolation
+from autograder import config, isolation
 from autograder.grade import MAX_TEST_OUTPUT_CHARS
 from autograder.sandbox import MAX_PROCESSES
 

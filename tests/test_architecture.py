@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from autograder import REPO_ROOT
+from checkout import REPO_ROOT
 
 # lint-imports of the running interpreter (a dev extra: `pip install -e .[dev]`, as `make test` does)
 LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"

@@ -21,10 +21,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder import REPO_ROOT, config, demo, grade, sources
+from autograder import config, demo, grade, sources
 from autograder.cli import main
 
 STUDENTS = {s.name: s for s in demo.STUDENTS}

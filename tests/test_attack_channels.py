@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 from adversarial.corpus import Case, build, engine
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, isolation
+from autograder import isolation
 from autograder.sandbox import Limits, Worker
 
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]

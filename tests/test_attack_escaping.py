@@ -27,12 +27,13 @@ from xml.etree import ElementTree as ET
 
 import junitparser
 import pytest
+from checkout import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from autograder import REPO_ROOT, batch, ci_grade, config, gradebook, gradescope_run, kernel, report
+from autograder import batch, ci_grade, config, gradebook, gradescope_run, kernel, report
 from autograder.formats import to_html, to_json, to_junit, to_markdown
 from autograder.results import PartResult, Results, TestResult, printable
 from autograder.sinks import markdown_text, spreadsheet_cell

@@ -21,9 +21,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 from suite_modules import micrograd_suite
 
-from autograder import REPO_ROOT, batch, config, gradescope_run, pictures, pipeline
+from autograder import batch, config, gradescope_run, pictures, pipeline
 from autograder.pytest_plugin import NOT_GRADED
 from autograder.results import Results, result_path
 from autograder.sinks import markdown_text

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 from adversarial.reference_leaks import INTROSPECTING_BACKWARD, MARKER, attacked, stealing
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config, isolation, reference_numbers
+from autograder import config, isolation, reference_numbers
 from autograder.formats import RENDER
 from autograder.gradescope_run import gradescope_json
 from autograder.markers import stub
-from autograder.notebooks import load_recipe, solution_files
+from autograder.notebooks import load_recipe, recipes_dir, solution_files
 from autograder.pipeline import grade
 from autograder.pytest_plugin import GradingPlugin, Staged
 from autograder.sandbox import OWN_EXCEPTION, TEXT_REFUSED, Limits, Reply, StudentError, Worker, grader_written
@@ -160,13 +161,13 @@ def test_a_reference_workers_text_answer_is_refused(staged: Path, tmp_path: Path
 def _template(assignment: str) -> dict[str, str]:
     spec = COURSE.assignments[assignment]
     if spec.kind == "notebook":
-        return {f: stub(code) for f, code in solution_files(load_recipe(assignment)).items()}
+        return {f: stub(code) for f, code in solution_files(load_recipe(assignment, recipes_dir(REPO_ROOT))).items()}
     return {f: (REPO_ROOT / "student_template" / f).read_text() for f in spec.student_files}
 
 
 def _by_hand_with_backward() -> str:
     """by_hand.py with the gradients left to the engine's backward(), which the notebook never builds."""
-    solution = solution_files(load_recipe("backprop_by_hand"))["by_hand.py"]
+    solution = solution_files(load_recipe("backprop_by_hand", recipes_dir(REPO_ROOT)))["by_hand.py"]
     return re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION\n", "L.backward()\n", solution, flags=re.S)
 
 

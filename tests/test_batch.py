@@ -12,8 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, batch, config, demo, sources
+from autograder import batch, config, demo, sources
 from autograder.entry_points import which
 from autograder.gradebook import csv_text, database_url, read_gradebook, write_gradebook
 from autograder.merge import MergeError, merge_folders

@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, build, markers
+from autograder import build, markers
 
 SOLUTIONS = REPO_ROOT / "solutions"
 
@@ -149,7 +150,7 @@ def test_visible_tests_pass_with_the_solution_dropped_in(template, tmp_path):
 
 
 def test_template_mirrors_solutions(template):
-    expected = build.template_files()
+    expected = build.template_files(REPO_ROOT / "solutions")
     generated = {p.relative_to(template).as_posix() for p in template.rglob("*")
                  if p.is_file() and "__pycache__" not in p.parts}  # bytecode of the tests' own imports
     assert generated == set(expected)

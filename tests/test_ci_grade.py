@@ -19,9 +19,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 from markdown_it import MarkdownIt
 
-from autograder import REPO_ROOT, config
+from autograder import config
 from autograder.ci_grade import DISALLOWED_FLAG, _code, _git, changes, marker
 from autograder.feedback import feedback_of
 from autograder.grade import grade

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config
+from autograder import config
 
 COURSE = yaml.safe_load((REPO_ROOT / "course.yml").read_text(encoding="utf-8"))
 

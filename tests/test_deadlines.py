@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, cli, config, deadlines, overrides
+from autograder import cli, config, deadlines, overrides
 from autograder.override import main as override
 
 DUE = datetime(2026, 12, 10, 23, 59, tzinfo=UTC)

@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config, demo, markers
+from autograder import config, demo, markers
 from autograder.gradebook import database_url, read_gradebook
 
 COURSE = config.load()

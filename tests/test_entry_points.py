@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT
 from autograder.entry_points import environment, script_folders, which
 from autograder.formats import to_json
 from autograder.results import PartResult, Results

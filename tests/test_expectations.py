@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, build, config, expectations
+from autograder import build, config, expectations
 
 SOURCE_NOTEBOOK = REPO_ROOT / "assignments" / "source" / "autograd" / "autograd.ipynb"
 CATALOG_BUGS = ("mul-swapped", "no-visited-set", "parameters-without-bias", "zero-grad-noop")
@@ -66,7 +67,7 @@ def _results(folder: Path) -> dict[str, dict]:
 def submissions(tmp_path_factory) -> list[Path]:
     from autograder import validate
 
-    correct, bugs = validate.load_catalog(validate.DEFAULT_CATALOG)
+    correct, bugs = validate.load_catalog(REPO_ROOT / validate.CATALOG)
     chosen = [e for e in bugs if e.id in CATALOG_BUGS] + correct[:1]
     assert len(chosen) == len(CATALOG_BUGS) + 1
     root = tmp_path_factory.mktemp("submissions")

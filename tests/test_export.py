@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, cli, config
+from autograder import cli, config
 from autograder.results import PartResult, Results
 
 COURSE = config.load()

@@ -33,11 +33,13 @@ import jsonschema
 import pytest
 import yaml
 from adversarial import processes_tagged
+from checkout import REPO_ROOT
 
 import autograder
-from autograder import REPO_ROOT, config, gradescope, gradescope_run, sinks, sources
+from autograder import config, gradescope, gradescope_run, sinks, sources
+from autograder.report import CATALOG
 from autograder.results import PartResult, Results, TestResult
-from autograder.validate import DEFAULT_CATALOG, load_catalog, patched_sources
+from autograder.validate import load_catalog, patched_sources
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 COURSE = config.load()
@@ -62,7 +64,7 @@ def template_files() -> dict[str, str]:
 
 
 def bug_files(bug_id: str) -> dict[str, str]:
-    bug = next(entry for entry in load_catalog(DEFAULT_CATALOG)[1] if entry.id == bug_id)
+    bug = next(entry for entry in load_catalog(REPO_ROOT / CATALOG)[1] if entry.id == bug_id)
     return {f"micrograd/{name}": text for name, text in patched_sources(bug.patches, bug_id).items()}
 
 

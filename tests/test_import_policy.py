@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config, pipeline
+from autograder import config, pipeline
 from autograder.markers import strip_markers
 from autograder.sandbox import (
     BWRAP_PACKAGES,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config, isolation
+from autograder import config, isolation
 from autograder.grade import grade
 from autograder.markers import strip_markers
 from autograder.pytest_plugin import Staged, Workers

@@ -17,8 +17,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config, grade, lms
+from autograder import config, grade, lms
 from autograder.sources import InputError
 
 COURSE = config.load()

@@ -13,9 +13,8 @@ import shutil
 
 import nbformat
 import pytest
+from checkout import REPO_ROOT
 from nbgrader_course import cell_scores, filled, insert_after, make_course, nbgrader, submit
-
-from autograder import REPO_ROOT
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandboxed kernel needs bubblewrap")]

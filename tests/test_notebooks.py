@@ -10,9 +10,10 @@ import sys
 import nbclient
 import nbformat
 import pytest
+from checkout import REPO_ROOT
 from nbgrader_course import filled, leaks, make_course, nbgrader
 
-from autograder import REPO_ROOT, build, cli, config, markers, notebooks
+from autograder import build, cli, config, markers, notebooks
 
 ASSIGNMENTS = ["derivatives", "backprop_by_hand", "autograd", "neural_nets"]
 
@@ -34,7 +35,7 @@ def _nb(rendered, name):
 def test_the_four_notebook_assignments_have_recipes_and_are_built(course, rendered):
     assert sorted(notebooks.notebook_assignments(course)) == sorted(ASSIGNMENTS)
     assert sorted(rendered) == sorted(f"{a}/{a}.ipynb" for a in ASSIGNMENTS)
-    assert build.stale_files(rendered, notebooks.SOURCE) == [], "run `course build`"
+    assert build.stale_files(rendered, notebooks.source_dir(REPO_ROOT)) == [], "run `course build`"
 
 
 def test_rendering_is_deterministic_and_has_no_outputs(course, rendered):
@@ -101,11 +102,11 @@ def test_bad_recipes_are_named(tmp_path, recipe, message):
     path = tmp_path / "derivatives.py"
     path.write_text(recipe)
     with pytest.raises(notebooks.RecipeError, match=message):
-        notebooks.parse(path)
+        notebooks.parse(path, REPO_ROOT / "solutions")
 
 
 def test_extraction_makes_the_template_layout(rendered):
-    recipe = notebooks.load_recipe("neural_nets")
+    recipe = notebooks.load_recipe("neural_nets", notebooks.recipes_dir(REPO_ROOT))
     nb = _nb(rendered, "neural_nets")
     files = notebooks.extract(nb, recipe)
     assert sorted(files) == ["micrograd/engine.py", "micrograd/nn.py"]
@@ -153,7 +154,7 @@ def _run(nb, workdir):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_source_notebook_runs_top_to_bottom(name, tmp_path):
-    _run(nbformat.read(notebooks.SOURCE / name / f"{name}.ipynb", 4), tmp_path)
+    _run(nbformat.read(notebooks.source_dir(REPO_ROOT) / name / f"{name}.ipynb", 4), tmp_path)
 
 
 @pytest.mark.slow
@@ -171,7 +172,8 @@ def test_release_notebook_runs_up_to_its_first_stub(name, released, tmp_path):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_course_grade_takes_a_notebook(name, released, tmp_path):
     answered = tmp_path / "answered.ipynb"
-    nbformat.write(filled(released / "release" / name / f"{name}.ipynb", notebooks.SOURCE / name / f"{name}.ipynb"),
+    nbformat.write(filled(released / "release" / name / f"{name}.ipynb",
+                          notebooks.source_dir(REPO_ROOT) / name / f"{name}.ipynb"),
                    answered)
     untouched = tmp_path / "untouched.ipynb"
     shutil.copy(released / "release" / name / f"{name}.ipynb", untouched)
@@ -186,7 +188,7 @@ def test_course_grade_takes_a_notebook(name, released, tmp_path):
 
 
 def test_a_mangled_notebook_still_extracts_what_it_can():
-    recipe = notebooks.load_recipe("derivatives")
+    recipe = notebooks.load_recipe("derivatives", notebooks.recipes_dir(REPO_ROOT))
     nb = nbformat.from_dict({"cells": [
         5, {"cell_type": "code", "metadata": {"nbgrader": "slope"}, "source": "x = 1"},
         {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "slope_code"}},
@@ -203,7 +205,8 @@ ADD_BACKWARD = "            self.grad += out.grad\n            other.grad += out
 def test_reused_node_feedback_says_which_of_its_two_runs_is_wrong(released, tmp_path):
     """add's _backward resets the input first (`self.grad = 0.0`, then `+=`): from zero a = 3.0; b = a + a ends
     right (a.grad = 2); with 0.25 already there it ends 2 again. The feedback says the second run is the wrong one."""
-    nb = filled(released / "release" / "autograd" / "autograd.ipynb", notebooks.SOURCE / "autograd" / "autograd.ipynb")
+    nb = filled(released / "release" / "autograd" / "autograd.ipynb",
+                notebooks.source_dir(REPO_ROOT) / "autograd" / "autograd.ipynb")
     [cell] = [c for c in nb.cells if ADD_BACKWARD in c.source]
     cell.source = cell.source.replace(ADD_BACKWARD, "            self.grad = 0.0\n" + ADD_BACKWARD)
     nbformat.write(nb, tmp_path / "resetter.ipynb")

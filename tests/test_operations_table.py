@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from checkout import REPO_ROOT
 from suite_modules import MICROGRAD_SUITE, micrograd_suite
-
-from autograder import REPO_ROOT
 
 with micrograd_suite():
     import operations as trusted

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 from test_export import ASSIGNMENT, NAME, results_folder
 
-from autograder import REPO_ROOT, cli, overrides
+from autograder import cli, overrides
 from autograder.override import main as override
 
 PART = next(iter(ASSIGNMENT.parts))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy
 import pytest
+from checkout import REPO_ROOT
 from PIL import Image
 from suite_modules import micrograd_suite
 from test_report import CHROMIUM, chromium
@@ -270,7 +271,7 @@ OVERWRITE_MUL = ("self.grad += other.data * out.grad", "self.grad = other.data *
 @pytest.fixture(scope="module")
 def overwriter(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("overwriter")
-    shutil.copytree(config.REPO_ROOT / "solutions", folder, dirs_exist_ok=True)
+    shutil.copytree(REPO_ROOT / "solutions", folder, dirs_exist_ok=True)
     engine = folder / "micrograd" / "engine.py"
     text = engine.read_text()
     assert OVERWRITE_MUL[0] in text

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, build, config, policies, validate
+from autograder import build, config, policies, validate
 from autograder.pipeline import GraderError, grade
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"

@@ -7,8 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from autograder import REPO_ROOT
+from checkout import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 import benchmark  # noqa: E402

@@ -11,8 +11,7 @@ import textwrap
 
 import pytest
 import torch
-
-from autograder import REPO_ROOT
+from checkout import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
 

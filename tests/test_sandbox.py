@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from adversarial import processes_tagged, readable_by_an_outsider
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT
 from autograder.markers import strip_markers
 from autograder.results import Redactor
 from autograder.sandbox import (

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, config
+from autograder import config
 from autograder.sources import Source, stage
 
 SECOND = Path(__file__).parent / "second_course"

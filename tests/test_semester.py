@@ -11,8 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, cli, config, demo
+from autograder import cli, config, demo
 from autograder.override import main as override
 
 COURSE = config.load()

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, cli, config, demo, similar_code, validate
+from autograder import cli, config, demo, similar_code, validate
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()

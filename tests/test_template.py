@@ -8,8 +8,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, markers
+from autograder import markers
 
 SOLUTIONS = REPO_ROOT / "solutions"
 TEMPLATE = REPO_ROOT / "student_template"

@@ -6,9 +6,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from checkout import REPO_ROOT
 from suite_modules import micrograd_suite
 
-from autograder import REPO_ROOT, config, validate
+from autograder import config, validate
 from autograder.results import PartResult, Results, TestResult
 
 with micrograd_suite():

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT, validate
+from autograder import validate
 from autograder.grade import grade
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"

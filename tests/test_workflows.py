@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from checkout import REPO_ROOT
 
-from autograder import REPO_ROOT
 from autograder.cli import _parser
 from autograder.entry_points import which
 

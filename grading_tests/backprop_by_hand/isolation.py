@@ -7,9 +7,13 @@ backward()), not the course's full engine: with a backward() at hand, a by_hand.
 L.backward() would earn the hand-filled gradients only inside the grader.
 """
 
+from pathlib import Path
+
 from autograder.isolation import Mode
-from autograder.notebooks import load_recipe, solution_files
+from autograder.notebooks import load_recipe, recipes_dir, solution_files
 
 ENGINE = "micrograd/engine.py"
 
-MODES = {"reference_engine": Mode(replaced=((ENGINE, solution_files(load_recipe("backprop_by_hand"))[ENGINE]),))}
+COURSE = Path(__file__).resolve().parents[2]  # the course this suite belongs to
+MODES = {"reference_engine": Mode(replaced=((ENGINE, solution_files(load_recipe("backprop_by_hand",
+                                                                                  recipes_dir(COURSE)))[ENGINE]),))}

@@ -16,7 +16,8 @@ from autograder import notebooks
 from autograder.isolation import Mode
 from autograder.markers import strip_markers
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+COURSE = Path(__file__).resolve().parents[2]  # the course this suite belongs to
+SOLUTIONS = COURSE / "solutions"
 REFERENCE_ENGINE = ("micrograd/engine.py", SOLUTIONS / "micrograd" / "engine.py")
 GRADED_IN_TRAINING = {"train", "zero_grad"}
 
@@ -34,7 +35,7 @@ def without(code: str, names: set[str]) -> str:
 
 
 def reference_modules() -> str:
-    recipe = notebooks.load_recipe("neural_nets")
+    recipe = notebooks.load_recipe("neural_nets", notebooks.recipes_dir(COURSE))
     return without(strip_markers(notebooks.solution_files(recipe)["micrograd/nn.py"]), GRADED_IN_TRAINING)
 
 

@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import REPO_ROOT
+from checkout import REPO_ROOT
+
 from autograder.markers import strip_markers, stub
 
 FILES = ("micrograd/engine.py", "micrograd/nn.py")
