@@ -92,12 +92,15 @@ def ungraded(label: str, assignment_name: str, assignment: config.Assignment, me
                    messages=(message,))
 
 
-def suite_files(course: config.Course, assignment: config.Assignment) -> list[Path]:
-    """Every file of the course the assignment's hidden suite runs on: all of its own folder; the conftest.py
-    and pytest.ini above it (pytest loads them); and each module of the course its Python files import, found
-    by modulefinder over the folders a suite imports from (its own, the other suites', the folders above it)."""
+def suite_files(course: config.Course, assignment: config.Assignment) -> tuple[Path, list[Path]]:
+    """Every file of the course the assignment's hidden suite runs on, and the folder they are named from: all of
+    the suite's own folder; the conftest.py and pytest.ini above it (pytest loads them) within the course's
+    folder (or, for a suite kept outside it, the folder holding the suite); and each module there that its
+    Python files import, found by modulefinder over the folders a suite imports from (its own, the other
+    suites', the folders above it)."""
     suite = course.suite(assignment)
-    above = [folder for folder in suite.parents if folder.is_relative_to(course.root) and folder != course.root]
+    base = course.root if suite.is_relative_to(course.root) else suite.parent
+    above = [folder for folder in suite.parents if folder.is_relative_to(base) and folder != course.root]
     files = {path for path in suite.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
     files |= {folder / name for folder in above for name in ("conftest.py", "pytest.ini") if (folder / name).is_file()}
     folders = [suite, *dict.fromkeys(course.suite(other) for other in course.assignments.values()), *above]
@@ -108,16 +111,17 @@ def suite_files(course: config.Course, assignment: config.Assignment) -> list[Pa
         except Exception:  # a file modulefinder cannot read (say, a syntax error) is still hashed itself
             continue
     files |= {Path(module.__file__).resolve() for module in finder.modules.values()
-              if module.__file__ and Path(module.__file__).resolve().is_relative_to(course.root)}
-    return sorted(files)
+              if module.__file__ and Path(module.__file__).resolve().is_relative_to(base)}
+    return base, sorted(files)
 
 
 def grader_key(course: config.Course, assignment: config.Assignment) -> str:
     """What every result of this assignment depends on: the course file, the hidden suite with every course
     module it imports (suite_files) and the reference code its isolation modes run."""
     digest = hashlib.sha256(course.fingerprint)
-    for path in suite_files(course, assignment):
-        digest.update(str(path.relative_to(course.root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    base, files = suite_files(course, assignment)
+    for path in files:
+        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
     for source in isolation.reference_sources(_modes(course, course.suite(assignment))):
         digest.update(source.encode() + b"\0")
     return digest.hexdigest()
