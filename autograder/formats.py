@@ -23,7 +23,8 @@ PICTURE_NOTE = "(the same picture, drawn by Graphviz, is in the HTML results)"
 
 
 def to_json(results: Results) -> str:
-    return json.dumps(results.to_gradescope(), indent=2, sort_keys=True) + "\n"
+    """The stored form (Results.to_dict, docs/results.schema.json)."""
+    return json.dumps(results.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

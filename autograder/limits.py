@@ -34,7 +34,8 @@ class Attempt:
 
     at: datetime
     score: float
-    results: dict  # its results as written (Results.to_gradescope): what a limited submission keeps
+    results: dict  # its results as recorded (Results.to_dict; Gradescope's own for its history): what a limited
+    # submission keeps
 
 
 def parse_time(text: str) -> datetime | None:
@@ -84,7 +85,7 @@ def kept(reason: str, earlier: list[Attempt], fallback: Results) -> Results:
     if found is None:
         return fallback
     try:
-        result = Results.from_gradescope(found.results)
+        result = Results.from_dict(found.results)
     except (KeyError, TypeError, ValueError):
         return fallback
     return replace(result, submission=fallback.submission, flags=tuple(sorted({*result.flags, FLAG})),
@@ -148,5 +149,5 @@ def record(path: Path, at: datetime, result: Results) -> None:
     """Append a graded submission to a history file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
-        entry = {"at": at.isoformat(), "score": result.score, "results": result.to_gradescope()}
+        entry = {"at": at.isoformat(), "score": result.score, "results": result.to_dict()}
         handle.write(json.dumps(entry) + "\n")

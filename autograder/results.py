@@ -1,8 +1,10 @@
 """The results object: the only way a grading outcome leaves the grader.
 
 Built from verdicts (one per hidden test, decided in the trusted process), it knows the
-points, what students may see, and how to become Gradescope's results.json. Every text a
-student produced passes through `redact` on its way in.
+points and what students may see. It is stored as our own versioned JSON (`to_dict`, SCHEMA; documented
+by docs/results.schema.json), which resume, reports, gradebooks, merges and regrades read; Gradescope's
+results.json, JUnit, Markdown, HTML and nbgrader's feedback are views of it. Every text a student
+produced passes through `redact` on its way in.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 TOTAL_DECIMALS = 4
+SCHEMA = "course-results/1"  # the stored results' format and version (docs/results.schema.json)
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 
 
@@ -99,6 +102,34 @@ class Results:
         return replace(self, tests=tuple(test if test.visibility == "visible" else
                                          replace(test, output="", pitfall=None, picture="") for test in self.tests))
 
+    def to_dict(self) -> dict:
+        """The stored form (SCHEMA): every field, tests with their part, pitfall and picture; the totals too, for
+        readers that only want them."""
+        return {"schema": SCHEMA, "submission": self.submission, "assignment": self.assignment,
+                "score": self.score, "max_score": self.max_score, "parts": [asdict(p) for p in self.parts],
+                "tests": [asdict(t) for t in self.tests], "flags": list(self.flags),
+                "messages": list(self.messages), "output_excerpt": self.output_excerpt,
+                "grading_key": self.grading_key, "grader_key": self.grader_key, "complete": self.complete,
+                "submitted_at": self.submitted_at,
+                "pull_request": None if self.pull_request is None else asdict(self.pull_request)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Results:
+        """Read a stored result: SCHEMA, or the Gradescope-shaped files earlier graders stored (read as before)."""
+        if "schema" not in data and "extra_data" in data:
+            return cls.from_gradescope(data)
+        if data["schema"] != SCHEMA:
+            raise ValueError(f"results in format {data['schema']!r}, not {SCHEMA!r}")
+        ci = data.get("pull_request")
+        return cls(submission=data["submission"], assignment=data["assignment"],
+                   tests=tuple(TestResult(**t) for t in data["tests"]),
+                   parts=tuple(PartResult(**p) for p in data["parts"]), flags=tuple(data["flags"]),
+                   messages=tuple(data["messages"]), output_excerpt=data["output_excerpt"],
+                   grading_key=data["grading_key"], grader_key=data["grader_key"], complete=data["complete"],
+                   submitted_at=data["submitted_at"],
+                   pull_request=None if ci is None else PullRequest(
+                       ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
+
     def student_output(self) -> str:
         """Gradescope's top-level `output`: the messages, then what the code printed (rendered only)."""
         output = "\n".join(self.messages)
@@ -140,7 +171,7 @@ class Results:
 
     @classmethod
     def from_gradescope(cls, data: dict) -> Results:
-        """Read back what to_gradescope wrote (batch resume, reports, merging shards)."""
+        """Read back what to_gradescope wrote (and what earlier graders stored: from_dict reads those too)."""
         extra = data["extra_data"]
         pitfalls, pictures = extra.get("pitfalls", {}), extra.get("pictures", {})
         tests = tuple(
@@ -169,7 +200,7 @@ def result_path(folder: Path, submission: str) -> Path:
 def read_result(path: Path) -> Results | None:
     """One results file, or None when it is missing or is not one."""
     try:
-        return Results.from_gradescope(json.loads(path.read_text(encoding="utf-8")))
+        return Results.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -179,7 +210,7 @@ def load_results(folder: Path) -> list[Results]:
     found = []
     for path in sorted(folder.glob("*.json")):
         try:
-            found.append(Results.from_gradescope(json.loads(path.read_text(encoding="utf-8"))))
+            found.append(Results.from_dict(json.loads(path.read_text(encoding="utf-8"))))
         except (ValueError, KeyError, TypeError) as exc:
             print(f"skipping {path}: not a results file ({exc})", file=sys.stderr)
     return sorted((r for r in found if r.submission), key=lambda r: r.submission)

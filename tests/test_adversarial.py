@@ -184,9 +184,9 @@ def test_case_scores_at_most_its_bound_and_says_why(run: Run, name: str):
     for test in failed:
         assert case.every_failure in test["output"], (test["name"], test["output"])
         assert test["score"] == 0
-    parts = {p["name"]: p["score"] for p in result["extra_data"]["parts"]}
+    parts = {p["name"]: p["score"] for p in result["parts"]}
     assert all(parts[part] == 0 for part in case.zero_parts)
-    assert set(case.flags) <= set(result["extra_data"]["flags"])
+    assert set(case.flags) <= set(result["flags"])
 
 
 def test_syntax_error_names_file_and_line(run: Run):

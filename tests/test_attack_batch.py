@@ -99,7 +99,7 @@ def test_every_bad_member_is_its_own_result_and_the_class_is_graded(tmp_path, ca
                               "ren_e"]
     assert graded["ada"]["score"] == 100 and graded["ren_e"]["score"] == 100  # the good ones, graded as usual
     for name in ("bob", "deep", "folders", "bomb", "crowd", "carol"):
-        extra = graded[name]["extra_data"]
+        extra = graded[name]
         assert graded[name]["score"] == 0 and "unreadable_submission" in extra["flags"], name
         assert any(given_as[name] in message for message in extra["messages"]), (name, extra["messages"])
         assert not any("course-sources-" in message for message in extra["messages"]), extra["messages"]
@@ -109,17 +109,17 @@ def test_every_bad_member_is_its_own_result_and_the_class_is_graded(tmp_path, ca
     assert "MB uncompressed" in graded["bomb"]["output"] and "more than 20000 files" in graded["crowd"]["output"]
     assert "symbolic link" in graded["carol"]["output"]
     # alan: graded on his own files; each unsafe member skipped and named in his messages
-    alan = graded["alan"]["extra_data"]
+    alan = graded["alan"]
     assert "skipped_files" in alan["flags"] and 0 < graded["alan"]["score"] < 100
     for member, why in (("../escaped.py", "outside"), ("/absolute.py", "outside"),
                         ("alan/micrograd/viz.py", "symbolic link"), ("alan/micrograd/nn.py", "same name")):
         assert any(member in m and why in m for m in alan["messages"]), (member, alan["messages"])
     assert not (tmp_path / "escaped.py").exists() and not Path("/absolute.py").exists()
     # dave: a binary engine.py costs the engine's parts, his nn.py is still graded (through isolation)
-    dave = graded["dave"]["extra_data"]
+    dave = graded["dave"]
     assert any("micrograd/engine.py is not Python source text" in m for m in dave["messages"]), dave["messages"]
     assert {p["name"]: p["score"] for p in dave["parts"]}["nn"] > 0 and "syntax_error" in dave["flags"]
-    erin = graded["erin"]["extra_data"]  # a file that is not UTF-8 names itself the same way
+    erin = graded["erin"]  # a file that is not UTF-8 names itself the same way
     assert any("micrograd/nn.py is not Python source text" in m for m in erin["messages"]), erin["messages"]
 
 

@@ -34,7 +34,7 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from autograder import batch, ci_grade, config, gradebook, gradescope_run, kernel, report
-from autograder.formats import to_html, to_json, to_junit, to_markdown
+from autograder.formats import to_html, to_junit, to_markdown
 from autograder.results import PartResult, Results, TestResult, printable
 from autograder.sinks import markdown_text, spreadsheet_cell
 
@@ -238,7 +238,7 @@ def test_gradescope_markdown_shows_the_text_itself(text):
 
 def test_plain_results_json_declares_text_output():
     """Gradescope renders a top-level output without output_format as simple_format, which is HTML."""
-    data = json.loads(to_json(results_with("<a href='https://evil.example'>x</a>")))
+    data = json.loads(json.dumps(results_with("<a href='https://evil.example'>x</a>").to_gradescope()))
     assert data["output_format"] == data["test_output_format"] == "text"
 
 

@@ -114,7 +114,7 @@ def test_bad_inputs_get_a_clear_message(tmp_path):
     result = course("grade", str(tmp_path / "broken.zip"), "--out", str(tmp_path / "out"))
     assert result.returncode == 0 and "broken.zip is not a readable zip" in result.stderr, result.stderr
     graded = json.loads((tmp_path / "out" / "broken.json").read_text())
-    assert graded["score"] == 0 and "unreadable_submission" in graded["extra_data"]["flags"]
+    assert graded["score"] == 0 and "unreadable_submission" in graded["flags"]
 
 
 def test_shards_are_a_deterministic_partition():
@@ -202,10 +202,10 @@ def test_batch_grades_each_submission_like_a_single_run(unsharded, small_class, 
     assert found["ada"]["score"] == pytest.approx(ASSIGNMENT.max_score)
     assert found["alan"]["score"] < found["ada"]["score"]
     # mallory's engine exits at import: its parts score 0 (her nn.py is graded on the reference engine)
-    mallory = {p["name"]: p["score"] for p in found["mallory"]["extra_data"]["parts"]}
+    mallory = {p["name"]: p["score"] for p in found["mallory"]["parts"]}
     assert mallory["operations"] == mallory["backward"] == mallory["topo_sort"] == 0
     assert "SystemExit" in found["mallory"]["tests"][0]["output"]
-    assert "policy_violation" in found["torchy"]["extra_data"]["flags"]
+    assert "policy_violation" in found["torchy"]["flags"]
     book = read_gradebook(database_url(unsharded / "gradebook.db"), ASSIGNMENT_NAME)
     rows = (unsharded / "scores.csv").read_text().splitlines()[1:]
     assert len(rows) == len(CLASS) == len(book)
@@ -343,7 +343,7 @@ def test_a_killed_batch_resumes_without_losing_or_duplicating_results(tmp_path, 
     assert sorted(r.split(",")[0] for r in rows) == sorted(p.name for p in made)
     assert len(read_gradebook(database_url(tmp_path / "gradebook.db"), ASSIGNMENT_NAME)) == len(made)
     timed_out = json.loads(final[f"{made[1].name}.json"])
-    assert "timeout" in timed_out["extra_data"]["flags"]
+    assert "timeout" in timed_out["flags"]
 
 
 def test_grade_class_workflow_passes_actionlint():

@@ -189,7 +189,7 @@ def log_is_neutralised(done: subprocess.CompletedProcess) -> list[str]:
 
 def read(out: Path) -> dict:
     return {
-        "results": Results.from_gradescope(json.loads((out / "results.json").read_text())),
+        "results": Results.from_dict(json.loads((out / "results.json").read_text())),
         "summary": (out / "summary.md").read_text(),
         "comment": (out / "comment.md").read_text(),
         "comment_json": json.loads((out / "comment.json").read_text()),

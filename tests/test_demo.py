@@ -50,11 +50,11 @@ def test_course_demo_grades_the_class_and_shows_the_gradebook(tmp_path):
             assert score == pytest.approx(full), name
         elif name != "snoop":  # snoop's engine is correct; the sandbox just shows it nothing
             assert score < full - 1, name
-    flags = {name: r["extra_data"]["flags"] for name, r in results.items()}
+    flags = {name: r["flags"] for name, r in results.items()}
     assert "timeout" in flags["loop"] and "policy_violation" in flags["torchy"] and "tamper" in flags["forger"]
     assert "syntax_error" in flags["ken"] and "missing_file" in flags["margaret"]
     # mallory's engine exits at import: its parts score 0; her nn.py, graded on the reference engine, does not
-    mallory = {p["name"]: p["score"] for p in results["mallory"]["extra_data"]["parts"]}
+    mallory = {p["name"]: p["score"] for p in results["mallory"]["parts"]}
     assert mallory["operations"] == mallory["backward"] == mallory["topo_sort"] == 0
     hidden = str(REPO_ROOT / "grading_tests")
     assert f"{hidden} -> FileNotFoundError" in results["snoop"]["output"]  # the sandbox does not show them

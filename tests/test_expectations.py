@@ -57,8 +57,8 @@ def _results(folder: Path) -> dict[str, dict]:
     found = {}
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
-        data["extra_data"].pop("grading_key", None)
-        data["extra_data"].pop("grader_key", None)
+        data.pop("grading_key", None)
+        data.pop("grader_key", None)
         found[path.name] = data
     return found
 

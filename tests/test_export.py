@@ -30,7 +30,7 @@ def results_folder(tmp_path: Path) -> Path:
         parts = tuple(PartResult(name, part.title, part.points * share, part.points)
                       for name, part in ASSIGNMENT.parts.items())
         result = Results(submission=student, assignment=NAME, tests=(), parts=parts)
-        (folder / f"{student}.json").write_text(json.dumps(result.to_gradescope()))
+        (folder / f"{student}.json").write_text(json.dumps(result.to_dict()))
     return folder
 
 

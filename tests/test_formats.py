@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import jsonschema
 import junitparser
 import pytest
+from checkout import REPO_ROOT
 from markdown_it import MarkdownIt
 
 from autograder.feedback import feedback_of
 from autograder.formats import FORMATS, RENDER, SUFFIX, markdown_feedback, to_json, to_junit, to_markdown
-from autograder.results import PartResult, PullRequest, Results, TestResult, printable
+from autograder.results import SCHEMA, PartResult, PullRequest, Results, TestResult, printable
 from autograder.sinks import points
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
@@ -37,7 +39,7 @@ def sample() -> Results:
 
 
 def test_gradescope_fields_and_types():
-    data = json.loads(to_json(sample()))
+    data = json.loads(json.dumps(sample().to_gradescope()))
     assert isinstance(data["score"], float) and data["score"] == 14.5
     assert isinstance(data["output"], str)
     assert len(data["tests"]) == 4
@@ -54,7 +56,23 @@ def test_gradescope_fields_and_types():
 
 def test_gradescope_round_trips():
     results = sample()
-    assert Results.from_gradescope(json.loads(to_json(results))) == results
+    assert Results.from_gradescope(json.loads(json.dumps(results.to_gradescope()))) == results
+
+
+def test_stored_results_follow_the_documented_schema():
+    schema = json.loads((REPO_ROOT / "docs" / "results.schema.json").read_text())
+    results = replace(sample(), pull_request=PullRequest("a" * 40, "b" * 40, ("x.py",), ()), submitted_at="2026-12-01")
+    for stored in (results, sample()):
+        data = json.loads(to_json(stored))
+        jsonschema.validate(data, schema)
+        assert data["schema"] == SCHEMA and data["score"] == stored.score and len(data["tests"]) == 4
+    assert schema["properties"]["schema"]["const"] == SCHEMA
+
+
+def test_results_stored_by_an_earlier_grader_are_still_read():
+    """Results folders written in Gradescope's shape (before SCHEMA) resume and report as before."""
+    results = replace(sample(), grading_key="k" * 64)
+    assert Results.from_dict(json.loads(json.dumps(results.to_gradescope()))) == results
 
 
 @pytest.mark.parametrize("messages, excerpt", [
@@ -68,7 +86,7 @@ def test_write_read_write_is_identical(messages, excerpt):
     results = replace(sample(), messages=messages, output_excerpt=excerpt, grading_key="k" * 64,
                       pull_request=PullRequest("a" * 40, "b" * 40, ("x.py", "micrograd/engine.py"), ("x.py",)))
     written = to_json(results)
-    again = Results.from_gradescope(json.loads(written))
+    again = Results.from_dict(json.loads(written))
     assert again == results and to_json(again) == written
 
 

@@ -47,7 +47,7 @@ def test_reference_gets_full_marks_and_template_zero(graded_twice):
     assert template["score"] == 0 and template["tests"]
     assert all(t["status"] == "failed" and t["output"] for t in template["tests"])
     assert "internal error" not in json.dumps(template)
-    assert template["extra_data"]["flags"] == []  # an unfinished template is not a crash
+    assert template["flags"] == []  # an unfinished template is not a crash
 
 
 @pytest.mark.slow
@@ -83,7 +83,7 @@ def test_submissions_with_the_same_folder_name_do_not_overwrite_each_other(twins
     assert run.returncode == 0, run.stderr
     files = sorted(p.name for p in out.glob("*.json"))
     assert files == ["a-sub.json", "b-sub.json"]
-    assert {json.loads((out / f).read_text())["extra_data"]["submission"] for f in files} == {"a-sub", "b-sub"}
+    assert {json.loads((out / f).read_text())["submission"] for f in files} == {"a-sub", "b-sub"}
 
 
 @pytest.mark.slow

@@ -20,12 +20,12 @@ PARTS = list(ASSIGNMENT.parts)
 
 
 def stored(folder: Path, name: str) -> Results:
-    return Results.from_gradescope(json.loads((folder / f"{name}.json").read_text()))
+    return Results.from_dict(json.loads((folder / f"{name}.json").read_text()))
 
 
 def store(folder: Path, result: Results) -> None:
     folder.mkdir(exist_ok=True)
-    (folder / f"{result.submission}.json").write_text(json.dumps(result.to_gradescope()))
+    (folder / f"{result.submission}.json").write_text(json.dumps(result.to_dict()))
 
 
 def test_the_changes_table_lists_moved_parts_with_overrides_applied_to_both_sides(tmp_path: Path):

@@ -137,7 +137,7 @@ def test_report_shows_the_class(report):
     assert "ada" not in flagged and "timeout" in flagged and "tamper" in flagged
     for page in (text, (report.parent / "submissions" / "eve.html").read_text()):
         assert HOSTILE not in page and "&lt;script&gt;" in page  # a student's text never becomes markup
-    assert json.loads((report.parent / "submissions" / "eve.json").read_text())["extra_data"]["flags"] == [
+    assert json.loads((report.parent / "submissions" / "eve.json").read_text())["flags"] == [
         "tamper", "crash"]
 
 

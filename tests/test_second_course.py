@@ -43,7 +43,7 @@ def tuned(tmp_path: Path) -> Path:
 
 def scores(results_file: Path) -> dict[str, float]:
     data = json.loads(results_file.read_text())
-    return {part["name"]: part["score"] for part in data["extra_data"]["parts"]}
+    return {part["name"]: part["score"] for part in data["parts"]}
 
 
 def test_staging_makes_no_package_the_assignment_does_not_have(tmp_path):
