@@ -32,10 +32,12 @@ $(MERMAID_JS):
 test: setup $(MERMAID_JS)
 	$(COURSE) build --check
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest tests
 
 # The developers' fast tier (after one `make test` or `make setup`): lint and every test not marked slow,
 # on both cores. CI and `make test` run everything.
 check:
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest -q -m "not slow" -n 2 tests

@@ -234,9 +234,9 @@ def run_pool(sources: list[Source], *, out: Path, jobs: int, settings: dict,
             while waiting or running:
                 while waiting and len(running) < jobs:
                     chunk = waiting.pop(0)
-                    process = context.Process(target=_work, args=(chunk, events, settings), daemon=True)
-                    process.start()
-                    running[process] = [s.name for s in chunk]
+                    started = context.Process(target=_work, args=(chunk, events, settings), daemon=True)
+                    started.start()
+                    running[started] = [s.name for s in chunk]
                 try:
                     handle(events.get(timeout=0.2))
                     continue

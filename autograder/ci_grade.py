@@ -304,9 +304,11 @@ def main(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None = N
             log.removeHandler(handler)
             log.propagate = propagate
             handler.close()
-        ignored = results.pull_request.ignored_files
+        graded = results.pull_request
+        assert graded is not None  # ci_grade records what it graded
+        ignored = graded.ignored_files
         print(f"course ci-grade: {assignment_name} {results.score:g}/{results.max_score:g} for commit "
-              f"{results.pull_request.head[:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
+              f"{graded.head[:12]}" + (f"; {len(ignored)} changed file(s) ignored" if ignored else ""))
     return 0
 
 

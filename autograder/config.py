@@ -195,7 +195,7 @@ class Course(_Strict):
 _SIMPLE_TYPES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 
 
-def _schema_at(loc: tuple) -> Any:
+def _schema_at(loc: tuple[int | str, ...]) -> Any:
     """The type the schema expects at loc (a path of keys from the top), or None if loc leaves it."""
     annotation: Any = Course
     for key in loc:
@@ -234,7 +234,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _describe(error: dict) -> str:
+def _describe(error: Any) -> str:  # pydantic's ErrorDetails
     """One line for one validation error: the key, the value found and what was expected."""
     loc = tuple(error["loc"])
     where = ".".join(str(part) for part in loc) or "(top level)"
@@ -254,10 +254,10 @@ def _describe(error: dict) -> str:
     return f"{where}: got {_shown(error['input'])}; expected {reason}"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no types here
     """YAML's safe loader, except that a key given twice is an error (YAML would keep the last)."""
 
-    def construct_unique_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_unique_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # Keys as written, before construct_mapping flattens merge keys (`<<:`), which may be overridden.
         written = [key_node for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"]
         mapping = self.construct_mapping(node, deep=deep)
@@ -268,7 +268,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} given twice (first on line {first_line[key]})", key_node.start_mark)
             first_line[key] = key_node.start_mark.line + 1
-        return mapping
+        return dict(mapping)
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,

@@ -193,7 +193,7 @@ def notebook_submission(release: Path, source: Path, edit) -> object:
     return nb
 
 
-def nbgrader_leg(out: Path, console, config_path: Path) -> int:
+def nbgrader_leg(out: Path, console, config_path: Path | None) -> int:
     """generate_assignment, three submissions, `nbgrader autograde` (sandboxed kernels, trusted scores),
     and `course grade` of the same notebooks: the two gradebooks side by side."""
     import subprocess

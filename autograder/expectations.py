@@ -223,8 +223,8 @@ def write_cache(course: Course, recorded: dict[str, dict[str, str]], path: Path 
     return path
 
 
-def _shown(path: Path) -> str:
+def _shown(path: Path | None) -> str:
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.relative_to(Path.cwd())) if path is not None else "no expectation file"
     except ValueError:
         return str(path)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from autograder import feedback, pictures
-from autograder.results import Results, printable
+from autograder.results import Results, TestResult, printable
 from autograder.sinks import atomic_write, code_block, markdown_code, markdown_plain, score_of, template_value
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def to_junit(results: Results) -> str:
     failures = sum(t.status == "failed" for t in results.tests)
     suites = ET.Element("testsuites", name=_xml(results.assignment), tests=str(len(results.tests)),
                         failures=str(failures))
-    by_part: dict[str, list] = {}
+    by_part: dict[str, list[TestResult]] = {}
     for test in results.tests:
         by_part.setdefault(test.part, []).append(test)
     for part, tests in by_part.items():

@@ -55,7 +55,7 @@ def pinned_requirements(roots: Iterable[str]) -> list[str]:
     from packaging.version import Version
 
     pins: dict[str, str] = {}
-    todo = [(root, frozenset()) for root in roots]
+    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset()) for root in roots]
     while todo:
         name, extras = todo.pop()
         key = canonicalize_name(name)

@@ -106,7 +106,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         for cache in Path.home().glob(".cache/matplotlib/fontlist-*.json"):  # saves rebuilding it per kernel
             shutil.copy(cache, matplotlib)
         if as_nobody:
-            for path in (self.connection_file, matplotlib, work, *matplotlib.iterdir()):
+            for path in (Path(self.connection_file), matplotlib, work, *matplotlib.iterdir()):
                 os.chown(path, NOBODY, NOBODY)
         kw["env"] = {}
         return bwrap_command(runtime=self._runtime, as_nobody=as_nobody, memory_mb=self.memory_limit_mb) + cmd, kw

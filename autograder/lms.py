@@ -114,7 +114,7 @@ def _source(name: str, attempt: list[Entry], assignment: config.Assignment, orig
         candidates = [(copy, entry) for entry in attempt for base, copy in [_base_name(entry.name)] if base == wanted]
         if candidates:
             picked[relative] = max(candidates, key=lambda pair: pair[0])[1].data  # the last upload of that file
-    notes = ()
+    notes: tuple[str, ...] = ()
     if not picked:
         shown = ", ".join(sorted({entry.name for entry in attempt})[:10])
         expected = " and ".join(Path(f).name for f in assignment.student_files)

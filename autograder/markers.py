@@ -19,6 +19,15 @@ _BEGIN_LINE = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<hint>.*?
 _END_LINE = re.compile(r"^\s*### END SOLUTION\s*$")
 
 
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def _lines(source: str) -> list[str]:
+    """The source's lines as Python reads them (ended by \n only: str.splitlines would also end one at \x85,
+    \u2028 and the like, which a hint or a comment may hold)."""
+    return _LINE.findall(source)
+
+
 class MarkerError(ValueError):
     """Solution markers that do not pair up."""
 
@@ -27,7 +36,7 @@ def stub(source: str, *, name: str = "<source>") -> str:
     """source with every solution region replaced by a NotImplementedError carrying its hint."""
     out: list[str] = []
     open_at: int | None = None
-    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+    for number, line in enumerate(_lines(source), start=1):
         begin = _BEGIN_LINE.match(line)
         if begin:
             if open_at is not None:
@@ -49,15 +58,16 @@ def stub(source: str, *, name: str = "<source>") -> str:
 def strip_markers(source: str) -> str:
     """source with the marker lines removed and the solution kept: the plain reference code."""
     return "".join(
-        line for line in source.splitlines(keepends=True)
+        line for line in _lines(source)
         if not (_BEGIN_LINE.match(line) or _END_LINE.match(line))
     )
 
 
 def solution_regions(source: str) -> list[str]:
     """The code inside each solution region (used to prove none of it reaches students)."""
-    regions, current = [], None
-    for line in source.splitlines(keepends=True):
+    regions: list[str] = []
+    current: list[str] | None = None
+    for line in _lines(source):
         if _BEGIN_LINE.match(line):
             current = []
         elif _END_LINE.match(line):

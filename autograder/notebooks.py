@@ -34,7 +34,7 @@ from autograder import config, markers
 # nbformat imports jsonschema, which imports rfc3987-syntax when it is installed (Jupyter's packages
 # install it) to check "iri" formats no notebook schema uses; building its grammar costs a second
 # of every process that reads a notebook. Keep it out unless something imported it already.
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "cannot be imported"
 import nbformat  # noqa: E402
 
 # What a hidden test cell calls: honest kernels answer 0.0; the trusted preprocessor

@@ -60,8 +60,8 @@ def applied(result: Results, decisions: dict[tuple[str, str, str], Override]) ->
             if student == result.submission and assignment == result.assignment}
     if not mine:
         return result, None
-    parts = tuple(replace(p, score=min(mine[p.name].points, p.max_score)) if p.name in mine else p
-                  for p in result.parts)
+    parts = tuple(replace(p, score=min(points, p.max_score))
+                  if p.name in mine and (points := mine[p.name].points) is not None else p for p in result.parts)
     notes = tuple(f"Your instructor set {'the total' if part == TOTAL else f'part {part!r}'} to {d.points:g} points: "
                   f"{d.reason}" for part, d in sorted(mine.items()))
     total = mine[TOTAL].points if TOTAL in mine else None

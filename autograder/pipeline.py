@@ -110,8 +110,8 @@ def suite_files(course: config.Course, assignment: config.Assignment) -> tuple[P
             finder.run_script(str(path))
         except Exception:  # a file modulefinder cannot read (say, a syntax error) is still hashed itself
             continue
-    files |= {Path(module.__file__).resolve() for module in finder.modules.values()
-              if module.__file__ and Path(module.__file__).resolve().is_relative_to(base)}
+    found = [getattr(module, "__file__", None) for module in finder.modules.values()]
+    files |= {Path(file).resolve() for file in found if file and Path(file).resolve().is_relative_to(base)}
     return base, sorted(files)
 
 

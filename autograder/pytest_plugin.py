@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,8 +147,8 @@ class GradingPlugin:
             if marker is None or marker.args[0] not in self.parts:
                 where = marker.args[0] if marker else "no part marker"
                 self.collection_errors.append(f"{item.nodeid}: part {where!r} is not in course.yml")
-            elif submission_of(item) in self.collected:
-                self.collected[submission_of(item)][graded_test(item)] = marker.args[0]
+            elif (name := submission_of(item)) is not None and name in self.collected:
+                self.collected[name][graded_test(item)] = marker.args[0]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -162,7 +163,7 @@ class GradingPlugin:
         return self._course
 
     @pytest.fixture(scope="session")
-    def submission(self, request: pytest.FixtureRequest):
+    def submission(self, request: pytest.FixtureRequest) -> Iterator[Submission]:
         name = request.param
         workers = self._next.pop(name, None) or self._start_workers(name)
         if isinstance(workers, Exception):
@@ -215,7 +216,7 @@ class GradingPlugin:
 
     # -- verdicts --------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
-    def report_mistake(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+    def report_mistake(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
         """A Mistake's report: the Mistake is the verdict, so no traceback is formatted for it (pytest's
         own report would format one per failed test, ~1 ms each, all of a stub's tests)."""
         if call.excinfo is None or not isinstance(call.excinfo.value, Mistake):
@@ -225,11 +226,13 @@ class GradingPlugin:
         except Exception:  # a Mistake that cannot say what it is: its verdict is made from its fields
             longrepr = "Mistake"
         return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
-                                 longrepr, call.when, duration=call.duration, start=call.start,
+                                 longrepr, call.when,  # type: ignore[arg-type]  # a test's call, never "collect"
+                                 duration=call.duration, start=call.start,
                                  stop=call.stop, user_properties=item.user_properties)
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         # Nothing raised here may end the session (pytest's INTERNALERROR): the grader's own failure
         # around one test is that test's internal-error verdict, and grading goes on.
         outcome = yield
@@ -238,12 +241,14 @@ class GradingPlugin:
         except Exception:  # pytest's own report of the test failed (or report_mistake's)
             log.exception("internal error reporting %s", item.nodeid)
             report = pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
-                                       "internal error in the report", call.when)
+                                       "internal error in the report", call.when)  # type: ignore[arg-type]
             outcome.force_result(report)
         if report.passed and call.when in ("setup", "teardown"):
             return
-        name, test = submission_of(item), graded_test(item)
-        part = item.get_closest_marker("part").args[0]
+        name, test, marker = submission_of(item), graded_test(item), item.get_closest_marker("part")
+        if name is None or marker is None:  # not a graded test (collection reported a test without a part)
+            return
+        part = marker.args[0]
         try:
             verdict = self._verdict(name, test, part, report, call)
         except Exception:
@@ -255,7 +260,7 @@ class GradingPlugin:
         self.verdicts[name][test] = verdict
 
     def _verdict(self, name: str, test: str, part: str, report: pytest.TestReport,
-                 call: pytest.CallInfo) -> Verdict | None:
+                 call: pytest.CallInfo[None]) -> Verdict | None:
         """The verdict a test's report gives; None: the grader's own failure (an internal error)."""
         if report.passed:
             return Verdict(test, part, True)

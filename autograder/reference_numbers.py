@@ -31,7 +31,7 @@ def requote(text: str, budget: int) -> tuple[str, int]:
     and how many it quotes."""
     quoted = 0
 
-    def shorter(found: re.Match) -> str:
+    def shorter(found: re.Match[str]) -> str:
         nonlocal quoted
         if quoted >= budget:
             return CUT

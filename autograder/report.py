@@ -117,7 +117,7 @@ class ClassStatistics:
                 tests.setdefault(test.name, []).append(test.status == "failed")
         self.test_failure = {name: sum(failed) / len(failed) for name, failed in sorted(tests.items())}
         failing_tests = Counter(t.pitfall for r in self.results for t in r.tests if t.pitfall)
-        example = {}
+        example: dict[str | None, tuple[str, str]] = {}
         for result in self.results:
             for test in result.tests:
                 example.setdefault(test.pitfall, (test.name, test.output))

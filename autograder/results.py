@@ -14,7 +14,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 TOTAL_DECIMALS = 4
 SCHEMA = "course-results/1"  # the stored results' format and version (docs/results.schema.json)
@@ -102,7 +102,7 @@ class Results:
         return replace(self, tests=tuple(test if test.visibility == "visible" else
                                          replace(test, output="", pitfall=None, picture="") for test in self.tests))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The stored form (SCHEMA): every field, tests with their part, pitfall and picture; the totals too, for
         readers that only want them."""
         return {"schema": SCHEMA, "submission": self.submission, "assignment": self.assignment,
@@ -114,7 +114,7 @@ class Results:
                 "pull_request": None if self.pull_request is None else asdict(self.pull_request)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Results:
+    def from_dict(cls, data: dict[str, Any]) -> Results:
         """Read a stored result: SCHEMA, or the Gradescope-shaped files earlier graders stored (read as before)."""
         if "schema" not in data and "extra_data" in data:
             return cls.from_gradescope(data)
@@ -137,15 +137,15 @@ class Results:
             output += ("\n\n" if output else "") + "Your code printed:\n" + self.output_excerpt
         return output
 
-    def to_gradescope(self) -> dict:
+    def to_gradescope(self) -> dict[str, Any]:
         """Gradescope's results.json (score, output, tests[] with name/score/max_score/status/...);
         every field of this object is kept in `extra_data`, so from_gradescope never parses text. Its
         outputs are plain text and say so: Gradescope's default for `output` (simple_format) renders HTML."""
-        extra = {"submission": self.submission, "assignment": self.assignment, "flags": list(self.flags),
-                 "parts": [asdict(p) for p in self.parts],
-                 "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
-                 "pictures": {t.name: t.picture for t in self.tests if t.picture},
-                 "messages": list(self.messages), "output_excerpt": self.output_excerpt}
+        extra: dict[str, Any] = {
+            "submission": self.submission, "assignment": self.assignment, "flags": list(self.flags),
+            "parts": [asdict(p) for p in self.parts], "pitfalls": {t.name: t.pitfall for t in self.tests if t.pitfall},
+            "pictures": {t.name: t.picture for t in self.tests if t.picture},
+            "messages": list(self.messages), "output_excerpt": self.output_excerpt}
         if self.grading_key:
             extra["grading_key"] = self.grading_key
         if self.grader_key:
@@ -170,7 +170,7 @@ class Results:
         }
 
     @classmethod
-    def from_gradescope(cls, data: dict) -> Results:
+    def from_gradescope(cls, data: dict[str, Any]) -> Results:
         """Read back what to_gradescope wrote (and what earlier graders stored: from_dict reads those too)."""
         extra = data["extra_data"]
         pitfalls, pictures = extra.get("pitfalls", {}), extra.get("pictures", {})
@@ -244,7 +244,7 @@ class Redactor:
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-def printable(text: str) -> str:
+def printable(text: object) -> str:
     """Student-produced text with each such character shown as its escape (ESC as `\\x1b`)."""
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}",
                             str(text).replace("\r\n", "\n"))

@@ -50,7 +50,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from autograder import syscall_filter
 
@@ -137,7 +137,7 @@ def imported_packages(submission: Path, allowed: Sequence[str]) -> list[str]:
     """The allowed packages the submission's files import: its worker imports them before it is ready,
     so that numpy's import (a few tenths of a second, more on a busy machine) is not charged to a test's
     time limit, and a submission without them does not pay for it."""
-    found = set()
+    found: set[str] = set()
     for path in sorted(submission.rglob("*.py")):
         try:
             tree = ast.parse(path.read_bytes())
@@ -328,7 +328,8 @@ def landlock_abi() -> int:
     process sandbox's workers confine their file access with it (autograder/worker/main.py confine)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
-    return max(libc.syscall(ctypes.c_long(LANDLOCK_CREATE_RULESET), None, ctypes.c_size_t(0), ctypes.c_uint32(1)), 0)
+    version = libc.syscall(ctypes.c_long(LANDLOCK_CREATE_RULESET), None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    return max(int(version), 0)
 
 
 def warn_without_landlock(sandbox: str) -> None:
@@ -528,7 +529,7 @@ class Worker:
         self._preload = imported_packages(self.submission, limits.allowed_imports)
         if self.uid is not None:
             self._hand_over(self.submission)
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._ready = False  # it said it is ready (before any student code ran)
         self._reply_fd: int | None = None
         self._buffer = b""
@@ -536,6 +537,7 @@ class Worker:
         self._deadline: float | None = None
 
     def _hand_over(self, folder: Path) -> None:
+        assert self.uid is not None  # only a grader running as root hands folders over
         for path in [folder, *folder.rglob("*")]:
             os.chown(path, 0, self.uid, follow_symlinks=False)
             if not path.is_symlink():
@@ -567,10 +569,10 @@ class Worker:
         scratch.mkdir(mode=0o700)
         if self.uid is not None:
             os.chown(scratch, self.uid, self.uid)
-        packages = _process_packages(self.limits.allowed_imports,
-                                     self.uid is not None and self.python != os.path.realpath(sys.executable))
+        package_path = _process_packages(self.limits.allowed_imports,
+                                         self.uid is not None and self.python != os.path.realpath(sys.executable))
         cmd = [self.python, "-I", "-S", "-u", str(self._grader / "main.py"), str(write_fd), str(self.submission),
-               forbidden, unavailable, ",".join([packages, *self._preload]) if packages else "", self._probes,
+               forbidden, unavailable, ",".join([package_path, *self._preload]) if package_path else "", self._probes,
                str(seccomp_fd), str(scratch)]
         if self.uid is not None:
             cmd = [*_as_user(self.uid), *cmd]
@@ -612,7 +614,7 @@ class Worker:
             os.close(args_fd)
             os.close(seccomp_fd)
             os.close(output)
-        os.set_blocking(self._proc.stdin.fileno(), False)
+        os.set_blocking(self._stdin.fileno(), False)
         self._reply_fd, self._buffer, self._ready = read_fd, b"", False
         self._notes: dict[str, Any] = {}
 
@@ -653,11 +655,29 @@ class Worker:
             # namespace, and the kernel kills all of it when bwrap's init dies (--die-with-parent).
             _kill_uid(self.uid)
         self._proc.wait()
-        self._proc.stdin.close()
-        os.close(self._reply_fd)
+        self._stdin.close()
+        os.close(self._reply)
         self._keep_output()
         self._proc, self._reply_fd = None, None
         self.restarts += 1
+
+    @property
+    def _running(self) -> subprocess.Popen[bytes]:
+        """The worker's process: only asked for while one runs."""
+        assert self._proc is not None
+        return self._proc
+
+    @property
+    def _stdin(self) -> IO[bytes]:
+        stdin = self._running.stdin
+        assert stdin is not None  # started with stdin=PIPE
+        return stdin
+
+    @property
+    def _reply(self) -> int:
+        """The reply channel's read end: only asked for while a worker runs."""
+        assert self._reply_fd is not None
+        return self._reply_fd
 
     def _keep_output(self) -> None:
         path = self._home / f"output{self.restarts}"
@@ -691,7 +711,7 @@ class Worker:
         self._next_id += 1
         request = (json.dumps({"id": self._next_id, "probe": probe, "args": args}) + "\n").encode()
         deadline = self._deadline or time.monotonic() + self.limits.time_limit
-        line = self._send(request, deadline)
+        line: bytes | Reply | None = self._send(request, deadline)
         while True:
             if line is None:
                 line = self._read_line(deadline)
@@ -714,7 +734,7 @@ class Worker:
             if self.holds_reference and _holds_text(reply.get("value")):
                 return Reply("garbled", detail=TEXT_REFUSED)
             return Reply("ok", value=_redacted(reply.get("value"), self.redact))
-        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        error: dict[str, Any] = reply["error"] if isinstance(reply.get("error"), dict) else {}
         student_error = StudentError(str(error.get("type", "Error"))[:80],
                                      self.redact(str(error.get("message", ""))[:300]),
                                      self.redact(str(error.get("where", ""))[:120]))
@@ -743,7 +763,7 @@ class Worker:
 
     def _timeout(self) -> Reply:
         evidence = self._evidence()
-        memory = _peak_memory_mb(self._proc.pid)
+        memory = _peak_memory_mb(self._running.pid)
         self._stop()
         return Reply("timeout", detail=f"no answer within {self.limits.time_limit:g} s", memory_mb=memory,
                      **evidence)
@@ -751,7 +771,7 @@ class Worker:
     def _send(self, request: bytes, deadline: float) -> Reply | None:
         """Write the request without ever blocking past the deadline (a worker that stops
         reading its stdin would otherwise hang the grader once the pipe is full)."""
-        stdin = self._proc.stdin.fileno()
+        stdin = self._stdin.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(stdin, selectors.EVENT_WRITE)
             while request:
@@ -768,12 +788,12 @@ class Worker:
 
     def _read_line(self, deadline: float) -> bytes | Reply:
         with selectors.DefaultSelector() as selector:
-            selector.register(self._reply_fd, selectors.EVENT_READ)
+            selector.register(self._reply, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not selector.select(remaining):
                     return self._timeout()
-                chunk = os.read(self._reply_fd, 1 << 16)
+                chunk = os.read(self._reply, 1 << 16)
                 if not chunk:
                     return self._died()
                 self._buffer += chunk
@@ -785,7 +805,7 @@ class Worker:
 
     def _died(self) -> Reply:
         try:  # the reply channel closed: the worker exited, or closed it and lives on
-            code = self._proc.wait(timeout=1)
+            code = self._running.wait(timeout=1)
         except subprocess.TimeoutExpired:
             code = None
         evidence = self._evidence()

@@ -71,7 +71,7 @@ def ranked(submissions: dict[str, dict[str, str]], common: dict[str, str]) -> li
         given = [CodeFingerprint(str(root / "boilerplate" / f), NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1)
                  for f in common]
         boiler = np.array(sorted(set().union(*(fp.hashes for fp in given))), dtype=np.int64)
-        prints: dict[str, dict[str, object]] = {}
+        prints: dict[str, dict[str, CodeFingerprint]] = {}
         for name, files in submissions.items():
             _write(root / "subs" / name, files)
             prints[name] = {f: CodeFingerprint(str(root / "subs" / name / f), NOISE_TOKENS,

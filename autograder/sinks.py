@@ -29,7 +29,7 @@ class OutputError(OSError):
 CANNOT_WRITE = "cannot write "  # how every such message starts
 
 
-def cannot_write(path: str | os.PathLike, exc: Exception) -> OutputError:
+def cannot_write(path: str | os.PathLike[str], exc: Exception) -> OutputError:
     return OutputError(f"{CANNOT_WRITE}{path}: {getattr(exc, 'strerror', None) or exc}")
 
 

@@ -24,9 +24,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder import config
 from autograder.results import printable
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+    from autograder.notebooks import Recipe
 
 MAX_FILE_BYTES = 1 << 20
 MAX_ZIP_BYTES = 256 << 20  # uncompressed, per zip file
@@ -129,7 +135,7 @@ def _read_regular(path: Path) -> bytes | None:
         return f.read(MAX_FILE_BYTES)
 
 
-def _recipe(assignment_name: str, assignment: config.Assignment, where: str):
+def _recipe(assignment_name: str, assignment: config.Assignment, where: str) -> Recipe:
     from autograder import notebooks  # nbformat costs seconds to import: only for notebooks
 
     if assignment.kind != "notebook":
@@ -141,7 +147,8 @@ def _recipe(assignment_name: str, assignment: config.Assignment, where: str):
         raise InputError(f"{where}: assignment {assignment_name!r} has no notebook ({exc})") from None
 
 
-def notebook_source(nb, name: str, assignment_name: str, assignment: config.Assignment, origin: str = "") -> Source:
+def notebook_source(nb: NotebookNode, name: str, assignment_name: str, assignment: config.Assignment,
+                    origin: str = "") -> Source:
     """The submission a notebook (an nbformat node) makes: its answer cells exported to the template layout."""
     from autograder import notebooks
 
@@ -197,7 +204,7 @@ def read_commit(git: Callable[..., bytes], commit: str, name: str, assignment: c
     return Source(name, files, f"commit {commit}", tuple(notes))
 
 
-def shown(path: str | os.PathLike) -> str:
+def shown(path: str | os.PathLike[str]) -> str:
     """A path (or zip member name) as one printable line: undecodable bytes and control characters
     escaped, so that a message naming a student's file can be written in any format."""
     text = os.fsencode(path).decode("utf-8", "backslashreplace") if isinstance(path, os.PathLike) else path
@@ -488,7 +495,7 @@ def collect(inputs: Iterable[Path], assignment_name: str, assignment: config.Ass
 JUNK = ("__MACOSX", ".DS_Store", "__pycache__", ".ipynb_checkpoints")
 
 
-def read_metadata(path: Path) -> dict:
+def read_metadata(path: Path) -> dict[str, Any]:
     """Gradescope's submission_metadata.json, or {} when it is missing or malformed (never an error)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -497,11 +504,11 @@ def read_metadata(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def metadata_name(metadata: dict) -> str:
+def metadata_name(metadata: dict[str, Any]) -> str:
     """A Gradescope submission's name: its submitters' names joined by '+', else its id."""
     users = metadata.get("users")
-    names = [u.get("name") for u in users if isinstance(u, dict)] if isinstance(users, list) else []
-    names = [safe_name(n) for n in names if isinstance(n, str) and n.strip()]
+    given = [u.get("name") for u in users if isinstance(u, dict)] if isinstance(users, list) else []
+    names = [safe_name(n) for n in given if isinstance(n, str) and n.strip()]
     return ("+".join(names) or safe_name(str(metadata.get("id") or "")))[:80]
 
 
@@ -630,13 +637,13 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
         (into / relative).parent.mkdir(parents=True, exist_ok=True)
         (into / relative).write_bytes(data)
     for relative in assignment.student_files:
-        data = source.files.get(relative)
-        if data is None:
+        handed_in = source.files.get(relative)
+        if handed_in is None:
             if not unreadable:
                 staging.messages.append(f"{relative} is missing from the submission; tests that need it fail.")
             staging.flags.add("missing_file")
             continue
-        data = data[:MAX_FILE_BYTES]
+        data = handed_in[:MAX_FILE_BYTES]
         (into / relative).write_bytes(data)
         if _not_text(data):  # checked first: ast.parse accepts bytes (in comments) that an import refuses
             staging.messages.append(f"{relative} is not Python source text (a binary file, or not UTF-8); "
@@ -647,7 +654,8 @@ def stage(source: Source, into: Path, assignment: config.Assignment, grading: co
         try:
             tree = ast.parse(data, filename=relative)
         except (SyntaxError, ValueError) as exc:
-            line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+            lineno = getattr(exc, "lineno", None)
+            line = f" line {lineno}" if lineno else ""
             staging.messages.append(f"SyntaxError in {relative}{line}: {getattr(exc, 'msg', exc)}")
             staging.flags.add("syntax_error")
             continue

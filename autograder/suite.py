@@ -59,8 +59,8 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
     # Numbers and text the submission chose are not quoted (they would be a channel out of a worker
     # that holds reference code): the words say that the limit was raised, not to what.
     raised = "your code raised the recursion limit" if reply.recursion_limit > DEFAULT_RECURSION_LIMIT else ""
-    if reply.output_full and (reply.status in ("died", "timeout") or (
-            error.type == "OSError" and (error.withheld or error.message.startswith("[Errno 27]")))):
+    if reply.output_full and (reply.status in ("died", "timeout") or (error is not None and (
+            error.type == "OSError" and (error.withheld or error.message.startswith("[Errno 27]"))))):
         at = f" while your {file} was being imported" if file else ""
         return Mistake("output-flood", f"{doing}: your code printed more than {MAX_OUTPUT_BYTES >> 20} MiB of output "
                        f"(the most a submission may print){at} and was stopped", ("output_flood",))
@@ -113,6 +113,7 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
     if reply.status == "died":
         return Mistake("crash", f"{doing} stopped the worker{importing}: {reply.detail}", ("crash",))
     error = reply.error
+    assert error is not None, reply.status  # a call that ended in neither a time-out nor a death raised
     # A worker holding reference code withholds most messages (autograder.sandbox.grader_written): say where to see it.
     see = "; run your code yourself to see its message" if error.withheld else ""
     if error.type == "ForbiddenImport" or (error.type in {"ImportError", "ModuleNotFoundError"}
@@ -311,7 +312,7 @@ class Submission:
     def ask(self, doing: str, probe: str, **args: Any) -> dict:
         """Call a probe in the submission's sandboxed worker; a failure becomes the student's Mistake."""
         reply = self.worker.call(probe, **args)
-        if reply.status == "error" and reply.error.withheld:
+        if reply.status == "error" and reply.error is not None and reply.error.withheld:
             reply = self._said_by_own_code(probe, args, reply)
         if not reply.ok:
             walked = reply.status == "timeout" and not reply.importing and _walks(probe, args)
@@ -341,7 +342,8 @@ class Submission:
         if self.isolate is None or self.mode == "own" or not self.explain_with_own_code:
             return reply
         again = self.isolate("own").worker.call(probe, **args)
-        if again.status == "error" and again.error.type == reply.error.type and not again.error.withheld:
+        if (again.status == "error" and again.error is not None and reply.error is not None
+                and again.error.type == reply.error.type and not again.error.withheld):
             return again
         return reply
 

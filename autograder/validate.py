@@ -167,10 +167,10 @@ def validate(catalog: Path, *, only: list[str] | None = None,
         seconds = time.monotonic() - started
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
-    checks = []
-    reference = Check("reference", "reference")
-    check_full_marks(graded["reference"], reference)
-    checks.append(reference)
+    checks: list[Check] = []
+    reference_check = Check("reference", "reference")
+    check_full_marks(graded["reference"], reference_check)
+    checks.append(reference_check)
     if template_dir.is_dir():
         template = Check(template_dir.name, "template")
         check_template(graded[template_dir.name], template)

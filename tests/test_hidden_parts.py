@@ -79,8 +79,10 @@ def test_pull_request_grading_uploads_and_posts_no_hidden_feedback(graded, tmp_p
     subprocess.run([*git, "commit", "-qam", "alan's work"], check=True)
     head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     out = tmp_path / "out"
-    assert cli.main(["ci-grade", "--repo", str(repo), "--base", "main", "--head", head, "--out", str(out),
-                     "--config", str(graded["course"])]) == 0
+    code = cli.main(["ci-grade", "--repo", str(repo), "--base", "main", "--head", head, "--out", str(out),
+                     "--config", str(graded["course"])])
+    log = out / "grader.log"
+    assert code == 0, log.read_text() if log.is_file() else "no grader.log"
     uploaded = json.loads((out / "results.json").read_text())
     assert uploaded["score"] == pytest.approx(graded["results"].score)  # the hidden part's points still count
     pictures = [t["picture"] for t in uploaded["tests"] if t["picture"]]

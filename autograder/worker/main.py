@@ -42,7 +42,7 @@ def _not_serializable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_scan = _json.make_scanner(_Decoding())
+_scan = _json.make_scanner(_Decoding())  # type: ignore[arg-type]  # any object with a JSONDecoder's fields
 
 
 def loads(line):
@@ -86,7 +86,7 @@ def unavailable_message(name):
             "if __name__ == '__main__'")
 
 
-class _Placeholder(type(sys)):
+class _Placeholder(type(sys)):  # type: ignore[misc]  # ModuleType, without importing types
     """What `import matplotlib.pyplot as plt` gives while grading: any attribute but a module's own
     is itself a placeholder, and calling one raises UnavailableImport with the library's name."""
 

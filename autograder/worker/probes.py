@@ -255,7 +255,7 @@ def _outputs(out, what):
     raise TypeError(f"{what} is a {type(out).__name__}, not a Value or a list of Values")
 
 
-_NEURONS_BUILT = []  # (nin, nonlin) of every Neuron constructed during the current model probe
+_NEURONS_BUILT: list[tuple] = []  # (nin, nonlin) of every Neuron constructed during the current model probe
 
 
 def _record_neurons(nn):
