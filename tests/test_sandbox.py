@@ -84,6 +84,14 @@ def marked_processes() -> list[str]:
     return processes_tagged(MARKER)
 
 
+def first_marked_process(seconds: float = 5.0) -> list[str]:
+    """The marked processes as soon as there is one (a forked daemon needs a moment), up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (found := marked_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def marked_processes_after_a_while(seconds: float = 5.0) -> list[str]:
     """Without root the PID namespace dies asynchronously (bwrap's init follows its parent): wait
     for the kernel to finish, up to `seconds`, and return whatever is still there then."""
@@ -233,11 +241,9 @@ if os.fork() == 0:
     with Worker(submission(tmp_path, daemon), LIMITS, sandbox=sandbox) as worker:
         worker.start_test()
         assert worker.call("graph", graph=GRAPH).ok
-        time.sleep(0.2)
-        assert marked_processes(), "the daemon did not start, so this test proves nothing"
-    time.sleep(0.2)
+        assert first_marked_process(), "the daemon did not start, so this test proves nothing"
     if sandbox == "process" and not AS_ROOT:  # the limit docs/security.md states: it is still there
-        escaped = marked_processes()
+        escaped = first_marked_process()
         for pid in escaped:
             os.kill(int(pid), signal.SIGKILL)
         assert escaped
