@@ -121,6 +121,9 @@ class SubmissionLimit(_Strict):
 class Assignment(_Strict):
     description: str = ""
     suite: str
+    # The probe modules its workers load (a folder relative to the course file; default: the suite's worker/):
+    # what the suite may ask of a submission. The grader's worker knows none of its own.
+    probes: str | None = None
     kind: Literal["module", "notebook"] = "module"
     student_files: list[str] = Field(min_length=1)
     # Files the template gives that student files may import (micrograd/viz.py's draw_dot): the grader

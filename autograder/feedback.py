@@ -84,8 +84,9 @@ def feedback_of(results: Results, *, decimals: int = DECIMALS,
         for test in seen:
             if test.status == "passed":
                 continue
-            # the text as written, never trimmed; a test that said nothing says it failed
-            headline, _, details = test.output.partition("\n") if test.output.strip() else ("failed", "", "")
+            # the text as written, never trimmed (a \r\n line end read as one); a test that said nothing says it failed
+            text = test.output.replace("\r\n", "\n")
+            headline, _, details = text.partition("\n") if text.strip() else ("failed", "", "")
             failures.append(Failure(_short(test.name), headline, details, test.picture,
                                     f"{shown(test.max_score - test.score, decimals)} points"))
         parts.append(Part(part.name, part.title,

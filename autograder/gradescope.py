@@ -139,23 +139,17 @@ def _tree(folder: Path) -> set[Path]:
 
 
 def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Path]:
-    """What grading the assignment reads besides the grader: its suite, the files beside it that
-    pytest loads for every suite (grading_tests/conftest.py, pytest.ini), the modules of other
-    suites it imports by name (that conftest puts them on sys.path), and the reference files its
-    isolation modes place in a sandbox (only those: root-only in the container, like the suite), and the
-    template's files the grader stages itself (provided_files)."""
+    """What grading the assignment reads besides the grader: its suite with every course module it imports and
+    its probe modules (pipeline.suite_files), the files beside it that pytest loads for every suite
+    (grading_tests/conftest.py, pytest.ini), the reference files its isolation modes place in a sandbox (only
+    those: root-only in the container, like the suite), and the template's files the grader stages itself
+    (provided_files)."""
+    from autograder import pipeline
+
     suite = course.suite(assignment)
-    files = _tree(suite) | {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
+    files = set(pipeline.suite_files(course, assignment)[1])  # the suite, what it imports, its probes
+    files |= {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
     files |= {(suite.parents[1] / source).resolve() for source in assignment.provided_files.values()}
-    # a module of that name in another suite (the first by path, where several have one)
-    elsewhere = {p.stem: p for p in sorted(suite.parent.glob("*/*.py"), reverse=True) if p.parent != suite}
-    todo = [p for p in files if p.suffix == ".py"]
-    while todo:
-        for module in _imported_modules(todo.pop()):
-            found = elsewhere.get(module)
-            if found and found not in files and not (suite / f"{module}.py").is_file():
-                files.add(found)
-                todo.append(found)
     if course.grading.isolate_parts:
         for mode in isolation.load_modes(suite).values():
             files.update(path.resolve() for path in mode.worker_files)

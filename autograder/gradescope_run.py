@@ -95,7 +95,7 @@ def choose_sandbox(forced: str | None, limits: Limits) -> tuple[str, str]:
     probe = Path(tempfile.mkdtemp(prefix="course-probe-"))
     try:
         with Worker(probe, limits, sandbox="bwrap") as worker:
-            worker.call("api", names=[])  # any reply, even an error, means the worker started
+            worker.call("started?")  # no such probe: any reply, even that error, means the worker started
     except SandboxUnavailable as exc:
         return "process", f"bubblewrap cannot run in this container ({exc})"
     finally:

@@ -1,6 +1,6 @@
 """What the hidden suites of the notebook assignments use to question a submission (trusted side).
 
-Their probes live in autograder/worker/notebook_probes.py; answers are plain JSON, coerced here.
+Their probes live in grading_tests/probes/notebook_probes.py; answers are plain JSON, coerced here.
 Graphs written out with a notebook's labels, and their diagnoses, are micrograd knowledge: they
 live with the micrograd suite (grading_tests/micrograd/expressions.py).
 """

@@ -28,7 +28,7 @@ from autograder.sandbox import Limits, Worker, available_sandbox, check_sandbox
 from autograder.sources import Source, Staging, read_folder, stage, submission_names
 
 MAX_TEST_OUTPUT_CHARS = 2000  # one test's feedback; it quotes at most 300 characters of student text
-WORKER_PROBES = "worker"  # a suite's own worker probes: <suite>/worker/*.py (docs/pipeline.md)
+WORKER_PROBES = "worker"  # a suite's probes when course.yml names none: <suite>/worker/*.py (docs/pipeline.md)
 
 
 class GraderError(RuntimeError):
@@ -102,6 +102,7 @@ def suite_files(course: config.Course, assignment: config.Assignment) -> tuple[P
     base = course.root if suite.is_relative_to(course.root) else suite.parent
     above = [folder for folder in suite.parents if folder.is_relative_to(base) and folder != course.root]
     files = {path for path in suite.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    files |= set(probe_modules(course, assignment))
     files |= {folder / name for folder in above for name in ("conftest.py", "pytest.ini") if (folder / name).is_file()}
     folders = [suite, *dict.fromkeys(course.suite(other) for other in course.assignments.values()), *above]
     finder = modulefinder.ModuleFinder(path=[str(folder) for folder in folders])
@@ -149,9 +150,10 @@ def _modes(course: config.Course, suite: Path) -> dict[str, isolation.Mode]:
     return isolation.load_modes(suite) if course.grading.isolate_parts else {}
 
 
-def suite_probes(suite: Path) -> list[Path]:
-    """The probe modules a suite ships into its submissions' workers (none: the default probes)."""
-    return sorted((suite / WORKER_PROBES).glob("*.py"))
+def probe_modules(course: config.Course, assignment: config.Assignment) -> list[Path]:
+    """The probe modules the assignment's workers load: course.yml's `probes` folder, else the suite's worker/."""
+    folder = course.root / assignment.probes if assignment.probes else course.suite(assignment) / WORKER_PROBES
+    return sorted(folder.resolve().glob("*.py"))
 
 
 def as_sources(submissions: Sequence[Source | Path], assignment_name: str,
@@ -217,7 +219,8 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
     plugin = GradingPlugin([Staged(s.name, s.directory, tuple(assignment.student_files), s.sources)
                             for s in stagings.values()],
                            limits, set(assignment.parts),
-                           done, sandbox, course, modes=modes, probes=suite_probes(suite), redact=redact)
+                           done, sandbox, course, modes=modes, probes=probe_modules(course, assignment),
+                           redact=redact)
     try:
         pytest_plugin.run(suite, plugin)
     except RuntimeError as exc:  # the hidden suite could not run, or not to the end

@@ -56,7 +56,6 @@ from autograder import syscall_filter
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
 WORKER_FILES = ("main.py",)
-DEFAULT_PROBES = "probes"  # autograder/worker/probes.py, for suites that ship no probes of their own
 MAX_REPLY_BYTES = 8 << 20
 MAX_OUTPUT_BYTES = 1 << 20  # a worker writing more than this to stdout/stderr is stopped
 SCRATCH_BYTES = 64 << 20  # the bwrap scratch folder is a tmpfs of this size
@@ -525,7 +524,7 @@ class Worker:
         for source in [*WORKER_DIR.glob("*.py"), *probes, *worker_files]:
             shutil.copyfile(source, self._grader / source.name)
             os.chmod(self._grader / source.name, 0o644)
-        self._probes = ",".join(probe.stem for probe in probes) or DEFAULT_PROBES
+        self._probes = ",".join(probe.stem for probe in probes)  # the suite's: the worker itself knows none
         self._preload = imported_packages(self.submission, limits.allowed_imports)
         if self.uid is not None:
             self._hand_over(self.submission)

@@ -270,7 +270,7 @@ def profile(work: Path) -> None:
     starts = []
     for path in paths[:5]:
         started = time.monotonic()
-        with Worker(path, limits) as worker:
+        with Worker(path, limits, probes=sorted((REPO_ROOT / "grading_tests" / "probes").glob("*.py"))) as worker:
             worker.start_test()
             worker.call("api", names=["__add__"])
         starts.append(time.monotonic() - started)

@@ -77,7 +77,8 @@ def main() -> int:
                 shutil.copytree(REPO_ROOT / "solutions" / "micrograd", staged / "micrograd")
                 os.chmod(staged, 0o755)
                 folder = staged if mode is None else isolation.stage(staged, name, mode)
-                started.append(Worker(folder, limits, sandbox, worker_files=mode.worker_files if mode else ()))
+                started.append(Worker(folder, limits, sandbox, worker_files=mode.worker_files if mode else (),
+                                      probes=sorted((REPO_ROOT / "grading_tests" / "probes").glob("*.py"))))
             for worker in started:
                 worker.launch()
             for worker in started:

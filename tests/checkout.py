@@ -4,3 +4,6 @@ itself knows no repository; a course is the directory of its course.yml (autogra
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# The probe modules this course's assignments load into a submission's worker (course.yml: probes)
+PROBES = tuple(sorted((REPO_ROOT / "grading_tests" / "probes").glob("*.py")))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from adversarial.corpus import Case, build, engine
+from checkout import PROBES as MICROGRAD_PROBES
 from checkout import REPO_ROOT
 
 from autograder import isolation
@@ -229,7 +230,8 @@ def test_the_reference_engine_worker_cannot_feed_the_own_worker(tmp_path: Path, 
     own = build("cheat", cheat, tmp_path / "in", out=tmp_path)
     modes = isolation.load_modes(REPO_ROOT / "grading_tests" / "micrograd")
     reference = isolation.stage(own, "reference_engine", modes["reference_engine"])
-    with Worker(own, LIMITS, sandbox=sandbox) as receiver, Worker(reference, LIMITS, sandbox=sandbox) as sender:
+    with Worker(own, LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as receiver, \
+            Worker(reference, LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as sender:
         served = sender.call("model", cls="MLP", args=[2, [1]])  # imports nn.py: the sender starts
         first = receiver.call("graph", graph=PRODUCT)  # waits up to 2 s for the reference's methods
         again = receiver.call("graph", graph=PRODUCT)

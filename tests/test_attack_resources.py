@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from adversarial.corpus import Case, build, engine
+from checkout import PROBES as MICROGRAD_PROBES
 
 from autograder import config
 from autograder.report import ClassStatistics
@@ -84,7 +85,8 @@ def submission_of(folder: Path, *patches: tuple[str, str, str | None]) -> Path:
 
 def failure(folder: Path, sandbox: str, patches, limits: Limits | None = None, *, graph: dict | None = None) -> Mistake:
     """The Mistake a backward() over `graph` (an exp) raises in the submission's own worker."""
-    with Worker(submission_of(folder, *patches), limits or Limits(), sandbox=sandbox) as worker:
+    with Worker(submission_of(folder, *patches), limits or Limits(), sandbox=sandbox,
+                probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         with pytest.raises(Mistake) as raised:
             Submission("student", worker).graph(graph or {"leaves": [0.5], "ops": [["exp", 0]]}, doing="backward()")
@@ -184,10 +186,10 @@ def test_the_revisit_probe_finds_repeated_backward_calls(folder: Path, sandbox: 
     once_per_path = ("micrograd/engine.py", "        for node in reversed(topo):\n            node._backward()\n",
                      "        def down(node):\n            node._backward()\n            for child in node._prev:\n"
                      "                down(child)\n        down(self)\n")
-    with Worker(submission_of(folder, once_per_path), Limits(), sandbox=sandbox) as worker:
+    with Worker(submission_of(folder, once_per_path), Limits(), sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         found = worker.call("revisits", graph=diamond_ladder(10), budget=16)
-    with Worker(submission_of(folder / "reference"), Limits(), sandbox=sandbox) as worker:
+    with Worker(submission_of(folder / "reference"), Limits(), sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reference = worker.call("revisits", graph=diamond_ladder(10), budget=16)
     assert found.ok and found.value == {"backward": 2}

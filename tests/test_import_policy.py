@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from checkout import REPO_ROOT
+from checkout import PROBES, REPO_ROOT
 
 from autograder import config, pipeline
 from autograder.markers import strip_markers
@@ -193,7 +193,7 @@ def test_numpy_works_and_a_used_placeholder_fails_in_the_worker(reachable, sandb
     placeholder imported at the top costs nothing until a call uses it."""
     numpy_engine = submission(reachable / "numpy", "import numpy as np\n",
                               [("t = math.tanh(self.data)", "t = np.tanh(self.data)")])
-    with Worker(numpy_engine, LIMITS, sandbox=sandbox) as worker:
+    with Worker(numpy_engine, LIMITS, sandbox=sandbox, probes=PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=GRAPH, steps=[["backward", 2]])
     assert reply.status == "ok", reply
@@ -201,7 +201,7 @@ def test_numpy_works_and_a_used_placeholder_fails_in_the_worker(reachable, sandb
     plotting = submission(reachable / "plot", "import matplotlib.pyplot as plt\n",
                           [("out = Value(math.exp(self.data)",
                             "plt.plot([1])\n        out = Value(math.exp(self.data)")])
-    with Worker(plotting, LIMITS, sandbox=sandbox) as worker:
+    with Worker(plotting, LIMITS, sandbox=sandbox, probes=PROBES) as worker:
         worker.start_test()
         tanh_only = worker.call("graph", graph={"leaves": [0.5], "ops": [["tanh", 0]]}, steps=[["backward", 1]])
         worker.start_test()

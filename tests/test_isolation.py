@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from checkout import REPO_ROOT
+from checkout import PROBES, REPO_ROOT
 
 from autograder import config, isolation
 from autograder.grade import grade
@@ -39,7 +39,7 @@ def staged(tmp_path: Path, engine: str) -> Staged:
 def workers(tmp_path: Path):
     """A submission whose mul never passes a gradient to its second input."""
     engine = reference_file("engine.py").replace(MUL_BACKWARD, "")
-    group = Workers(staged(tmp_path, engine), LIMITS, available_sandbox(), isolation.load_modes(SUITE))
+    group = Workers(staged(tmp_path, engine), LIMITS, available_sandbox(), isolation.load_modes(SUITE), probes=PROBES)
     group.start_test()
     yield group
     group.close()

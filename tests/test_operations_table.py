@@ -1,5 +1,5 @@
 """The trusted table of operations (grading_tests/micrograd/operations.py) and the worker's two
-tables (autograder/worker/operations.py in every worker; the reference values and derivatives in
+tables (grading_tests/probes/operations.py in every worker; the reference values and derivatives in
 grading_tests/micrograd/sandboxed/reference_operations.py) define the same operations the same way,
 and the trusted table agrees with torch and with the reference engine."""
 
@@ -30,7 +30,7 @@ def load(path: Path, name: str):
     return module
 
 
-WORKER = load(REPO_ROOT / "autograder" / "worker" / "operations.py", "worker_operations")
+WORKER = load(REPO_ROOT / "grading_tests" / "probes" / "operations.py", "worker_operations")
 SANDBOXED = load(MICROGRAD_SUITE / "sandboxed" / "reference_operations.py", "worker_reference_operations")
 
 

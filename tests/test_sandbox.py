@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from adversarial import processes_tagged, readable_by_an_outsider
+from checkout import PROBES as MICROGRAD_PROBES
 from checkout import REPO_ROOT
 
 from autograder.markers import strip_markers
@@ -103,7 +104,7 @@ def marked_processes_after_a_while(seconds: float = 5.0) -> list[str]:
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_calls_return_plain_json_data(tmp_path: Path, sandbox: str):
-    with Worker(submission(tmp_path), LIMITS, sandbox=sandbox) as worker:
+    with Worker(submission(tmp_path), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=GRAPH, steps=[["backward", 4]])
     assert reply.status == "ok"
@@ -149,7 +150,7 @@ print(json.dumps(seen))
 
 @pytest.mark.skipif("bwrap" not in SANDBOXES, reason="bubblewrap is not installed")
 def test_bwrap_worker_sees_only_its_scratch_folder(tmp_path: Path):
-    with Worker(submission(tmp_path, PROBE), LIMITS, sandbox="bwrap") as worker:
+    with Worker(submission(tmp_path, PROBE), LIMITS, sandbox="bwrap", probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         assert worker.call("graph", graph=GRAPH).ok
     seen = printed(worker)
@@ -177,7 +178,7 @@ def test_bwrap_worker_sees_only_its_scratch_folder(tmp_path: Path):
 
 @pytest.mark.as_root
 def test_process_worker_runs_as_an_unprivileged_uid(tmp_path: Path):
-    with Worker(submission(tmp_path, PROBE), LIMITS, sandbox="process") as worker:
+    with Worker(submission(tmp_path, PROBE), LIMITS, sandbox="process", probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         assert worker.call("graph", graph=GRAPH).ok
     seen = printed(worker)
@@ -195,7 +196,7 @@ def test_process_worker_runs_as_an_unprivileged_uid(tmp_path: Path):
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_timeout_kills_and_restarts_the_worker(tmp_path: Path, sandbox: str):
     hang = "        while True: pass\n"
-    with Worker(exp_backward_doing(tmp_path, hang), LIMITS, sandbox=sandbox) as worker:
+    with Worker(exp_backward_doing(tmp_path, hang), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         started = time.monotonic()
         reply = worker.call("graph", graph=EXP_GRAPH)
@@ -210,7 +211,7 @@ def test_timeout_kills_and_restarts_the_worker(tmp_path: Path, sandbox: str):
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_exit_in_student_code_is_observed_and_survived(tmp_path: Path, sandbox: str):
     exits = "        __import__('os')._exit(7)\n"
-    with Worker(exp_backward_doing(tmp_path, exits), LIMITS, sandbox=sandbox) as worker:
+    with Worker(exp_backward_doing(tmp_path, exits), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         died = worker.call("graph", graph=EXP_GRAPH)
         after = worker.call("graph", graph=GRAPH)
@@ -221,7 +222,7 @@ def test_exit_in_student_code_is_observed_and_survived(tmp_path: Path, sandbox: 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_memory_limit_applies(tmp_path: Path, sandbox: str):
     hog = "        _ = bytearray(4 << 30)\n"
-    with Worker(exp_backward_doing(tmp_path, hog), LIMITS, sandbox=sandbox) as worker:
+    with Worker(exp_backward_doing(tmp_path, hog), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH)
     assert reply.status == "error" and reply.error.type == "MemoryError"
@@ -238,7 +239,7 @@ if os.fork() == 0:
         os.execv("/bin/sh", ["sh", "-c", "sleep 60; : {MARKER}"])
     os._exit(0)
 """
-    with Worker(submission(tmp_path, daemon), LIMITS, sandbox=sandbox) as worker:
+    with Worker(submission(tmp_path, daemon), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         assert worker.call("graph", graph=GRAPH).ok
         assert first_marked_process(), "the daemon did not start, so this test proves nothing"
@@ -265,10 +266,10 @@ for _ in range(300):
     forked += 1
 print('{{"forked": %d}}' % forked)
 """
-    with Worker(submission(tmp_path / "bomb", bomb), LIMITS, sandbox=sandbox) as bomber:
+    with Worker(submission(tmp_path / "bomb", bomb), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as bomber:
         bomber.start_test()
         assert bomber.call("graph", graph=GRAPH).ok
-        with Worker(submission(tmp_path / "other"), LIMITS, sandbox=sandbox) as other:
+        with Worker(submission(tmp_path / "other"), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as other:
             other.start_test()
             assert other.call("graph", graph=GRAPH).ok
     assert printed(bomber)["forked"] < MAX_PROCESSES
@@ -278,7 +279,7 @@ print('{{"forked": %d}}' % forked)
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_fake_replies_on_the_reply_channel_are_detected(tmp_path: Path, sandbox: str):
     fake = "        import sys; __import__('os').write(int(sys.argv[1]), b'{\"id\": 99, \"ok\": true}\\n')\n"
-    with Worker(exp_backward_doing(tmp_path, fake), LIMITS, sandbox=sandbox) as worker:
+    with Worker(exp_backward_doing(tmp_path, fake), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH)
         after = worker.call("graph", graph=GRAPH)
@@ -289,7 +290,7 @@ def test_fake_replies_on_the_reply_channel_are_detected(tmp_path: Path, sandbox:
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_closing_the_reply_channel_does_not_hang_the_grader(tmp_path: Path, sandbox: str):
     close = "        import sys, time; __import__('os').close(int(sys.argv[1])); time.sleep(60)\n"
-    with Worker(exp_backward_doing(tmp_path, close), LIMITS, sandbox=sandbox) as worker:
+    with Worker(exp_backward_doing(tmp_path, close), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH)
     assert reply.status == "died" and "closed the grader's reply channel" in reply.detail
@@ -302,7 +303,7 @@ def test_a_worker_that_stops_reading_cannot_block_a_large_request(tmp_path: Path
     stuck = ("import os, sys, time\nos.write(int(sys.argv[1]), b'{\"id\": 1, \"ok\": true, \"value\": {}}\\n')\n"
              "time.sleep(60)\n")
     big = {"leaves": [1.0] * 50_000, "ops": [["add", i, i + 1] for i in range(49_999)]}
-    with Worker(submission(tmp_path, stuck), LIMITS, sandbox=sandbox) as worker:
+    with Worker(submission(tmp_path, stuck), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         assert worker.call("api", names=["__add__"]).ok  # the submission's own answer
         worker.start_test()
@@ -314,7 +315,7 @@ def test_a_worker_that_stops_reading_cannot_block_a_large_request(tmp_path: Path
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_huge_output_is_capped(tmp_path: Path, sandbox: str):
     flood = "import sys\nsys.stdout.write('A' * (8 << 20))\n"
-    with Worker(submission(tmp_path, flood), LIMITS, sandbox=sandbox) as worker:
+    with Worker(submission(tmp_path, flood), LIMITS, sandbox=sandbox, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=GRAPH)
     # The output file stops growing at MAX_OUTPUT_BYTES: the write is cut short (or fails),
@@ -372,11 +373,11 @@ def test_process_sandbox_uses_an_interpreter_the_worker_may_run():
 
 def test_unknown_or_missing_sandbox_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(SandboxUnavailable, match="unknown sandbox"):
-        Worker(submission(tmp_path), LIMITS, sandbox="docker")
+        Worker(submission(tmp_path), LIMITS, sandbox="docker", probes=MICROGRAD_PROBES)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert available_sandbox() == "process"
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
-        Worker(submission(tmp_path / "again"), LIMITS, sandbox="bwrap")
+        Worker(submission(tmp_path / "again"), LIMITS, sandbox="bwrap", probes=MICROGRAD_PROBES)
 
 
 def test_text_the_worker_sends_is_redacted_where_it_leaves_the_worker(tmp_path: Path):
@@ -385,7 +386,7 @@ def test_text_the_worker_sends_is_redacted_where_it_leaves_the_worker(tmp_path: 
     secret = "expected_gradient = hidden_reference(x0, x1)  # quoted"
     raising = f"        raise ValueError({secret!r})\n"
     redact = Redactor([secret])
-    with Worker(exp_backward_doing(tmp_path, raising), LIMITS, redact=redact) as worker:
+    with Worker(exp_backward_doing(tmp_path, raising), LIMITS, redact=redact, probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         reply = worker.call("graph", graph=EXP_GRAPH, steps=[["backward", 1]])
     assert reply.status == "error" and reply.error.type == "ValueError"

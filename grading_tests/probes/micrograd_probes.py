@@ -1,4 +1,5 @@
-"""What the trusted grader can ask of a submission. Runs inside the sandboxed worker.
+"""What the micrograd suites ask of a submission's Value and MLP. Runs inside the sandboxed worker (the grader's
+autograder/worker/main.py loads every module of this folder, course.yml's `probes` of each assignment).
 
 Each probe takes and returns plain JSON data: graphs and models are described by numbers
 and operation names, and every value read back is converted with float() here and checked
@@ -400,4 +401,3 @@ def api(names):
 
 PROBES = {"graph": _without_gc(graph), "graphs": _without_gc(graphs), "model": _without_gc(model), "api": api,
           "revisits": _without_gc(revisits), "zero_grad_alone": _without_gc(zero_grad_alone)}
-PROBES.update(__import__("notebook_probes").PROBES)  # the notebook assignments (autograder/notebooks.py)
