@@ -43,7 +43,6 @@ FAILURES: dict[str, str] = {
 }
 DEFAULT_RECURSION_LIMIT = 1000  # Python's, which the worker keeps
 NEAR_MEMORY_LIMIT = 0.75  # a time-out after holding this share of the memory limit is named as memory
-REVISITS = "walk-revisits"  # a time-out of a walk that, on a small diamond ladder, visits a node twice
 
 
 def _exit_call(error: StudentError) -> str:
@@ -93,9 +92,9 @@ def _failure_evidence(reply: Reply, doing: str) -> Mistake | None:
     return None
 
 
-def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> Mistake:
-    """The Mistake for a call that did not return normally. `revisits`: for a backward() that timed
-    out, what the follow-up probe saw on a small diamond ladder (Submission.revisits)."""
+def describe_failure(reply: Reply, doing: str, timed_out: Mistake | None = None) -> Mistake:
+    """The Mistake for a call that did not return normally. `timed_out`: the suite's own account of this
+    time-out (Submission.explain_timeout), used when the grader knows nothing more telling."""
     if reply.status == "garbled":
         return Mistake("malformed" if reply.detail == TEXT_REFUSED else "crash", f"{doing}: {reply.detail}",
                        ("tamper",))
@@ -103,11 +102,8 @@ def describe_failure(reply: Reply, doing: str, revisits: dict | None = None) -> 
     if named is not None:
         return named
     importing = f" while importing your {reply.importing}" if reply.importing else ""
-    if reply.status == "timeout" and revisits:
-        return Mistake(REVISITS, f"{doing} did not finish ({reply.detail}). On a {revisits['levels']}-level diamond "
-                       f"ladder (v = v*0.5 + v*0.5 at each level) your backward() {revisits['seen']}: a walk "
-                       "without a visited set goes down every path, and a deep graph with shared nodes has "
-                       "too many", ("timeout",))
+    if reply.status == "timeout" and timed_out is not None:
+        return timed_out
     if reply.status == "timeout":
         return Mistake("timeout", f"{doing} did not finish{importing}: {reply.detail}", ("timeout",))
     if reply.status == "died":
@@ -171,29 +167,6 @@ def enclosing_function(source: str, line: int) -> tuple[str, str]:
     return found, text
 
 
-def diamond_ladder(levels: int, start: float = 0.7) -> dict:
-    """v = v*0.5 + v*0.5, `levels` times: 2**levels paths from the output back to the input."""
-    ops = []
-    for level in range(levels):
-        v = 0 if level == 0 else 3 * level
-        ops += [["mul", v, {"c": 0.5}], ["mul", v, {"c": 0.5}], ["add", 3 * level + 1, 3 * level + 2]]
-    return {"leaves": [start], "ops": ops}
-
-
-# After a backward() timed out: does it, on this small ladder, visit a node again? A walk with a
-# visited set goes into each node once; one without goes into the input 2**10 times.
-REVISIT_LADDER = 10
-REVISIT_BUDGET = 16  # times one node's children may be walked before that counts as revisiting
-
-
-def _walks(probe: str, args: dict) -> bool:
-    """Whether the call runs backward() on the submission's graphs (a model's training does too)."""
-    if probe == "model":
-        return True
-    items = args.get("items", []) if probe == "graphs" else [args] if probe == "graph" else []
-    return any(step[0] == "backward" for item in items for step in item.get("steps") or [["backward"]])
-
-
 def number(value: Any, what: str) -> float:
     """A number the worker sent, as a float; anything else (a bool, a string, a list) is tampering."""
     if not isinstance(value, bool):
@@ -218,73 +191,6 @@ def indices(values: Any, what: str) -> list[int]:
     return [int(i) for i in found]
 
 
-OTHER_VALUE_CHILD, NOT_A_VALUE_CHILD = -1, -2  # in GraphObservation.prev: a Value made on the way; not a Value
-
-
-@dataclass(frozen=True)
-class GraphObservation:
-    data: list[float]
-    grad: list[float]
-    prev: list[list[int]]
-    calls: list[list[int]] | None  # per backward/local_backward step: nodes whose _backward ran, in order
-
-
-@dataclass(frozen=True)
-class ModelObservation:
-    n_parameters: int
-    forward: list[list[Any]]
-    losses: list[float]
-    params: list[float]
-    grads: list[float]
-    fresh: list[float]  # the parameters' data as built, before the grader set any
-    same_as: list[int]  # per parameter, the first position holding the same object
-    neurons: list[list[Any]]  # (nin, nonlin or None) of every Neuron constructed, in order
-    snapshots: list[dict[str, list[float]]]  # params and grads at each "snapshot" step
-    n_parameters_again: int = -1  # what a second call of parameters() returned
-    same_again: bool = True  # whether that second call listed the same objects in the same order
-
-
-def _list(value: Any, doing: str) -> list:
-    if not isinstance(value, list):
-        raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-    return value
-
-
-def _neurons(value: Any) -> list[list[Any]]:
-    """(nin, nonlin) pairs: nin a whole number or None, nonlin a bool or None."""
-    pairs = _list(value, "neurons")
-    if not all(isinstance(p, list) and len(p) == 2 and (p[0] is None or type(p[0]) is int)
-               and (p[1] is None or type(p[1]) is bool) for p in pairs):
-        raise Mistake("malformed", "neurons: the worker's answer has the wrong shape", ("tamper",))
-    return pairs
-
-
-def _snapshot(value: Any) -> dict[str, list[float]]:
-    if not isinstance(value, dict):
-        raise Mistake("malformed", "snapshot: the worker's answer has the wrong shape", ("tamper",))
-    return {"params": numbers(value.get("params"), "params"), "grads": numbers(value.get("grads"), "grads")}
-
-
-def _size(graph: dict) -> int:
-    return len(graph["leaves"]) + len(graph["ops"])
-
-
-def _graph_observation(graph: dict, value: Any, doing: str) -> GraphObservation:
-    if not isinstance(value, dict):
-        raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
-    n = _size(graph)
-    data, grad = numbers(value.get("data"), "data"), numbers(value.get("grad"), "grad")
-    prev, calls = value.get("prev"), value.get("calls")
-    if len(data) != n or len(grad) != n or not isinstance(prev, list) or len(prev) != n:
-        raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-    prev = [indices(p, "prev") for p in prev]
-    if calls is not None:
-        if not isinstance(calls, list):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        calls = [indices(step, "calls") for step in calls]
-    return GraphObservation(data, grad, prev, calls)
-
-
 @dataclass(eq=False)
 class Submission:
     """A submission as the hidden tests see it: questions in, plain observations out.
@@ -297,7 +203,7 @@ class Submission:
     mode: str = "own"
     graph_options: dict[str, Any] = field(default_factory=dict)  # sent with every graph (the mode's)
     isolate: Callable[[str], Submission] | None = None  # None: grade every part on the student's own code
-    _found: dict[str, Any] = field(default_factory=dict)  # what follow-up probes found (revisits)
+    _found: dict[str, Any] = field(default_factory=dict)  # what a suite's follow-up probes found, per submission
     # The student files' text as staged (never run here): for feedback worded in the student's own code.
     sources: Mapping[str, str] = field(default_factory=dict)
     explain_with_own_code: bool = False  # the mode's (autograder.isolation.Mode.explain_with_own_code)
@@ -315,11 +221,17 @@ class Submission:
         if reply.status == "error" and reply.error is not None and reply.error.withheld:
             reply = self._said_by_own_code(probe, args, reply)
         if not reply.ok:
-            walked = reply.status == "timeout" and not reply.importing and _walks(probe, args)
-            raise self._located(describe_failure(reply, doing, self.revisits() if walked else None))
+            timed_out = self.explain_timeout(probe, args, reply, doing) \
+                if reply.status == "timeout" and not reply.importing else None
+            raise self._located(describe_failure(reply, doing, timed_out))
         if not isinstance(reply.value, dict):
             raise Mistake("malformed", f"{doing}: the worker sent an unreadable answer", ("tamper",))
         return reply.value
+
+    def explain_timeout(self, probe: str, args: dict[str, Any], reply: Reply, doing: str) -> Mistake | None:
+        """A suite's own account of a call that timed out (a subclass may ask a follow-up probe); None: the
+        grader's ("did not finish")."""
+        return None
 
     def _located(self, mistake: Mistake) -> Mistake:
         """An exception raised at a line of one of the student's own files (in this worker: not one replaced by
@@ -347,87 +259,6 @@ class Submission:
             return again
         return reply
 
-    def revisits(self) -> dict | None:
-        """Whether backward() visits a node twice on a small diamond ladder (asked after a time-out, with
-        a time budget of its own, once per submission and mode): {"levels": ..., "seen": what it did}, or
-        None when it does not, or when that could not be found out."""
-        if "revisits" not in self._found:
-            self._found["revisits"] = self._revisits()
-        return self._found["revisits"]
-
-    def _revisits(self) -> dict | None:
-        self.worker.start_test()
-        reply = self.worker.call("revisits", graph=diamond_ladder(REVISIT_LADDER), budget=REVISIT_BUDGET,
-                                 **self.graph_options)
-        value = reply.value if reply.ok and isinstance(reply.value, dict) else {}
-        if len(value) != 1 or not all(what in ("backward", "children") and type(count) is int
-                                      for what, count in value.items()):
-            return None
-        [(what, count)] = value.items()
-        seen = (f"ran one node's _backward {count} times" if what == "backward" else
-                f"went into one node's children {count} times (the grader stopped it there)")
-        return {"levels": REVISIT_LADDER, "seen": seen}
-
-    def graph(self, graph: dict, steps: list | None = None, *, doing: str = "building the graph",
-              record_calls: bool = False) -> GraphObservation:
-        return self.graphs([graph], [steps], doing=doing, record_calls=record_calls)[0]
-
-    def graphs(self, graphs: list[dict], steps: list[list | None] | None = None, *,
-               doing: str = "building the graphs", record_calls: bool = False) -> list[GraphObservation]:
-        """Several graphs in one worker call; steps[i] (default: backward from the last node) for graphs[i]."""
-        steps = steps or [None] * len(graphs)
-        items = [{"graph": g, "steps": s if s is not None else [["backward", _size(g) - 1]],
-                  "record_calls": record_calls, **self.graph_options} for g, s in zip(graphs, steps, strict=True)]
-        results = self.ask(doing, "graphs", items=items).get("results")
-        if not isinstance(results, list) or len(results) != len(graphs):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        return [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
-
-    def calls(self, graphs: list[dict], *, doing: str) -> list[list[list[int]]]:
-        """Per graph, the nodes whose _backward ran during backward() from its last node, in order
-        (as GraphObservation.calls: one list per backward step), without the nodes' values."""
-        items = [{"graph": g, "steps": [["backward", _size(g) - 1]], "record_calls": True, "calls_only": True,
-                  **self.graph_options} for g in graphs]
-        results = self.ask(doing, "graphs", items=items).get("results")
-        if not isinstance(results, list) or len(results) != len(graphs):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        found = []
-        for result in results:
-            calls = result.get("calls") if isinstance(result, dict) else None
-            if not isinstance(calls, list) or len(calls) != 1:
-                raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-            found.append([indices(calls[0], "calls")])
-        return found
-
-    def model(self, cls: str, args: list, *, seed: int = 0, params: list[float] | None = None,
-              steps: list | None = None, kwargs: dict | None = None,
-              doing: str = "building the model") -> ModelObservation:
-        value = self.ask(doing, "model", cls=cls, args=args, seed=seed, params=params, steps=steps or [],
-                         kwargs=kwargs or {})
-        forward = value.get("forward")
-        if not isinstance(forward, list) or not all(isinstance(batch, list) for batch in forward):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        forward = [[numbers(o, "outputs") if isinstance(o, list) else numbers([o], "output")[0]
-                    for o in batch] for batch in forward]
-        return ModelObservation(
-            n_parameters=int(float(value.get("n_parameters", -1))),
-            forward=forward,
-            losses=numbers(value.get("losses"), "losses"),
-            params=numbers(value.get("params"), "params"),
-            grads=numbers(value.get("grads"), "grads"),
-            fresh=numbers(value.get("fresh"), "fresh parameters"),
-            same_as=indices(value.get("same_as"), "same_as"),
-            neurons=_neurons(value.get("neurons")),
-            snapshots=[_snapshot(s) for s in _list(value.get("snapshots"), doing)],
-            n_parameters_again=int(number(value.get("n_parameters_again", -1), "n_parameters_again")),
-            same_again=value.get("same_again") is not False,
-        )
-
-    def api(self, names: list[str], *, doing: str = "inspecting Value") -> dict[str, bool]:
-        value = self.ask(doing, "api", names=names)
-        return {name: value.get(name) is True for name in names}
-
-
-def close(observed: float, expected: float, *, rel: float, abs: float) -> bool:
+def close(observed: float, expected: float, *, rel: float = 1e-9, abs: float = 1e-9) -> bool:
     """math.isclose that also treats nan as never close (a student's nan is never right)."""
     return not math.isnan(observed) and math.isclose(observed, expected, rel_tol=rel, abs_tol=abs)

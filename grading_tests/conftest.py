@@ -1,5 +1,6 @@
-"""Shared by every hidden suite: the course's tolerances and precomputed expectations, and the
-micrograd suite's diagnoses for the notebook suites.
+"""Shared by every hidden suite: the course's tolerances and precomputed expectations, the submission
+as the micrograd suites ask it (observations.MicrogradSubmission), and the micrograd suite's diagnoses for
+the notebook suites.
 
 pytest puts each test's own folder on sys.path; the micrograd suite's modules (diagnose, expressions)
 are made importable by name for the notebook suites too, so both explain mistakes the same way.
@@ -15,6 +16,14 @@ from autograder import expectations
 MICROGRAD_SUITE = str(Path(__file__).resolve().parent / "micrograd")
 if MICROGRAD_SUITE not in sys.path:
     sys.path.append(MICROGRAD_SUITE)
+
+
+@pytest.fixture(scope="session")
+def submission(submission):
+    """The grader's submission, asked about Values and MLPs by this course's probes (observations.py)."""
+    from observations import MicrogradSubmission  # the micrograd suite's folder is on sys.path (above)
+
+    return MicrogradSubmission.of(submission)
 
 
 @pytest.fixture(scope="session")

@@ -32,8 +32,9 @@ from autograder.sinks import markdown_text
 with micrograd_suite():
     import diagnose
     import drawing
+    from observations import GraphObservation
 
-    from autograder.suite import GraphObservation, Mistake
+    from autograder.suite import Mistake
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)

@@ -21,12 +21,16 @@ from pathlib import Path
 import pytest
 from adversarial.corpus import Case, build, engine
 from checkout import PROBES as MICROGRAD_PROBES
+from suite_modules import micrograd_suite
 
 from autograder import config
 from autograder.report import ClassStatistics
 from autograder.results import load_results
 from autograder.sandbox import Limits, Worker
-from autograder.suite import FAILURES, REVISITS, Mistake, Submission, diamond_ladder
+from autograder.suite import FAILURES, Mistake
+
+with micrograd_suite():
+    from observations import REVISITS, MicrogradSubmission, diamond_ladder
 
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]
 # As root, `course grade --sandbox process` refuses to run while this repository is readable by any
@@ -89,7 +93,8 @@ def failure(folder: Path, sandbox: str, patches, limits: Limits | None = None, *
                 probes=MICROGRAD_PROBES) as worker:
         worker.start_test()
         with pytest.raises(Mistake) as raised:
-            Submission("student", worker).graph(graph or {"leaves": [0.5], "ops": [["exp", 0]]}, doing="backward()")
+            MicrogradSubmission("student", worker).graph(graph or {"leaves": [0.5], "ops": [["exp", 0]]},
+                                                         doing="backward()")
     return raised.value
 
 

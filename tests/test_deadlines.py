@@ -60,7 +60,8 @@ def test_a_semester_round_trip_late_extension_override(tmp_path: Path):
     course_file.write_text((REPO_ROOT / "course.yml").read_text().replace("    policies:\n", (
         "    deadline: {due: 2026-12-10T23:59:00+00:00, extensions: {cy: 2026-12-13T23:59:00+00:00},\n"
         "               late_penalty: {per: day, percent: 10, cap_percent: 50}}\n    policies:\n"), 1)
-        .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/"))
+        .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/")
+        .replace("probes: grading_tests/", f"probes: {REPO_ROOT}/grading_tests/"))
     download = tmp_path / "blackboard"
     download.mkdir()
     solution = {f: (REPO_ROOT / "solutions" / f).read_bytes() for f in ("micrograd/engine.py", "micrograd/nn.py")}

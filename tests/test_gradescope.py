@@ -425,6 +425,7 @@ def test_the_shipped_course_yml_keeps_the_visibility_of_each_part(tmp_path: Path
     custom = yaml.safe_load((REPO_ROOT / "course.yml").read_text())
     custom["assignments"][MODULE]["parts"]["training"]["visibility"] = "after_published"
     custom["assignments"][MODULE]["suite"] = str(REPO_ROOT / "grading_tests" / MODULE)  # relative to the course file
+    custom["assignments"][MODULE]["probes"] = str(REPO_ROOT / "grading_tests" / "probes")
     (tmp_path / "course.yml").write_text(yaml.safe_dump(custom, sort_keys=False))
     run = course_cli("gradescope", "--config", tmp_path / "course.yml", "--out", tmp_path / "a.zip")
     assert run.returncode == 0, run.stderr

@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 from checkout import PROBES, REPO_ROOT
+from suite_modules import micrograd_suite
 
 from autograder import config, isolation
 from autograder.grade import grade
 from autograder.markers import strip_markers
 from autograder.pytest_plugin import Staged, Workers
 from autograder.sandbox import Limits, available_sandbox
+
+with micrograd_suite():
+    from observations import MicrogradSubmission
 
 SUITE = REPO_ROOT / "grading_tests" / "micrograd"
 LIMITS = Limits(time_limit=5.0, memory_mb=512, forbidden_imports=("torch",))
@@ -54,7 +58,7 @@ def test_the_suite_declares_its_modes_and_their_reference_code_is_redacted():
 
 
 def test_the_own_worker_holds_no_reference_derivatives(workers: Workers):
-    own = workers.own
+    own = MicrogradSubmission.of(workers.own)
     assert own.mode == "own"
     reply = own.worker.call("graphs", items=[{"graph": GRAPH, "steps": [["backward", 3]],
                                               "derivatives": "reference"}])
@@ -65,8 +69,8 @@ def test_the_own_worker_holds_no_reference_derivatives(workers: Workers):
 
 
 def test_reference_derivatives_run_the_students_backward_on_reference_closures(workers: Workers):
-    isolated = workers.own.isolated("reference_derivatives")
-    assert isolated.mode == "reference_derivatives" and isolated.isolated("own") is workers.own
+    isolated = MicrogradSubmission.of(workers.own).isolated("reference_derivatives")
+    assert isolated.mode == "reference_derivatives" and isolated.isolated("own").worker is workers.own.worker
     observed = isolated.graph(GRAPH)
     t = observed.data[-1]
     assert observed.grad[:2] == pytest.approx([-3.0 * (1 - t * t), 2.0 * (1 - t * t)])
@@ -74,7 +78,7 @@ def test_reference_derivatives_run_the_students_backward_on_reference_closures(w
 
 
 def test_reference_engine_replaces_only_the_engine(workers: Workers):
-    isolated = workers.own.isolated("reference_engine")
+    isolated = MicrogradSubmission.of(workers.own).isolated("reference_engine")
     copy = Path(isolated.worker.submission)
     assert copy != workers.staged.directory
     assert (copy / "micrograd" / "engine.py").read_text() == reference_file("engine.py")
@@ -96,6 +100,7 @@ def test_without_isolation_a_mistake_costs_points_in_every_part_that_uses_it(tmp
     course_yml = yaml.safe_load((REPO_ROOT / "course.yml").read_text())
     for assignment in course_yml["assignments"].values():  # suites resolve beside the course file
         assignment["suite"] = str(REPO_ROOT / assignment["suite"])
+        assignment["probes"] = str(REPO_ROOT / assignment["probes"])
     (tmp_path / "isolated.yml").write_text(json.dumps(course_yml))
     course_yml["grading"]["isolate_parts"] = False
     (tmp_path / "own.yml").write_text(json.dumps(course_yml))

@@ -29,8 +29,7 @@ with micrograd_suite():
     import models
     import writing
     from diagnose import Tolerance
-
-    from autograder.suite import GraphObservation
+    from observations import GraphObservation
 
 MARK = drawing.MARK
 TOLERANCE = Tolerance(1e-6, 1e-9)

@@ -100,7 +100,9 @@ def test_nbgrader_autograde_scores_with_the_given_course(tmp_path):
     """TrustedScores (nbgrader's autograde step) grades with `TrustedScores.course_config`."""
     from autograder.kernel import TrustedScores
 
-    text = (REPO_ROOT / "course.yml").read_text().replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/")
+    text = ((REPO_ROOT / "course.yml").read_text()
+            .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/")
+            .replace("probes: grading_tests/", f"probes: {REPO_ROOT}/grading_tests/"))
     for folder in ("assignments", "solutions"):  # a course is a directory: its recipes and what they include
         shutil.copytree(REPO_ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     path = tmp_path / "course.yml"

@@ -29,7 +29,8 @@ DEADLINE = (f"    deadline: {{due: {DUE}, extensions: {{'{CLASS[EXTENDED][0]}': 
 def course_file(folder: Path) -> Path:
     path = folder / "course.yml"
     path.write_text((REPO_ROOT / "course.yml").read_text().replace("    policies:\n", DEADLINE + "    policies:\n", 1)
-                    .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/"))
+                    .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/")
+                    .replace("probes: grading_tests/", f"probes: {REPO_ROOT}/grading_tests/"))
     return path
 
 

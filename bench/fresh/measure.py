@@ -140,18 +140,17 @@ def grade(assignment: str, submissions: list[Path], out: Path) -> tuple[dict[str
 
 
 def part_losses(result: dict) -> dict[str, float]:
-    return {p["name"]: p["max_score"] - p["score"] for p in result["extra_data"]["parts"]}
+    return {p["name"]: p["max_score"] - p["score"] for p in result["parts"]}
 
 
 def measure_entry(entry, result: dict, reference_loss: dict[str, float], files: dict[str, str]) -> dict:
     loss = {part: max(0.0, lost - reference_loss.get(part, 0.0)) for part, lost in part_losses(result).items()}
     total = sum(loss.values())
-    pitfalls = result["extra_data"].get("pitfalls", {})
-    tests = [{"name": t["name"].split("::")[-1], "part": (t.get("tags") or [""])[0], "status": t["status"],
-              "pitfall": pitfalls.get(t["name"]), "output": t["output"]}
+    tests = [{"name": t["name"].split("::")[-1], "part": t["part"], "status": t["status"],
+              "pitfall": t["pitfall"], "output": t["output"]}
              for t in result["tests"] if t["status"] == "failed"]
     row = {"id": entry.id, "kind": entry.kind, "assignment": entry.assignment, "description": entry.description,
-           "score": result["score"], "max_score": sum(p["max_score"] for p in result["extra_data"]["parts"]),
+           "score": result["score"], "max_score": result["max_score"],
            "loss": {k: round(v, 4) for k, v in loss.items() if v > EPS}, "failing": tests}
     if entry.kind == "bug":
         home = [t for t in tests if t["part"] == entry.part]
@@ -263,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 paths.append(write_module(folder / e.id, files[e.id]))
         else:
             nb, answers = notebook_answers(assignment)
-            recipe = notebooks.load_recipe(assignment)
+            recipe = notebooks.load_recipe(assignment, notebooks.recipes_dir(ROOT))
             paths = [write_notebook(folder / f"{REFERENCE}.ipynb", nb, answers)]
             for e in group:
                 paths.append(write_notebook(folder / f"{e.id}.ipynb", nb, patched(answers, e.patches, e.id)))

@@ -22,7 +22,7 @@ def results(folder: Path) -> dict[str, dict]:
 
 
 def lost(result: dict) -> str:
-    parts = result["extra_data"]["parts"]
+    parts = result["parts"]
     return ", ".join(f"{p['name']} {p['max_score'] - p['score']:.1f}" for p in parts
                      if p["max_score"] - p["score"] > 1e-6) or "-"
 

@@ -8,8 +8,7 @@ import pytest
 from expressions import forward_mistake
 from writing import Labelled
 
-from autograder.notebook_suite import close
-from autograder.suite import Mistake, number
+from autograder.suite import Mistake, close, number
 
 # L = (a*b + c) * f at a=2, b=-3, c=10, f=-2, as in the lecture.
 LEAVES = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}

@@ -5,9 +5,9 @@ x and h) with the student's own result, never an expected value.
 """
 
 import pytest
+from observations import notebook_call
 
-from autograder.notebook_suite import call, close
-from autograder.suite import Mistake
+from autograder.suite import Mistake, close
 
 QUADRATIC = {"poly": [3, -4, 5]}  # the lecture's f(x) = 3x^2 - 4x + 5
 CUBIC = {"poly": [1, 0, 0, 0]}
@@ -52,7 +52,7 @@ def _mistake(pitfall: str, evidence: str) -> Mistake:
 @pytest.mark.part("slope")
 def test_slope_is_rise_over_run(submission):
     for fn, x, h in ((QUADRATIC, 3.0, 1e-6), (QUADRATIC, -3.0, 1e-3), (CUBIC, 2.0, 1e-3)):
-        got = call(submission, "derivatives", "slope", fn, x, h)
+        got = notebook_call(submission, "derivatives", "slope", fn, x, h)
         rise = _poly(fn["poly"], x + h) - _poly(fn["poly"], x)
         evidence = f"With {_formula(fn)}: your slope(f, {x}, {h}) returned {got:.6g}."
         if close(got, rise, rel=1e-6):
@@ -64,7 +64,7 @@ def test_slope_is_rise_over_run(submission):
 @pytest.mark.part("partials")
 def test_partials_nudge_one_input_at_a_time(submission):
     for a, b, c in ((2.0, -3.0, 10.0), (-1.5, 4.0, 0.25), (7.0, 0.5, -3.0)):
-        got = call(submission, "derivatives", "partials", a, b, c, 1e-4)
+        got = notebook_call(submission, "derivatives", "partials", a, b, c, 1e-4)
         if not isinstance(got, list) or len(got) != 3:
             raise _mistake("shape", f"Your partials({a}, {b}, {c}, 0.0001) returned {got!r}.")
         for value, expected in zip(got, (b, a, 1.0), strict=True):
@@ -77,7 +77,7 @@ def test_partials_nudge_one_input_at_a_time(submission):
 @pytest.mark.part("central_difference")
 def test_central_difference_nudges_both_ways(submission):
     for fn, x, h in ((CUBIC, 2.0, 1e-3), (QUADRATIC, 3.0, 1e-2), (CUBIC, -1.0, 1e-2)):
-        got = call(submission, "derivatives", "central_difference", fn, x, h)
+        got = notebook_call(submission, "derivatives", "central_difference", fn, x, h)
         f = fn["poly"]
         central = (_poly(f, x + h) - _poly(f, x - h)) / (2 * h)
         evidence = f"With {_formula(fn)}: your central_difference(f, {x}, {h}) returned {got:.6g}."

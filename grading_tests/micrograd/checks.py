@@ -14,10 +14,11 @@ import expected
 import operations
 import student_code
 from diagnose import PITFALLS, Tolerance
+from observations import NOT_A_VALUE_CHILD, OTHER_VALUE_CHILD, GraphObservation, MicrogradSubmission
 from writing import MAX_SHOWN, Labelled
 
 from autograder.sandbox import StudentError
-from autograder.suite import FAILURES, NOT_A_VALUE_CHILD, OTHER_VALUE_CHILD, GraphObservation, Mistake, Submission
+from autograder.suite import FAILURES, Mistake
 
 H = 1e-5  # central-difference step
 UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows
@@ -41,7 +42,7 @@ def local_steps(graph: dict) -> list:
     return [["set_grad", out, UPSTREAM], ["local_backward", out]]
 
 
-def check_local_derivative(submission: Submission, tolerance: Tolerance, op: str) -> None:
+def check_local_derivative(submission: MicrogradSubmission, tolerance: Tolerance, op: str) -> None:
     """out.grad = 5 then out._backward(): every input's grad is 5 times the local derivative, and the output
     records its inputs as its children (else backward() never reaches them)."""
     graphs = [single_op(op, point) for point in LOCAL_POINTS[op]]
@@ -53,7 +54,7 @@ def check_local_derivative(submission: Submission, tolerance: Tolerance, op: str
     check_children(submission, op, graphs[0], observations[0])
 
 
-def check_children(submission: Submission, op: str, graph: dict, observation: GraphObservation) -> None:
+def check_children(submission: MicrogradSubmission, op: str, graph: dict, observation: GraphObservation) -> None:
     """The output of a one-operation graph must hold each input node among its children (_prev)."""
     out, inputs = len(graph["leaves"]), [ref for ref in graph["ops"][0][1:] if isinstance(ref, int)]
     inputs = inputs[:operations.OPERATIONS[op].values]
@@ -84,7 +85,7 @@ AGREES = {"overwrite-grad": lambda writes: not all(w.accumulates for w in writes
           "missing-input-grad": lambda writes: len({w.target for w in writes}) < 2}
 
 
-def source_agrees(submission: Submission, pitfall: str) -> bool:
+def source_agrees(submission: MicrogradSubmission, pitfall: str) -> bool:
     """Whether the student's _backward statements show this pitfall (an `=` into a .grad, say), so that a graph the
     pitfall's model does not reproduce exactly (only one input overwritten) still has it named."""
     kind, _, op = pitfall.partition(":")
@@ -92,7 +93,7 @@ def source_agrees(submission: Submission, pitfall: str) -> bool:
     return bool(writes) and AGREES[kind](writes)
 
 
-def in_their_code(submission: Submission, op: str, mistake: Mistake) -> Mistake:
+def in_their_code(submission: MicrogradSubmission, op: str, mistake: Mistake) -> Mistake:
     """An operation's mistake worded with the student's own lines: the statements of their _backward (or the
     line building the output, for a wrong forward value). A pitfall their code contradicts becomes the plain
     "wrong local derivative"; a _backward never attached is named as such."""
@@ -122,7 +123,7 @@ def in_their_code(submission: Submission, op: str, mistake: Mistake) -> Mistake:
     return Mistake(pitfall, feedback + ("\n" + shown if shown else ""), mistake.flags, picture=mistake.picture)
 
 
-def wrong_operation(submission: Submission, tolerance: Tolerance, graph: dict) -> Mistake | None:
+def wrong_operation(submission: MicrogradSubmission, tolerance: Tolerance, graph: dict) -> Mistake | None:
     """Which operation of a graph has the wrong _backward, from each one's _backward alone: a mistake in
     pow is named for pow even where it shows through truediv (built from pow and mul); then the operations
     built from others (neg, sub, truediv), each alone, once all they are built from are right."""
@@ -146,7 +147,7 @@ MAX_BACKWARD_LINES = 8  # of a _backward quoted in feedback
 KINK = 1e-3  # relu's derivative is a convention within this of 0: no central difference can judge it there
 
 
-def wrong_at_its_values(submission: Submission, tolerance: Tolerance, graph: dict,
+def wrong_at_its_values(submission: MicrogradSubmission, tolerance: Tolerance, graph: dict,
                         observation: GraphObservation) -> Mistake | None:
     """An operation whose _backward, alone, disagrees with central differences of its own forward at the very
     values it has in this graph (a relu threshold at 1, a derivative wrong only near some input): the student's
@@ -176,7 +177,7 @@ def wrong_at_its_values(submission: Submission, tolerance: Tolerance, graph: dic
 COMPOSITE_PITFALLS = {"neg": (), "sub": ("sub-derivative-sign",), "truediv": ("div-derivative-sign",)}
 
 
-def composite_mistake(submission: Submission, tolerance: Tolerance, op: str) -> Mistake | None:
+def composite_mistake(submission: MicrogradSubmission, tolerance: Tolerance, op: str) -> Mistake | None:
     """An operation built from others, alone: its result's _backward and those of the Values it made on the
     way, called from the last made, must pass every input its gradient."""
     graph = next(g for g in SIMPLEST if g["ops"][0][0] == op and all(isinstance(r, int) for r in g["ops"][0][1:]))
@@ -236,8 +237,9 @@ def shows_in(found: Mistake, graph: dict, observation: GraphObservation, wrong: 
     return drawing.with_gradients(Mistake(found.pitfall, feedback, found.flags), graph, observation, wrong)
 
 
-def gradient_mistake(submission: Submission | None, graph: dict, steps: list | None, observation: GraphObservation,
-                     tolerance: Tolerance, wrong: list[int], pitfall: str | None, localize: bool = True) -> Mistake:
+def gradient_mistake(submission: MicrogradSubmission | None, graph: dict, steps: list | None,
+                     observation: GraphObservation, tolerance: Tolerance, wrong: list[int], pitfall: str | None,
+                     localize: bool = True) -> Mistake:
     """The Mistake for wrong gradients; without a known pitfall, finite differences tell forward from backward,
     and (localize) each operation's _backward alone names the operation. In the other isolation modes the
     local derivatives are the reference's: never blame them."""
@@ -258,14 +260,14 @@ def gradient_mistake(submission: Submission | None, graph: dict, steps: list | N
                                   observation, wrong)
 
 
-def own_slopes(submission: Submission, graph: dict) -> list[float]:
+def own_slopes(submission: MicrogradSubmission, graph: dict) -> list[float]:
     """The output's slope along each leaf: central differences of the student's own forward pass."""
     nearby = submission.graphs(diagnose.central_differences(graph, H), [[]] * (2 * len(graph["leaves"])),
                                doing="evaluating your forward pass near the inputs")
     return diagnose.finite_difference_gradient([o.data[-1] for o in nearby], H)
 
 
-def finite_difference_pitfall(submission: Submission, graph: dict, observation: GraphObservation,
+def finite_difference_pitfall(submission: MicrogradSubmission, graph: dict, observation: GraphObservation,
                               tolerance: Tolerance) -> str | None:
     """Tell a wrong forward from a wrong backward with central differences of the student's own forward."""
     fd = own_slopes(submission, graph)
@@ -299,7 +301,7 @@ NUMBER_GRAPHS = [
 OPERATORS = ["__radd__", "__rmul__", "__rsub__", "__rtruediv__", "__neg__", "__sub__", "__truediv__", "__pow__"]
 
 
-def check_operators(submission: Submission) -> None:
+def check_operators(submission: MicrogradSubmission) -> None:
     """Every operator Python needs for expressions mixing Values and numbers; all the missing ones are named."""
     present = submission.api(OPERATORS)
     missing = [operator for operator in OPERATORS if not present[operator]]
@@ -351,7 +353,7 @@ def same_failure(a: StudentError, b: StudentError) -> bool:
     return bool(NOT_A_VALUE.match(a.message) and NOT_A_VALUE.match(b.message))
 
 
-def non_value_child(submission: Submission) -> Mistake | None:
+def non_value_child(submission: MicrogradSubmission) -> Mistake | None:
     """The first operation whose output lists something other than a Value among its children, as a Mistake."""
     for graph in SIMPLEST:
         if len(graph["ops"]) != 1 or graph["ops"][0][0] not in student_code.METHOD:
@@ -365,7 +367,7 @@ def non_value_child(submission: Submission) -> Mistake | None:
     return None
 
 
-def innermost(submission: Submission, mistake: Mistake) -> Mistake:
+def innermost(submission: MicrogradSubmission, mistake: Mistake) -> Mistake:
     """The same failure on the simplest expression that shows it (its _backward called too), or the mistake."""
     for graph in SIMPLEST:
         single = len(graph["ops"]) == 1
@@ -379,7 +381,7 @@ def innermost(submission: Submission, mistake: Mistake) -> Mistake:
     return mistake
 
 
-def first_wrong_forward(submission: Submission, tolerance: Tolerance) -> Mistake | None:
+def first_wrong_forward(submission: MicrogradSubmission, tolerance: Tolerance) -> Mistake | None:
     """The simplest expression whose forward value is wrong, named for its method (with the student's line)."""
     for graph in SIMPLEST:
         try:
@@ -400,7 +402,7 @@ CAUSED_BY_VALUES = re.compile(r"complex|math domain error|division by zero|canno
                               re.IGNORECASE)
 
 
-def explain_error(submission: Submission, mistake: Mistake, tolerance: Tolerance | None = None) -> Mistake:
+def explain_error(submission: MicrogradSubmission, mistake: Mistake, tolerance: Tolerance | None = None) -> Mistake:
     """An expression that raised: the exception itself, localised to the simplest expression that raises it
     (or, for an exception that wrong values cause, to the simplest expression whose value is wrong); only an
     exception about an operand sends us looking for a missing operator or an unwrapped number."""
@@ -439,7 +441,7 @@ def explain_error(submission: Submission, mistake: Mistake, tolerance: Tolerance
     return mistake
 
 
-def seed_in_their_code(submission: Submission, mistake: Mistake) -> Mistake:
+def seed_in_their_code(submission: MicrogradSubmission, mistake: Mistake) -> Mistake:
     """'never seeds' where their backward() does write a seed: then something after it resets it."""
     code = student_code.BackwardCode(student_code.StudentCode(submission.sources))
     seeds = code.seed_lines()
@@ -456,8 +458,8 @@ def seed_in_their_code(submission: Submission, mistake: Mistake) -> Mistake:
     return Mistake("seed-reset", f"{headline}.\n{details}", mistake.flags, picture=mistake.picture)
 
 
-def check_backward(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
-                   doing: str, leaves_only: bool = False) -> None:
+def check_backward(submission: MicrogradSubmission, graphs: list[dict], steps: list | None = None, *,
+                   tolerance: Tolerance, doing: str, leaves_only: bool = False) -> None:
     """backward()'s own job, whatever its walk: replaying the student's own order of _backward calls on
     the model engine must give the student's gradients, so the seed is right and gradients are kept as
     they should be between calls. A walk that skips, repeats or misorders nodes is the topo_sort part's
@@ -485,8 +487,9 @@ def check_backward(submission: Submission, graphs: list[dict], steps: list | Non
         raise drawing.with_gradients(mistake, graph, observation, wrong)
 
 
-def check_graphs(submission: Submission, graphs: list[dict], steps: list | None = None, *, tolerance: Tolerance,
-                 doing: str, upstream: float = 1.0, localize: bool = True) -> list[GraphObservation]:
+def check_graphs(submission: MicrogradSubmission, graphs: list[dict], steps: list | None = None, *,
+                 tolerance: Tolerance, doing: str, upstream: float = 1.0,
+                 localize: bool = True) -> list[GraphObservation]:
     """One worker call for all graphs; on a wrong one, one more call records the order of the _backward
     calls, and the mistake that reproduces the student's observations on ALL the graphs is named
     (localize: failing that, the operation whose _backward alone is wrong)."""

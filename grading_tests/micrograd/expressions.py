@@ -13,15 +13,17 @@ from collections.abc import Sequence
 import diagnose
 import drawing
 from diagnose import PITFALLS, Tolerance
+from observations import GraphObservation, MicrogradSubmission
 from order_words import described
 from writing import Labelled
 
-from autograder.suite import GraphObservation, Mistake, Submission
+from autograder.suite import Mistake
 
 
-def gradient_mistake(submission: Submission, labelled: Labelled, steps: list | None, observation: GraphObservation,
-                     wrong: Sequence[int], tolerance: Tolerance, *, candidates: Sequence[str] | None = None,
-                     leaves_only: bool = False, doing: str = "backward()") -> Mistake:
+def gradient_mistake(submission: MicrogradSubmission, labelled: Labelled, steps: list | None,
+                     observation: GraphObservation, wrong: Sequence[int], tolerance: Tolerance, *,
+                     candidates: Sequence[str] | None = None, leaves_only: bool = False,
+                     doing: str = "backward()") -> Mistake:
     """Name the mistake behind wrong gradients (replayed in the student's own order of _backward calls)
     and write out the expression with the student's gradients."""
     graph = labelled.graph

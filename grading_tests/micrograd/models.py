@@ -17,9 +17,10 @@ import drawing
 import expected
 import student_code
 from diagnose import PITFALLS, Tolerance
+from observations import MicrogradSubmission, ModelObservation
 
 from autograder import expectations
-from autograder.suite import Mistake, ModelObservation, Submission
+from autograder.suite import Mistake
 
 MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1]), ("MLP", [3, [4, 4, 1]]), ("MLP", [2, [16, 16, 1]])]
 LECTURE_MLP = ("MLP", [3, [4, 4, 1]])
@@ -62,7 +63,7 @@ def count_variants(cls: str, args: list) -> dict[str, set[int]]:
     return variants
 
 
-def check_counts(submission: Submission) -> None:
+def check_counts(submission: MicrogradSubmission) -> None:
     """Every model's parameter count; when any is wrong, the mistake consistent with all of them is named.
     parameters() must give the same Values every time it is called (the lecture calls it at every step)."""
     observed = {(cls, json.dumps(args)): model_of(submission, cls, args, doing=f"building {describe(cls, args)}")
@@ -156,7 +157,7 @@ def init_mistake(cls: str, args: list, fresh: list[float]) -> Mistake | None:
     return None
 
 
-def check_fresh_parameters(submission: Submission) -> None:
+def check_fresh_parameters(submission: MicrogradSubmission) -> None:
     """Look at the parameters as built, before the grader sets any."""
     for cls, args, seed in INIT_MODELS:
         obs = model_of(submission, cls, args, seed=seed, doing=f"building {describe(cls, args)}")
@@ -166,7 +167,7 @@ def check_fresh_parameters(submission: Submission) -> None:
             raise found
 
 
-def model_of(submission: Submission, cls: str, args: list, **options) -> ModelObservation:
+def model_of(submission: MicrogradSubmission, cls: str, args: list, **options) -> ModelObservation:
     """submission.model, with a parameters() that lists something other than Values named as such."""
     try:
         return submission.model(cls, args, **options)
@@ -180,7 +181,7 @@ NOT_AN_OUTPUT = re.compile(r"the output is an? (\w+), not a Value")
 NOT_VALUES = re.compile(r"(\w+)\.parameters\(\) returned a list holding an? (\w+), not only Values")
 
 
-def not_values(submission: Submission, failure: Mistake) -> None:
+def not_values(submission: MicrogradSubmission, failure: Mistake) -> None:
     """parameters() listed something that is not a Value: named for the smallest class whose parameters() does."""
     found = NOT_VALUES.search(failure.error.message) if failure.error else None
     if found is None:
@@ -204,7 +205,7 @@ def not_values(submission: Submission, failure: Mistake) -> None:
 
 
 # -- running a model with our parameters ----------------------------------------------------------
-def observe(submission: Submission, cls: str, args: list, steps: list, *, doing: str,
+def observe(submission: MicrogradSubmission, cls: str, args: list, steps: list, *, doing: str,
             kwargs: dict | None = None) -> ModelObservation:
     """Run steps on the model with our parameter values set through parameters(). When that fails, a wrong
     parameter count or a broken operator is named before anything else; parameters that are one shared
@@ -320,7 +321,7 @@ def their_code(sources, cls: str) -> str:
     return "\n" + student_code.shown_lines(lines, f"Your {cls}.__call__ (and the __init__ it relies on)")
 
 
-def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: list,
+def check_forward(submission: MicrogradSubmission, tolerance: Tolerance, cls: str, args: list,
                   kwargs: dict | None = None) -> ModelObservation:
     """The model's outputs with our parameters against torch with the same weights."""
     xs = INPUTS[args[0]]
@@ -338,7 +339,7 @@ def check_forward(submission: Submission, tolerance: Tolerance, cls: str, args: 
     return obs
 
 
-def check_single_output(submission: Submission, cls: str, args: list) -> None:
+def check_single_output(submission: MicrogradSubmission, cls: str, args: list) -> None:
     """A model ending in one neuron returns a Value, not a list of one Value; an MLP returns its last
     layer's output."""
     sizes = expected.layer_sizes(cls, args)
@@ -359,12 +360,12 @@ def check_single_output(submission: Submission, cls: str, args: list) -> None:
 
 
 # -- nonlin=False -----------------------------------------------------------------------------------
-def check_linear_neuron(submission: Submission, tolerance: Tolerance) -> None:
+def check_linear_neuron(submission: MicrogradSubmission, tolerance: Tolerance) -> None:
     """Neuron(3, nonlin=False) computes w·x + b with no tanh."""
     check_forward(submission, tolerance, "Neuron", [3], LINEAR)
 
 
-def check_layer_passes_kwargs(submission: Submission, tolerance: Tolerance) -> None:
+def check_layer_passes_kwargs(submission: MicrogradSubmission, tolerance: Tolerance) -> None:
     """Layer(3, 2, nonlin=False) computes linear outputs, however it achieves them. Building every neuron with
     nonlin=False passes too, so a Neuron that ignores nonlin costs points only in its own test; the neurons as
     built word the mistake when the outputs are not linear."""
@@ -384,7 +385,7 @@ def check_layer_passes_kwargs(submission: Submission, tolerance: Tolerance) -> N
 
 
 # -- gradients --------------------------------------------------------------------------------------
-def check_gradients(submission: Submission, tolerance: Tolerance) -> None:
+def check_gradients(submission: MicrogradSubmission, tolerance: Tolerance) -> None:
     """The lecture's MLP(3, [4, 4, 1]) and loss: every parameter's gradient after loss.backward()."""
     cls, args = LECTURE_MLP
     xs, ys = expected.LECTURE_XS, expected.LECTURE_YS

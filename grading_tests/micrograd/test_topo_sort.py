@@ -6,10 +6,11 @@ reference local derivatives (isolation mode "reference_derivatives")."""
 import drawing
 import pytest
 from diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
+from observations import REVISITS, diamond_ladder
 from order_words import described
 from writing import Labelled, node_name
 
-from autograder.suite import REVISITS, Mistake, diamond_ladder
+from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("topo_sort")
 MODE = "reference_derivatives"

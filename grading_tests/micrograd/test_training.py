@@ -4,9 +4,10 @@ import expected
 import models
 import pytest
 from diagnose import PITFALLS
+from observations import REVISITS
 from zero_grad import zero_grad_mistake
 
-from autograder.suite import REVISITS, Mistake
+from autograder.suite import Mistake
 
 pytestmark = pytest.mark.part("training")
 MODE = "reference_engine"  # zero_grad alone; the end-to-end loop runs on the student's own engine
