@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -301,8 +302,23 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
             # start-up and add nothing to a hidden suite. The suites never `assert` to decide a verdict
             # (verdicts are Mistakes), so rewriting their asserts would only cost start-up too.
             "--disable-plugin-autoload", "--assert=plain"]
-    code = pytest.main(args, plugins=[plugin])
+    path, modules = list(sys.path), set(sys.modules)
+    try:
+        code = pytest.main(args, plugins=[plugin])
+    finally:
+        _forget_suites(suite.parent, path, modules)
     if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                                            pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         problems = "\n".join(plugin.collection_errors) or f"pytest exit code {code}"
         raise RuntimeError(f"the hidden suite {suite} could not run:\n{problems}")
+
+
+def _forget_suites(suites: Path, path: list[str], modules: set[str]) -> None:
+    """After a session: the import path as it was, and no module of the suites' folder left imported. Suites are
+    folders of modules imported by bare name (test_backward, diagnose): a later session in this process, of
+    another copy of the course, must import its own, not find these under the same names."""
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file and Path(file).resolve().is_relative_to(suites):
+            del sys.modules[name]

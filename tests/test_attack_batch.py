@@ -103,11 +103,12 @@ def test_every_bad_member_is_its_own_result_and_the_class_is_graded(tmp_path, ca
         assert graded[name]["score"] == 0 and "unreadable_submission" in extra["flags"], name
         assert any(given_as[name] in message for message in extra["messages"]), (name, extra["messages"])
         assert not any("course-sources-" in message for message in extra["messages"]), extra["messages"]
-    assert "not a readable zip" in graded["bob"]["output"]
-    assert "nested more than 3 deep" in graded["deep"]["output"]
-    assert "nested more than 32 folders deep" in graded["folders"]["output"]
-    assert "MB uncompressed" in graded["bomb"]["output"] and "more than 20000 files" in graded["crowd"]["output"]
-    assert "symbolic link" in graded["carol"]["output"]
+    assert "not a readable zip" in "\n".join(graded["bob"]["messages"])
+    assert "nested more than 3 deep" in "\n".join(graded["deep"]["messages"])
+    assert "nested more than 32 folders deep" in "\n".join(graded["folders"]["messages"])
+    assert "MB uncompressed" in "\n".join(graded["bomb"]["messages"])
+    assert "more than 20000 files" in "\n".join(graded["crowd"]["messages"])
+    assert "symbolic link" in "\n".join(graded["carol"]["messages"])
     # alan: graded on his own files; each unsafe member skipped and named in his messages
     alan = graded["alan"]
     assert "skipped_files" in alan["flags"] and 0 < graded["alan"]["score"] < 100

@@ -102,7 +102,8 @@ def test_without_a_current_cache_torch_computes_and_it_is_said_once(tmp_path):
     """A course whose folder has no cache (or a stale one) grades as before, with one line saying why."""
     text = (REPO_ROOT / "course.yml").read_text()
     suite = REPO_ROOT / "grading_tests" / "micrograd"
-    (tmp_path / "course.yml").write_text(text.replace("suite: grading_tests/micrograd", f"suite: {suite}"))
+    (tmp_path / "course.yml").write_text(text.replace("suite: grading_tests/micrograd", f"suite: {suite}")
+                                         .replace("probes: grading_tests/", f"probes: {REPO_ROOT}/grading_tests/"))
     for state in ("missing", "stale"):
         if state == "stale":
             (tmp_path / "grading_tests").mkdir()

@@ -43,7 +43,7 @@ def test_reference_gets_full_marks_and_template_zero(graded_twice):
     template = json.loads((first / "student_template.json").read_text())
     assert reference["score"] == ASSIGNMENT.max_score
     assert all(t["status"] == "passed" for t in reference["tests"])
-    assert {t["tags"][0] for t in reference["tests"]} == set(ASSIGNMENT.parts)
+    assert {t["part"] for t in reference["tests"]} == set(ASSIGNMENT.parts)
     assert template["score"] == 0 and template["tests"]
     assert all(t["status"] == "failed" and t["output"] for t in template["tests"])
     assert "internal error" not in json.dumps(template)
@@ -55,7 +55,7 @@ def test_points_come_from_course_yml(graded_twice):
     reference = json.loads((graded_twice[0] / "solutions.json").read_text())
     by_part: dict[str, float] = {}
     for test in reference["tests"]:
-        by_part[test["tags"][0]] = by_part.get(test["tags"][0], 0) + test["max_score"]
+        by_part[test["part"]] = by_part.get(test["part"], 0) + test["max_score"]
     assert by_part == pytest.approx({name: part.points for name, part in ASSIGNMENT.parts.items()})
 
 

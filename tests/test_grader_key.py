@@ -82,3 +82,25 @@ def test_a_resumed_class_regrades_when_a_module_its_suite_shares_changed(tmp_pat
     assert cli.main([*grade, "--accept"]) == 0
     [bob] = [t for t in json.loads((out / "bob.json").read_text())["tests"] if t["status"] == "failed"]
     assert "step h (not 2h)?" in bob["output"]
+
+
+@pytest.mark.slow
+def test_one_process_grading_two_copies_of_a_course_runs_each_ones_suite(tmp_path):
+    """Suites are modules imported by bare name: a second grading session in the same process, of another copy of
+    the course, must run that copy's modules (pytest_plugin.run forgets the first session's)."""
+    from autograder import demo
+    from autograder.pipeline import grade
+
+    alan = demo.write_student(next(s for s in demo.STUDENTS if s.name == "alan"), tmp_path / "class")
+    path = copied_course(tmp_path)
+    diagnose = path.parent / "grading_tests" / "micrograd" / "diagnose.py"
+    words = "gradient overwritten instead of accumulated"
+    assert words in diagnose.read_text()
+    diagnose.write_text(diagnose.read_text().replace(words, "gradient replaced, not added to"))
+    [first] = grade([alan], course=config.load())
+    [second] = grade([alan], course=config.load(path))
+    [third] = grade([alan], course=config.load())
+    said = [{t.output.split(":")[0] for t in r.tests if t.status == "failed" and "add's _backward" in t.output}
+            for r in (first, second, third)]
+    assert said[0] == said[2] == {"gradient overwritten instead of accumulated in add's _backward"}
+    assert said[1] == {"gradient replaced, not added to in add's _backward"}
