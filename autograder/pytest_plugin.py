@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -302,15 +303,24 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
             # start-up and add nothing to a hidden suite. The suites never `assert` to decide a verdict
             # (verdicts are Mistakes), so rewriting their asserts would only cost start-up too.
             "--disable-plugin-autoload", "--assert=plain"]
-    path, modules = list(sys.path), set(sys.modules)
+    path, aside = list(sys.path), _set_aside(suite.parent)
+    modules = set(sys.modules)
     try:
         code = pytest.main(args, plugins=[plugin])
     finally:
         _forget_suites(suite.parent, path, modules)
+        sys.modules.update(aside)
     if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                                            pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         problems = "\n".join(plugin.collection_errors) or f"pytest exit code {code}"
         raise RuntimeError(f"the hidden suite {suite} could not run:\n{problems}")
+
+
+def _set_aside(suites: Path) -> dict[str, ModuleType]:
+    """Modules already imported under a name a suite's file would take (this process graded another copy of the
+    course, or imported a suite's helper itself): out of the way for the session, put back after it."""
+    names = {path.stem for path in suites.rglob("*.py")}
+    return {name: sys.modules.pop(name) for name in sorted(names & set(sys.modules))}
 
 
 def _forget_suites(suites: Path, path: list[str], modules: set[str]) -> None:
