@@ -317,10 +317,18 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
 
 
 def _set_aside(suites: Path) -> dict[str, ModuleType]:
-    """Modules already imported under a name a suite's file would take (this process graded another copy of the
-    course, or imported a suite's helper itself): out of the way for the session, put back after it."""
+    """Modules already imported under a name a suite's file would take, from somewhere else (another copy of the
+    course this process graded or imported a helper of): out of the way for the session, put back after it.
+    This suites folder's own modules, imported before, stay (and with them what the process did to them)."""
     names = {path.stem for path in suites.rglob("*.py")}
-    return {name: sys.modules.pop(name) for name in sorted(names & set(sys.modules))}
+    elsewhere = [name for name in sorted(names & set(sys.modules))
+                 if not _file_in(sys.modules[name], suites)]
+    return {name: sys.modules.pop(name) for name in elsewhere}
+
+
+def _file_in(module: ModuleType, folder: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and Path(file).resolve().is_relative_to(folder)
 
 
 def _forget_suites(suites: Path, path: list[str], modules: set[str]) -> None:
@@ -329,6 +337,5 @@ def _forget_suites(suites: Path, path: list[str], modules: set[str]) -> None:
     another copy of the course, must import its own, not find these under the same names."""
     sys.path[:] = path
     for name in set(sys.modules) - modules:
-        file = getattr(sys.modules[name], "__file__", None)
-        if file and Path(file).resolve().is_relative_to(suites):
+        if _file_in(sys.modules[name], suites):
             del sys.modules[name]
