@@ -87,18 +87,18 @@ def test_a_node_used_twice_gets_both_gradients(submission, tolerance):
         walk = diagnose.reference_walk(graph)
         earlier = [["set_grad", i, EARLIER] for i in leaves] + walk
         fresh, kept = submission.graphs([graph, graph], [walk, earlier], doing=f"backpropagating {labelled.render()}")
-        if all(tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i]) for i in leaves):
+        lost = [i for i in leaves if not tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i])]
+        if not lost:
             continue
         pitfall = f"overwrite-grad:{graph['ops'][0][0]}"
         # Which of the two runs is wrong, in the student's own numbers: the second must end EARLIER higher.
-        lost = [i for i in leaves if not tolerance.close(kept.grad[i] - EARLIER, fresh.grad[i])]
         should = ", ".join(f"{labelled.labels[i]}.grad = {fresh.grad[i]:.6g} + {EARLIER} = "
                            f"{fresh.grad[i] + EARLIER:.6g}" for i in lost)
         mistake = Mistake(pitfall, f"{PITFALLS[pitfall]}.\nIn {labelled.render()}, {labelled.steps(walk)}: your "
                           f"{labelled.yours(fresh.grad, leaves)}. The same walk with every input's grad already at "
                           f"{EARLIER} must end each input exactly {EARLIER} higher ({should}), but yours ends at "
                           f"{labelled.yours(kept.grad, lost)}: the {EARLIER} already there was lost.")
-        # Pictured from the fresh walk: its leaves that lost the earlier gradient are the wrong ones.
+        # Pictured from the fresh walk: the leaves that lost the earlier gradient are the wrong ones.
         raise drawing.with_gradients(mistake, graph, fresh, lost, labelled.labels)
 
 

@@ -217,6 +217,12 @@ def reachable(graph: dict, root: int) -> set[int]:
     return seen
 
 
+def computed_from(graph: dict, *nodes: int) -> set[int]:
+    """The nodes the output is computed from, and those `nodes` are (a random graph may hold nodes that reach
+    neither: feedback and pictures leave them out)."""
+    return set().union(*(reachable(graph, node) for node in (size(graph) - 1, *nodes)))
+
+
 def topological(graph: dict, root: int) -> list[int]:
     """Children before parents (iterative: graphs may be thousands of nodes deep)."""
     reads = node_inputs(graph)

@@ -98,27 +98,27 @@ def canvas() -> Digraph:
                    node_attr={"fontname": "Helvetica", "fontsize": "11"}, edge_attr={"fontname": "Helvetica"})
 
 
-def drawn_from(graph: dict, centre: int) -> set[int]:
-    """The nodes a picture may show: those the output or `centre` is computed from (a random graph may hold
-    nodes that reach neither; they would only puzzle)."""
-    return diagnose.reachable(graph, diagnose.size(graph) - 1) | diagnose.reachable(graph, centre)
-
-
-def neighbourhood(graph: dict, centre: int, limit: int) -> set[int]:
-    """The `limit` nodes of drawn_from(graph, centre) nearest to `centre` along edges in either direction
-    (breadth first)."""
+def neighbourhood(graph: dict, centre: int, limit: int, among: set[int]) -> set[int]:
+    """The `limit` nodes of `among` nearest to `centre` along edges in either direction (breadth first)."""
     used_by = users(graph)
-    alive = drawn_from(graph, centre)
     kept, frontier = {centre}, [centre]
     while frontier and len(kept) < limit:
         ahead = []
         for node in frontier:
             for other in (*diagnose.inputs(graph, node), *used_by[node]):
-                if other in alive and other not in kept and len(kept) < limit:
+                if other in among and other not in kept and len(kept) < limit:
                     kept.add(other)
                     ahead.append(other)
         frontier = ahead
     return kept
+
+
+def shown_nodes(graph: dict, marked: int | None) -> tuple[set[int], int]:
+    """The nodes a picture shows: the MAX_NODES nearest to the marked node (else the output) among those the
+    output or it is computed from (diagnose.computed_from); and how many of those there are in all."""
+    centre = marked if marked is not None else diagnose.size(graph) - 1
+    drawable = diagnose.computed_from(graph, centre)
+    return neighbourhood(graph, centre, MAX_NODES, drawable), len(drawable)
 
 
 def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked: int | None, *,
@@ -127,8 +127,7 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
     names: of the first nodes (default x0, x1, ... for leaves, v2, ... for the rest); suspect_op: the operation
     the diagnosis blames (only the edges to its nodes are labelled), None: every user of the marked node."""
     names = [*names, *(node_name(graph, node) for node in range(len(names), diagnose.size(graph)))]
-    centre = marked if marked is not None else diagnose.size(graph) - 1
-    shown, total = neighbourhood(graph, centre, MAX_NODES), len(drawn_from(graph, centre))
+    shown, total = shown_nodes(graph, marked)
     drawing = canvas()
     n_leaves = len(graph["leaves"])
     for node in sorted(shown):
@@ -264,8 +263,7 @@ def call_dot(graph: dict, calls: Sequence[int]) -> str:
         positions.setdefault(node, []).append(f"#{position}")
     n_leaves = len(graph["leaves"])
     drawing = canvas()
-    centre = marked if marked is not None else diagnose.size(graph) - 1
-    shown, total = neighbourhood(graph, centre, MAX_NODES), len(drawn_from(graph, centre))
+    shown, total = shown_nodes(graph, marked)
     for node in sorted(shown):
         called = calls_label(positions[node]) if node in positions else \
             ("leaf" if node < n_leaves else "_backward never called")

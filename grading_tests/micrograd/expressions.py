@@ -43,7 +43,7 @@ def gradient_mistake(submission: MicrogradSubmission, labelled: Labelled, steps:
     if pitfall.startswith("topo-") and backward_calls:  # worded from the calls and the student's backward()
         pitfall, headline = described(pitfall, graph, backward_calls[0], submission.sources,
                                       lambda node: labelled.labels[node])
-    shown = sorted(set(range(len(graph["leaves"]))) & labelled.reaching() | set(wrong[:3]))
+    shown = sorted(set(range(len(graph["leaves"]))) & diagnose.computed_from(graph) | set(wrong[:3]))
     return drawing.with_gradients(Mistake(pitfall, f"{headline}.\nIn {labelled.render(shown)}, "
                                           f"{labelled.steps(steps)}: your {labelled.yours(observation.grad, shown)}."),
                                   graph, observation, wrong, labelled.labels)

@@ -31,14 +31,10 @@ class Labelled:
     def name(self, ref: Any) -> str:
         return repr(ref["c"]) if isinstance(ref, dict) else self.labels[ref]
 
-    def reaching(self, also: Iterable[int] = ()) -> set[int]:
-        """The nodes the output is computed from (a random graph may hold some it never uses), and those of `also`."""
-        return set().union(*(diagnose.reachable(self.graph, node) for node in (diagnose.size(self.graph) - 1, *also)))
-
     def render(self, also: Iterable[int] = ()) -> str:
         """'a = 2.0, b = -3.0; e = a * b; L = e.tanh()': the nodes the output is computed from and those `also`
         names (past MAX_SHOWN operations, a count of the rest)."""
-        n_leaves, kept = len(self.graph["leaves"]), self.reaching(also)
+        n_leaves, kept = len(self.graph["leaves"]), diagnose.computed_from(self.graph, *also)
         parts = [", ".join(f"{self.labels[i]} = {x!r}" for i, x in enumerate(self.graph["leaves"]) if i in kept)]
         ops = [(i, op) for i, op in enumerate(self.graph["ops"], start=n_leaves) if i in kept]
         for shown, (i, op) in enumerate(ops):
