@@ -249,8 +249,9 @@ def ci_grade(*, repo: Path, base: str, head: str, out: Path, bundle: Path | None
     run_url = _run_url()
     out.mkdir(parents=True, exist_ok=True)
     # Both are uploaded with the run, where the student can download them: only what a student may see.
-    atomic_write(out / "results.json", to_json(results.for_students()))
-    atomic_write(out / "results.html", to_html(results.for_students(), course.grading.shown_decimals))
+    uploaded = results.for_students()
+    atomic_write(out / "results.json", to_json(uploaded))
+    atomic_write(out / "results.html", to_html(uploaded, course.grading.shown_decimals))
     _publish(out, assignment_name, render_summary(results, change, course.grading.shown_decimals),
              status(results, change, run_url, course.grading.shown_decimals), run_url)
     return results

@@ -139,16 +139,14 @@ def _tree(folder: Path) -> set[Path]:
 
 
 def hidden_files(course: config.Course, assignment: config.Assignment) -> set[Path]:
-    """What grading the assignment reads besides the grader: its suite with every course module it imports and
-    its probe modules (pipeline.suite_files), the files beside it that pytest loads for every suite
-    (grading_tests/conftest.py, pytest.ini), the reference files its isolation modes place in a sandbox (only
-    those: root-only in the container, like the suite), and the template's files the grader stages itself
-    (provided_files)."""
+    """What grading the assignment reads besides the grader: its suite with every course module it imports, its
+    probe modules and the conftest.py and pytest.ini pytest loads above it (pipeline.suite_files), the reference
+    files its isolation modes place in a sandbox (only those: root-only in the container, like the suite), and
+    the template's files the grader stages itself (provided_files)."""
     from autograder import pipeline
 
     suite = course.suite(assignment)
     files = set(pipeline.suite_files(course, assignment)[1])  # the suite, what it imports, its probes
-    files |= {p for p in suite.parent.iterdir() if p.is_file() and p.suffix in (".py", ".ini")}
     files |= {(suite.parents[1] / source).resolve() for source in assignment.provided_files.values()}
     if course.grading.isolate_parts:
         for mode in isolation.load_modes(suite).values():

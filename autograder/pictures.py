@@ -167,10 +167,10 @@ def _title(group: ElementTree.Element) -> str:
 
 
 def _fill(group: ElementTree.Element) -> str:
-    for shape in (*group.iter(f"{_SVG}polygon"), *group.iter(f"{_SVG}ellipse")):
-        fill = shape.get("fill", "none").lower()
-        return fill if fill not in UNFILLED and _colour(fill) else ""
-    return ""
+    """The colour the node's first shape (its outline: a record's box or an ellipse) is filled with, or ""."""
+    shapes = [*group.iter(f"{_SVG}polygon"), *group.iter(f"{_SVG}ellipse")]
+    fill = shapes[0].get("fill", "none").lower() if shapes else "none"
+    return fill if fill not in UNFILLED and _colour(fill) else ""
 
 
 def _colour(value: str) -> bool:

@@ -10,6 +10,7 @@ are computed once for the whole run. Verdicts come only from exceptions raised h
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import sys
@@ -303,39 +304,36 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
             # start-up and add nothing to a hidden suite. The suites never `assert` to decide a verdict
             # (verdicts are Mistakes), so rewriting their asserts would only cost start-up too.
             "--disable-plugin-autoload", "--assert=plain"]
-    path, aside = list(sys.path), _set_aside(suite.parent)
-    modules = set(sys.modules)
-    try:
+    with _own_suite_imports(suite.parent):
         code = pytest.main(args, plugins=[plugin])
-    finally:
-        _forget_suites(suite.parent, path, modules)
-        sys.modules.update(aside)
     if plugin.collection_errors or code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                                            pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         problems = "\n".join(plugin.collection_errors) or f"pytest exit code {code}"
         raise RuntimeError(f"the hidden suite {suite} could not run:\n{problems}")
 
 
-def _set_aside(suites: Path) -> dict[str, ModuleType]:
-    """Modules already imported under a name a suite's file would take, from somewhere else (another copy of the
-    course this process graded or imported a helper of): out of the way for the session, put back after it.
-    This suites folder's own modules, imported before, stay (and with them what the process did to them)."""
-    names = {path.stem for path in suites.rglob("*.py")}
-    elsewhere = [name for name in sorted(names & set(sys.modules))
-                 if not _file_in(sys.modules[name], suites)]
-    return {name: sys.modules.pop(name) for name in elsewhere}
+@contextlib.contextmanager
+def _own_suite_imports(suites: Path) -> Iterator[None]:
+    """A session imports its suites' own modules. Suites are folders of modules imported by bare name
+    (test_backward, diagnose), and one process may grade several copies of a course: for the session, modules
+    imported under such a name from elsewhere are set aside; after it, the import path is as it was, the modules
+    the session imported from the suites are forgotten and those set aside are back. This suites folder's own
+    modules imported before the session stay (and with them what the process did to them)."""
+    path = list(sys.path)
+    names = {file.stem for file in suites.rglob("*.py")}
+    aside = {name: sys.modules.pop(name) for name in sorted(names & set(sys.modules))
+             if not _file_in(sys.modules[name], suites)}
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - before:
+            if _file_in(sys.modules[name], suites):
+                del sys.modules[name]
+        sys.modules.update(aside)
 
 
 def _file_in(module: ModuleType, folder: Path) -> bool:
     file = getattr(module, "__file__", None)
     return isinstance(file, str) and Path(file).resolve().is_relative_to(folder)
-
-
-def _forget_suites(suites: Path, path: list[str], modules: set[str]) -> None:
-    """After a session: the import path as it was, and no module of the suites' folder left imported. Suites are
-    folders of modules imported by bare name (test_backward, diagnose): a later session in this process, of
-    another copy of the course, must import its own, not find these under the same names."""
-    sys.path[:] = path
-    for name in set(sys.modules) - modules:
-        if _file_in(sys.modules[name], suites):
-            del sys.modules[name]

@@ -65,6 +65,10 @@ class PullRequest:
     changed_files: tuple[str, ...] = ()
     ignored_files: tuple[str, ...] = ()  # changed, but not student files: not graded
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PullRequest:
+        return cls(data["base"], data["head"], tuple(data["changed_files"]), tuple(data["ignored_files"]))
+
 
 @dataclass(frozen=True)
 class Results:
@@ -105,13 +109,7 @@ class Results:
     def to_dict(self) -> dict[str, Any]:
         """The stored form (SCHEMA): every field, tests with their part, pitfall and picture; the totals too, for
         readers that only want them."""
-        return {"schema": SCHEMA, "submission": self.submission, "assignment": self.assignment,
-                "score": self.score, "max_score": self.max_score, "parts": [asdict(p) for p in self.parts],
-                "tests": [asdict(t) for t in self.tests], "flags": list(self.flags),
-                "messages": list(self.messages), "output_excerpt": self.output_excerpt,
-                "grading_key": self.grading_key, "grader_key": self.grader_key, "complete": self.complete,
-                "submitted_at": self.submitted_at,
-                "pull_request": None if self.pull_request is None else asdict(self.pull_request)}
+        return {"schema": SCHEMA, **asdict(self), "score": self.score, "max_score": self.max_score}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Results:
@@ -126,9 +124,7 @@ class Results:
                    parts=tuple(PartResult(**p) for p in data["parts"]), flags=tuple(data["flags"]),
                    messages=tuple(data["messages"]), output_excerpt=data["output_excerpt"],
                    grading_key=data["grading_key"], grader_key=data["grader_key"], complete=data["complete"],
-                   submitted_at=data["submitted_at"],
-                   pull_request=None if ci is None else PullRequest(
-                       ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
+                   submitted_at=data["submitted_at"], pull_request=None if ci is None else PullRequest.from_dict(ci))
 
     def student_output(self) -> str:
         """Gradescope's top-level `output`: the messages, then what the code printed (rendered only)."""
@@ -188,8 +184,7 @@ class Results:
                    grader_key=extra.get("grader_key", ""),
                    # written before completeness was recorded: perhaps partial (a crash of a8e86a8's grader)
                    complete=extra.get("complete", False), submitted_at=extra.get("submitted_at", ""),
-                   pull_request=None if ci is None else PullRequest(
-                       ci["base"], ci["head"], tuple(ci["changed_files"]), tuple(ci["ignored_files"])))
+                   pull_request=None if ci is None else PullRequest.from_dict(ci))
 
 
 def result_path(folder: Path, submission: str) -> Path:
@@ -197,10 +192,14 @@ def result_path(folder: Path, submission: str) -> Path:
     return folder / f"{submission}.json"
 
 
+def _read(path: Path) -> Results:
+    return Results.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
 def read_result(path: Path) -> Results | None:
     """One results file, or None when it is missing or is not one."""
     try:
-        return Results.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return _read(path)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -210,7 +209,7 @@ def load_results(folder: Path) -> list[Results]:
     found = []
     for path in sorted(folder.glob("*.json")):
         try:
-            found.append(Results.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+            found.append(_read(path))
         except (ValueError, KeyError, TypeError) as exc:
             print(f"skipping {path}: not a results file ({exc})", file=sys.stderr)
     return sorted((r for r in found if r.submission), key=lambda r: r.submission)
