@@ -254,3 +254,30 @@ def test_the_class_report_counts_them_as_errors_per_student(graded):
     assert not any(row.pitfall in FAILURES for row in stats.misconceptions)
     misconceptions = {row.pitfall: row.students for row in stats.misconceptions}
     assert set(misconceptions) <= {"topo-no-visited", "training-own-engine", "training-trajectory"}, misconceptions
+
+
+class _Answers:
+    """A worker stand-in that answers every call with the same value (what a patched probe would send)."""
+
+    replaced: tuple = ()
+
+    def __init__(self, value: dict):
+        self.value = value
+
+    def call(self, probe: str, **args):
+        from autograder.sandbox import Reply
+
+        return Reply("ok", value=self.value)
+
+
+def test_a_patched_probe_leaving_out_the_calls_asked_for_is_tampering_not_the_graders_error():
+    """Student code can replace a probe in its own worker (a submission that did answered graphs from plain floats,
+    without the walk's calls): a reply without what was asked is malformed, never an internal error."""
+    graph = {"leaves": [2.0, -3.0], "ops": [["mul", 0, 1]]}
+    forged = {"results": [{"data": [2.0, -3.0, -6.0], "grad": [-3.0, 2.0, 1.0], "prev": [[], [], [0, 1]],
+                           "calls": None}]}
+    submission = MicrogradSubmission("student", _Answers(forged))
+    assert submission.graphs([graph])[0].calls is None  # not asked for: fine
+    with pytest.raises(Mistake) as raised:
+        submission.graphs([graph], record_calls=True)
+    assert raised.value.pitfall == "malformed" and raised.value.flags == ("tamper",)

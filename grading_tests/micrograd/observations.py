@@ -163,7 +163,10 @@ class MicrogradSubmission(Submission):
         results = self.ask(doing, "graphs", items=items).get("results")
         if not isinstance(results, list) or len(results) != len(graphs):
             raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
-        return [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
+        found = [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
+        if record_calls and any(o.calls is None for o in found):  # asked for, never left out by the probe
+            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        return found
 
     def calls(self, graphs: list[dict], *, doing: str) -> list[list[list[int]]]:
         """Per graph, the nodes whose _backward ran during backward() from its last node, in order

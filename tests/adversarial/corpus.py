@@ -275,7 +275,7 @@ _BORROWS_WORKER_MODULES = """
 import importlib
 # Every worker holds the grader's own worker modules: delegate backward() to whatever they offer.
 _modules = []
-for _name in ("probes", "operations", "main", "notebook_probes", "reference_operations"):
+for _name in ("micrograd_probes", "operations", "main", "notebook_probes", "reference_operations"):
     try:
         _modules.append(importlib.import_module(_name))
     except ImportError:
