@@ -19,6 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,21 +106,20 @@ def torch():
 
 # -- the store -------------------------------------------------------------------------------
 class _Store:
-    def __init__(self) -> None:
-        self.course: Course | None = None
-        self.loaded: Path | None = None  # the cache file whose values `values` holds
+    """The values of one grading run (run_with), or of whatever runs outside one (the default store)."""
+
+    def __init__(self, course: Course | None = None) -> None:
+        self.course = course
+        self.loaded: Path | None = None  # the cache file whose values `raw` holds
         self.raw: dict[str, dict[str, Any]] = {}  # kind -> digest -> JSON value, as read from the cache
         self.values: dict[str, dict[str, Any]] = {}  # kind -> key -> decoded value
-        self.recorded: dict[str, dict[str, str]] | None = None  # while `course build` records: compact JSON
-        self.kept: dict[str, dict[str, Any]] = {}  # while recording: the previous cache's values
         self.said: set[str] = set()
 
-    def use(self, course: Course) -> None:
-        self.course = course
-
     def cached(self, kind: str, digest: str) -> Any:
-        if self.recorded is not None:  # only drawn inputs carry over into a rebuild
-            return self.kept.get(kind, {}).get(digest, _MISSING) if kind in _DRAWN else _MISSING
+        if _recording is not None:  # a rebuild's own values, and of the previous cache only drawn inputs
+            if digest in _recording.recorded.get(kind, {}):
+                return json.loads(_recording.recorded[kind][digest])
+            return _recording.kept.get(kind, {}).get(digest, _MISSING) if kind in _DRAWN else _MISSING
         if self.course is not None and os.environ.get(IGNORE_VARIABLE) != "compute":
             path = cache_path(self.course)
             if self.loaded != path:
@@ -137,9 +137,18 @@ class _Store:
             print(f"course: {message}", file=sys.stderr, flush=True)
 
 
+@dataclass
+class _Recording:
+    """While `course build` records: every value computed, as compact JSON, and the previous cache's values."""
+
+    recorded: dict[str, dict[str, str]] = field(default_factory=dict)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 _MISSING = object()
 _DRAWN: set[str] = set()
 _store = _Store()
+_recording: _Recording | None = None
 _digests: dict[str, str] = {}
 
 
@@ -150,14 +159,22 @@ def _digest(key: str) -> str:
     return found
 
 
-def use(course: Course) -> None:
-    """Grade with this course's cache (the hidden suites' conftest calls it with the graded course)."""
-    _store.use(course)
+@contextlib.contextmanager
+def run_with(course: Course) -> Iterator[None]:
+    """One grading run's expected values: read from this course's cache (or computed), kept while the run
+    lasts and gone after it, so the next run (another course, an edited suite) starts from its own cache.
+    The hidden suites' conftest enters it in a session fixture."""
+    global _store
+    outer, _store = _store, _Store(course)
+    try:
+        yield
+    finally:
+        _store = outer
 
 
 def memo(kind: str, decode: Callable[[Any], Any] = lambda value: value, *, drawn: bool = False) -> Callable:
-    """Decorate compute(key: str) -> JSON-able value: its values come from the cache when precomputed,
-    else from compute (then kept for this process and recorded while `course build` records).
+    """Decorate compute(key: str) -> JSON-able value: its values come from the run's cache when precomputed,
+    else from compute (then kept for the run and recorded while `course build` records).
     decode turns the JSON form back into what callers use (lists -> tuples). drawn: the values are
     inputs drawn at random (hypothesis examples), kept by a rebuild as long as their key is the same
     (the key names what draws them), so every rebuild grades on the same examples."""
@@ -165,22 +182,21 @@ def memo(kind: str, decode: Callable[[Any], Any] = lambda value: value, *, drawn
         _DRAWN.add(kind)
 
     def wrap(compute: Callable[[str], Any]) -> Callable[[str], Any]:
-        values = _store.values.setdefault(kind, {})
-
         def lookup(key: str) -> Any:
+            store = _store
+            values = store.values.setdefault(kind, {})
             found = values.get(key, _MISSING)
             if found is not _MISSING:
                 return found
             digest = _digest(key)
-            plain = _store.cached(kind, digest)
+            plain = store.cached(kind, digest)
             if plain is _MISSING:
-                if _store.recorded is None and _store.raw:
-                    _store.say(f"miss {kind}", f"a {kind} expectation is not in {_shown(_store.loaded)}: "
-                                               "computed now")
+                if _recording is None and store.raw:
+                    store.say(f"miss {kind}", f"a {kind} expectation is not in {_shown(store.loaded)}: computed now")
                 plain = compute(key)
             text = json.dumps(plain, separators=(",", ":"))
-            if _store.recorded is not None:
-                _store.recorded.setdefault(kind, {})[digest] = text
+            if _recording is not None:
+                _recording.recorded.setdefault(kind, {})[digest] = text
             # Always the JSON form, never shared: a computed value reads exactly like a precomputed one.
             found = values[key] = decode(json.loads(text))
             return found
@@ -199,15 +215,13 @@ def tuples(value: Any) -> Any:
 def recording(previous: dict | None = None) -> Iterator[dict[str, dict[str, str]]]:
     """Compute every value afresh and collect them: kind -> digest -> compact JSON. Drawn inputs
     (memo(drawn=True)) whose key is in the previous cache (read_cache) are kept as they were."""
-    for values in _store.values.values():
-        values.clear()
-    _store.recorded, _store.kept, _store.loaded, _store.raw = {}, (previous or {}).get("values", {}), None, {}
+    global _store, _recording
+    outer, _store = _store, _Store()
+    _recording = _Recording(kept=(previous or {}).get("values", {}))
     try:
-        yield _store.recorded
+        yield _recording.recorded
     finally:
-        for values in _store.values.values():
-            values.clear()
-        _store.recorded, _store.kept = None, {}
+        _store, _recording = outer, None
 
 
 def write_cache(course: Course, recorded: dict[str, dict[str, str]], path: Path | None = None) -> Path:

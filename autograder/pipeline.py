@@ -97,18 +97,26 @@ def suite_files(course: config.Course, assignment: config.Assignment) -> tuple[P
     the suite's own folder; the conftest.py and pytest.ini above it (pytest loads them) within the course's
     folder (or, for a suite kept outside it, the folder holding the suite); and each module there that its
     Python files import, found by modulefinder over the folders a suite imports from (its own, the other
-    suites', the folders above it)."""
+    suites', the folders above it, the folder its packages are named from)."""
     suite = course.suite(assignment)
     base = course.root if suite.is_relative_to(course.root) else suite.parent
     above = [folder for folder in suite.parents if folder.is_relative_to(base) and folder != course.root]
     files = {path for path in suite.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
     files |= set(probe_modules(course, assignment))
     files |= {folder / name for folder in above for name in ("conftest.py", "pytest.ini") if (folder / name).is_file()}
-    folders = [suite, *dict.fromkeys(course.suite(other) for other in course.assignments.values()), *above]
-    finder = modulefinder.ModuleFinder(path=[str(folder) for folder in folders])
-    for path in sorted(p for p in files if p.suffix == ".py"):
+    python = sorted(p for p in files if p.suffix == ".py")
+    packages = {pytest_plugin.import_name(path)[0] for path in python} - {path.parent for path in python}
+    folders = [suite, *dict.fromkeys(course.suite(other) for other in course.assignments.values()), *above,
+               *sorted(packages)]
+    # The grader's own package is not the course's, even where the course folder holds it (a clone).
+    finder = modulefinder.ModuleFinder(path=[str(folder) for folder in folders], excludes=[__name__.partition(".")[0]])
+    for path in python:
+        folder, name = pytest_plugin.import_name(path)
         try:
-            finder.run_script(str(path))
+            if folder == path.parent:
+                finder.run_script(str(path))
+            else:  # a package's module: imported by name, so its relative imports are followed
+                finder.import_hook(name)
         except Exception:  # a file modulefinder cannot read (say, a syntax error) is still hashed itself
             continue
     found = [getattr(module, "__file__", None) for module in finder.modules.values()]

@@ -314,13 +314,13 @@ def run(suite: Path, plugin: GradingPlugin) -> None:
 
 @contextlib.contextmanager
 def _own_suite_imports(suites: Path) -> Iterator[None]:
-    """A session imports its suites' own modules. Suites are folders of modules imported by bare name
-    (test_backward, diagnose), and one process may grade several copies of a course: for the session, modules
-    imported under such a name from elsewhere are set aside; after it, the import path is as it was, the modules
-    the session imported from the suites are forgotten and those set aside are back. This suites folder's own
-    modules imported before the session stay (and with them what the process did to them)."""
+    """A session imports its suites' own modules, and one process may grade several copies of a course (or
+    several courses whose suites share names): for the session, modules imported under a name of one of these
+    suites' files (import_name) from elsewhere are set aside; after it, the import path is as it was, the
+    modules the session imported from the suites are forgotten and those set aside are back. This suites
+    folder's own modules imported before the session stay (and with them what the process did to them)."""
     path = list(sys.path)
-    names = {file.stem for file in suites.rglob("*.py")}
+    names = {import_name(file)[1] for file in suites.rglob("*.py")}
     aside = {name: sys.modules.pop(name) for name in sorted(names & set(sys.modules))
              if not _file_in(sys.modules[name], suites)}
     before = set(sys.modules)
@@ -332,6 +332,17 @@ def _own_suite_imports(suites: Path) -> Iterator[None]:
             if _file_in(sys.modules[name], suites):
                 del sys.modules[name]
         sys.modules.update(aside)
+
+
+def import_name(file: Path) -> tuple[Path, str]:
+    """The folder pytest puts on sys.path for a suite's Python file and the name it imports the file under
+    (its default "prepend" import mode): packages up to the first folder without an __init__.py."""
+    names = [] if file.name == "__init__.py" else [file.stem]
+    folder = file.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        names.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(names)
 
 
 def _file_in(module: ModuleType, folder: Path) -> bool:

@@ -22,19 +22,14 @@ from pathlib import Path
 
 import pytest
 from checkout import REPO_ROOT
-from suite_modules import micrograd_suite
 
 from autograder import batch, config, gradescope_run, pictures, pipeline
 from autograder.pytest_plugin import NOT_GRADED
 from autograder.results import Results, result_path
 from autograder.sinks import markdown_text
-
-with micrograd_suite():
-    import diagnose
-    import drawing
-    from observations import GraphObservation
-
-    from autograder.suite import Mistake
+from autograder.suite import Mistake
+from grading_tests.micrograd import diagnose, drawing
+from grading_tests.micrograd.observations import GraphObservation
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)

@@ -21,16 +21,13 @@ from pathlib import Path
 import pytest
 from adversarial.corpus import Case, build, engine
 from checkout import PROBES as MICROGRAD_PROBES
-from suite_modules import micrograd_suite
 
 from autograder import config
 from autograder.report import ClassStatistics
 from autograder.results import load_results
 from autograder.sandbox import Limits, Worker
 from autograder.suite import FAILURES, Mistake
-
-with micrograd_suite():
-    from observations import REVISITS, MicrogradSubmission, diamond_ladder
+from grading_tests.micrograd.observations import REVISITS, MicrogradSubmission, diamond_ladder
 
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]
 # As root, `course grade --sandbox process` refuses to run while this repository is readable by any

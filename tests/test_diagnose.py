@@ -5,11 +5,9 @@ import math
 
 import pytest
 import torch
-from suite_modules import micrograd_suite
 
-with micrograd_suite():
-    import diagnose
-    from diagnose import PITFALLS, Engine, Tolerance
+from grading_tests.micrograd import diagnose
+from grading_tests.micrograd.diagnose import PITFALLS, Engine, Tolerance
 
 TOLERANCE = Tolerance(1e-9, 1e-12)
 

@@ -153,3 +153,34 @@ def test_building_a_stale_cache_without_torch_says_what_to_install(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "is missing" in done.stderr and "pip install 'micrograd-course[torch]'" in done.stderr
     assert not (tmp_path / "grading_tests" / expectations.FILE_NAME).exists()
+
+
+def test_a_grading_run_owns_its_expected_values(tmp_path):
+    """A value belongs to the run that read or computed it: the same key in another course's run comes from that
+    course's own cache, and a later run of the first course starts again from its cache, not from memory."""
+    computed = []
+
+    @expectations.memo("run-owned")
+    def value(key: str) -> list:
+        computed.append(key)
+        return ["computed", len(computed)]
+
+    courses = []
+    for name in ("first", "second"):
+        (tmp_path / name / "grading_tests").mkdir(parents=True)
+        (tmp_path / name / "course.yml").write_text((REPO_ROOT / "course.yml").read_text())
+        course = config.load(tmp_path / name / "course.yml")
+        digest = expectations._digest("k")
+        (tmp_path / name / "grading_tests" / expectations.FILE_NAME).write_text(json.dumps(
+            {"format": expectations.FORMAT, "key": expectations.cache_key(course), "values": {"run-owned": {
+                digest: [name]}}}))
+        courses.append(course)
+    first, second = courses
+    with expectations.run_with(first):
+        assert value("k") == ["first"] and value("other") == ["computed", 1]
+    with expectations.run_with(second):
+        assert value("k") == ["second"] and value("other") == ["computed", 2]
+    (tmp_path / "first" / "grading_tests" / expectations.FILE_NAME).unlink()
+    with expectations.run_with(first):
+        assert value("k") == ["computed", 3]
+    assert computed == ["other", "other", "k"]

@@ -86,22 +86,19 @@ def test_a_resumed_class_regrades_when_a_module_its_suite_shares_changed(tmp_pat
 
 @pytest.mark.slow
 def test_one_process_grading_two_copies_of_a_course_runs_each_ones_suite(tmp_path):
-    """Suites are modules imported by bare name: a second grading session in the same process, of another copy of
-    the course, must run that copy's modules (pytest_plugin.run forgets the first session's)."""
-    from suite_modules import micrograd_suite
+    """Two copies of a course have suite modules of the same names: a second grading session in the same process,
+    of another copy of the course, must run that copy's modules (pytest_plugin.run forgets the first session's)."""
 
+    import grading_tests.micrograd.diagnose  # noqa: F401  (a suite module this process imported itself, as tests do)
     from autograder import demo
     from autograder.pipeline import grade
 
-    with micrograd_suite():  # a suite helper this process imported itself, as tests and tools do
-        import diagnose  # noqa: F401
-
     alan = demo.write_student(next(s for s in demo.STUDENTS if s.name == "alan"), tmp_path / "class")
     path = copied_course(tmp_path)
-    diagnose = path.parent / "grading_tests" / "micrograd" / "diagnose.py"
+    copied = path.parent / "grading_tests" / "micrograd" / "diagnose.py"
     words = "gradient overwritten instead of accumulated"
-    assert words in diagnose.read_text()
-    diagnose.write_text(diagnose.read_text().replace(words, "gradient replaced, not added to"))
+    assert words in copied.read_text()
+    copied.write_text(copied.read_text().replace(words, "gradient replaced, not added to"))
     [first] = grade([alan], course=config.load())
     [second] = grade([alan], course=config.load(path))
     [third] = grade([alan], course=config.load())

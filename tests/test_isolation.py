@@ -9,16 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 from checkout import PROBES, REPO_ROOT
-from suite_modules import micrograd_suite
 
 from autograder import config, isolation
 from autograder.grade import grade
 from autograder.markers import strip_markers
 from autograder.pytest_plugin import Staged, Workers
 from autograder.sandbox import Limits, available_sandbox
-
-with micrograd_suite():
-    from observations import MicrogradSubmission
+from grading_tests.micrograd.observations import MicrogradSubmission
 
 SUITE = REPO_ROOT / "grading_tests" / "micrograd"
 LIMITS = Limits(time_limit=5.0, memory_mb=512, forbidden_imports=("torch",))

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 from checkout import REPO_ROOT
-from suite_modules import MICROGRAD_SUITE, micrograd_suite
 
-with micrograd_suite():
-    import operations as trusted
+from grading_tests.micrograd import operations as trusted
 
 # Sample operands per operation (away from relu's kink; positive bases for fractional powers).
 POINTS = {
@@ -31,7 +29,8 @@ def load(path: Path, name: str):
 
 
 WORKER = load(REPO_ROOT / "grading_tests" / "probes" / "operations.py", "worker_operations")
-SANDBOXED = load(MICROGRAD_SUITE / "sandboxed" / "reference_operations.py", "worker_reference_operations")
+SANDBOXED = load(REPO_ROOT / "grading_tests" / "micrograd" / "sandboxed" / "reference_operations.py",
+                 "worker_reference_operations")
 
 
 def split(name: str, point: tuple) -> tuple[tuple, tuple]:

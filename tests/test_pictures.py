@@ -13,7 +13,6 @@ import numpy
 import pytest
 from checkout import REPO_ROOT
 from PIL import Image
-from suite_modules import micrograd_suite
 from test_report import CHROMIUM, chromium
 
 from autograder import config, formats, pictures
@@ -21,15 +20,9 @@ from autograder.grade import grade
 from autograder.report import write_report
 from autograder.results import PartResult, Results, TestResult
 from autograder.sinks import markdown_plain
-
-with micrograd_suite():
-    import diagnose
-    import drawing
-    import expected
-    import models
-    import writing
-    from diagnose import Tolerance
-    from observations import GraphObservation
+from grading_tests.micrograd import diagnose, drawing, expected, models, writing
+from grading_tests.micrograd.diagnose import Tolerance
+from grading_tests.micrograd.observations import GraphObservation
 
 MARK = drawing.MARK
 TOLERANCE = Tolerance(1e-6, 1e-9)

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from suite_modules import micrograd_suite
 
 from autograder import config
 from autograder.report import ClassStatistics, short_name, write_report
@@ -33,8 +32,7 @@ window.addEventListener("load", () => {
 
 def _wording(pitfall: str) -> str:
     """The suite's feedback wording of a pitfall (as a real result starts), or its id."""
-    with micrograd_suite():
-        from diagnose import PITFALLS
+    from grading_tests.micrograd.diagnose import PITFALLS
     return PITFALLS.get(pitfall, pitfall)
 
 
@@ -102,8 +100,7 @@ def test_pitfalls_are_counted_in_students_and_errors_apart():
 
 
 def test_each_pitfall_is_labelled_with_its_feedbacks_short_name():
-    with micrograd_suite():
-        from diagnose import PITFALLS
+    from grading_tests.micrograd.diagnose import PITFALLS
 
     def label(pitfall: str) -> str:
         return short_name(pitfall, f"{_wording(pitfall)}.\nIn x0 = 2.0; v1 = x0 * x0: your x0.grad = 2.")

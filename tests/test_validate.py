@@ -7,13 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 from checkout import REPO_ROOT
-from suite_modules import micrograd_suite
 
 from autograder import config, validate
 from autograder.results import PartResult, Results, TestResult
-
-with micrograd_suite():
-    from diagnose import PITFALLS
+from grading_tests.micrograd.diagnose import PITFALLS
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
 

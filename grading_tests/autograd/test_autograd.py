@@ -3,15 +3,14 @@
 Expected gradients come from torch (float64) on the same graph, in this trusted process.
 """
 
-import diagnose
-import drawing
-import expected
 import pytest
-from diagnose import PITFALLS, Tolerance
-from expressions import forward_mistake, gradient_mistake
-from writing import Labelled
 
 from autograder.suite import Mistake
+
+from ..micrograd import diagnose, drawing, expected
+from ..micrograd.diagnose import PITFALLS, Tolerance
+from ..micrograd.expressions import forward_mistake, gradient_mistake
+from ..micrograd.writing import Labelled
 
 
 def check(submission, labelled: Labelled, tolerance: Tolerance, *, doing: str, steps: list | None = None,

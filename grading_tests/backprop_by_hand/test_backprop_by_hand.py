@@ -5,10 +5,11 @@ notebook's labels and the student's own values (never an expected value).
 """
 
 import pytest
-from expressions import forward_mistake
-from writing import Labelled
 
 from autograder.suite import Mistake, close, number
+
+from ..micrograd.expressions import forward_mistake
+from ..micrograd.writing import Labelled
 
 # L = (a*b + c) * f at a=2, b=-3, c=10, f=-2, as in the lecture.
 LEAVES = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}

@@ -5,9 +5,10 @@ x and h) with the student's own result, never an expected value.
 """
 
 import pytest
-from observations import notebook_call
 
 from autograder.suite import Mistake, close
+
+from ..micrograd.observations import notebook_call
 
 QUADRATIC = {"poly": [3, -4, 5]}  # the lecture's f(x) = 3x^2 - 4x + 5
 CUBIC = {"poly": [1, 0, 0, 0]}

@@ -8,17 +8,13 @@ expected value.
 import functools
 import re
 
-import diagnose
-import drawing
-import expected
-import operations
-import student_code
-from diagnose import PITFALLS, Tolerance
-from observations import NOT_A_VALUE_CHILD, OTHER_VALUE_CHILD, GraphObservation, MicrogradSubmission
-from writing import MAX_SHOWN, Labelled
-
 from autograder.sandbox import StudentError
 from autograder.suite import FAILURES, Mistake
+
+from . import diagnose, drawing, expected, operations, student_code
+from .diagnose import PITFALLS, Tolerance
+from .observations import NOT_A_VALUE_CHILD, OTHER_VALUE_CHILD, GraphObservation, MicrogradSubmission
+from .writing import MAX_SHOWN, Labelled
 
 H = 1e-5  # central-difference step
 UPSTREAM = 5.0  # != 1, so a _backward that forgets `* out.grad` shows

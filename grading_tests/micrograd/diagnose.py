@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import operations
-from operations import OPERATIONS
+from . import operations
+from .operations import OPERATIONS
 
 # Operations whose _backward a student writes, and the ones built from them in the lecture.
 LOCAL_OPS, COMPOSITES = operations.LOCAL_OPS, operations.COMPOSITES

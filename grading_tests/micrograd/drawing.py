@@ -16,15 +16,15 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
-import diagnose
-import operations
-from diagnose import Tolerance
 from graphviz import Digraph
-from observations import GraphObservation
-from writing import node_name
 
 from autograder import pictures
 from autograder.suite import Mistake
+
+from . import diagnose, operations
+from .diagnose import Tolerance
+from .observations import GraphObservation
+from .writing import node_name
 
 MARK = "#ff5a4f"  # the first wrong node (and its legend)
 MAX_NODES = 40  # Values drawn; bigger graphs are cut to the marked node's neighbourhood

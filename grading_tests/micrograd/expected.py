@@ -10,11 +10,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import operations
-from operations import OPERATIONS
-
 from autograder import expectations
 from autograder.expectations import tuples
+
+from . import operations
+from .operations import OPERATIONS
 
 LECTURE_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 LECTURE_YS = [1.0, -1.0, -1.0, 1.0]
@@ -164,7 +164,7 @@ def bias_indices(cls: str, args: list) -> list[int]:
 
 @expectations.memo("examples", tuple, drawn=True)
 def _examples(key: str) -> tuple:
-    import strategies  # hypothesis, only when the examples are not precomputed
+    from . import strategies  # hypothesis, only when the examples are not precomputed
 
     batches, size, _ = json.loads(key)
     return strategies.random_graphs(batches, size)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import diagnose
-import drawing
-from diagnose import PITFALLS, Tolerance
-from observations import GraphObservation, MicrogradSubmission
-from order_words import described
-from writing import Labelled
-
 from autograder.suite import Mistake
+
+from . import diagnose, drawing
+from .diagnose import PITFALLS, Tolerance
+from .observations import GraphObservation, MicrogradSubmission
+from .order_words import described
+from .writing import Labelled
 
 
 def gradient_mistake(submission: MicrogradSubmission, labelled: Labelled, steps: list | None,

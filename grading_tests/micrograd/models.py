@@ -12,15 +12,12 @@ import json
 import random
 import re
 
-import checks
-import drawing
-import expected
-import student_code
-from diagnose import PITFALLS, Tolerance
-from observations import MicrogradSubmission, ModelObservation
-
 from autograder import expectations
 from autograder.suite import Mistake
+
+from . import checks, drawing, expected, student_code
+from .diagnose import PITFALLS, Tolerance
+from .observations import MicrogradSubmission, ModelObservation
 
 MODELS = [("Neuron", [3]), ("Layer", [3, 4]), ("Layer", [3, 1]), ("MLP", [3, [4, 4, 1]]), ("MLP", [2, [16, 16, 1]])]
 LECTURE_MLP = ("MLP", [3, [4, 4, 1]])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import diagnose
-from diagnose import PITFALLS
-from student_code import BackwardCode, StudentCode
+from . import diagnose
+from .diagnose import PITFALLS
+from .student_code import BackwardCode, StudentCode
 
 
 def described(pitfall: str, graph: dict, calls: list[int], sources: Mapping[str, str],

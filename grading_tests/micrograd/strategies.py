@@ -14,7 +14,8 @@ import functools
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from operations import OPERATIONS
+
+from .operations import OPERATIONS
 
 settings.register_profile(
     "grading", derandomize=True, database=None, deadline=None, max_examples=5, print_blob=False,

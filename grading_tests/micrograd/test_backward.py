@@ -4,8 +4,9 @@ Graded on reference local derivatives (isolation mode "reference_derivatives"): 
 operation's _backward costs points in operations only.
 """
 
-import checks
 import pytest
+
+from . import checks
 
 pytestmark = pytest.mark.part("backward")
 MODE = "reference_derivatives"

@@ -5,8 +5,9 @@ Graded on the reference engine (isolation mode "reference_engine": the student's
 reference engine.py), so a mistake in the engine costs points in its own parts only.
 """
 
-import models
 import pytest
+
+from . import models
 
 pytestmark = pytest.mark.part("nn")
 MODE = "reference_engine"

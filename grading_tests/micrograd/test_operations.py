@@ -8,13 +8,13 @@ over the student's own _backward closures, so a mistake in backward() or the sor
 import math
 import re
 
-import checks
-import expected
 import pytest
-from diagnose import PITFALLS, reference_walk
-from writing import Labelled
 
 from autograder.suite import Mistake
+
+from . import checks, expected
+from .diagnose import PITFALLS, reference_walk
+from .writing import Labelled
 
 pytestmark = pytest.mark.part("operations")
 

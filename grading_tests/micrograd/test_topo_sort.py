@@ -3,14 +3,15 @@
 Graded from the order of the _backward calls on the student's Values with reference data and
 reference local derivatives (isolation mode "reference_derivatives")."""
 
-import drawing
 import pytest
-from diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
-from observations import REVISITS, diamond_ladder
-from order_words import described
-from writing import Labelled, node_name
 
 from autograder.suite import Mistake
+
+from . import drawing
+from .diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch
+from .observations import REVISITS, diamond_ladder
+from .order_words import described
+from .writing import Labelled, node_name
 
 pytestmark = pytest.mark.part("topo_sort")
 MODE = "reference_derivatives"

@@ -1,13 +1,13 @@
 """zero_grad on its own, and the lecture's training loop end to end against torch SGD on the same weights."""
 
-import expected
-import models
 import pytest
-from diagnose import PITFALLS
-from observations import REVISITS
-from zero_grad import zero_grad_mistake
 
 from autograder.suite import Mistake
+
+from . import expected, models
+from .diagnose import PITFALLS
+from .observations import REVISITS
+from .zero_grad import zero_grad_mistake
 
 pytestmark = pytest.mark.part("training")
 MODE = "reference_engine"  # zero_grad alone; the end-to-end loop runs on the student's own engine

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import diagnose
-import operations
+from . import diagnose, operations
 
 MAX_SHOWN = 10  # nodes of a graph shown in feedback
 

@@ -1,11 +1,10 @@
 """zero_grad judged on its own (no forward pass, no backward()): shared by the module suite's training part and
 the neural-nets notebook's, so a mistake in zero_grad is named as such wherever training is graded."""
 
-import expected
-import models
-from diagnose import PITFALLS
-
 from autograder.suite import Mistake, numbers
+
+from . import expected, models
+from .diagnose import PITFALLS
 
 ZERO_GRAD_MODEL = ("MLP", [3, [4, 1]])
 

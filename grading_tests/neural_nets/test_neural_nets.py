@@ -6,13 +6,13 @@ the reference ones (isolation mode "reference_modules", which holds neither trai
 a modules or loss mistake costs points in its own part only.
 """
 
-import diagnose
-import models
 import pytest
-from student_code import NN, StudentCode, TrainingCode
-from zero_grad import zero_grad_mistake
 
 from autograder.suite import Mistake, number, numbers
+
+from ..micrograd import diagnose, models
+from ..micrograd.student_code import NN, StudentCode, TrainingCode
+from ..micrograd.zero_grad import zero_grad_mistake
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
