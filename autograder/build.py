@@ -58,7 +58,7 @@ def main(*, check: bool = False, solutions: Path | None = None, template: Path |
     """Build the template and, given the course, its notebooks and expectations (or, with check, report
     what is stale). solutions/ and student_template/ default to the course's (or the current folder's)."""
     root = course.root if course is not None else Path.cwd()
-    solutions, template = solutions or root / "solutions", template or root / "student_template"
+    solutions, template = solutions or root / config.SOLUTIONS, template or root / config.TEMPLATE
     if course is not None:  # the visible tests' copy of course.yml's policies, before the template copies them
         status = build_visible_policies(course, check=check, solutions=solutions)
         if check and status:
@@ -74,7 +74,7 @@ def build_visible_policies(course: config.Course, *, check: bool = False, soluti
     """Write solutions/tests/course_policies.py from the module assignment's policies in course.yml (or, with
     check, say whether it is stale)."""
     name, assignment = course.assignment()
-    solutions = solutions or course.root / "solutions"
+    solutions = solutions or course.solutions
     if assignment.kind != "module" or not (solutions / "tests").is_dir():
         return 0
     path, text = solutions / "tests" / VISIBLE_POLICIES, policies.visible_module(assignment)
@@ -119,10 +119,10 @@ def record_expectations(course: config.Course) -> dict:
                 path = notebooks.source_dir(course.root) / name / f"{name}.ipynb"
                 reference = sources.read_notebook(path, "reference", name, assignment)
                 pipeline.grade([reference], assignment_name=name, course=course)
-            elif name == course.assignment()[0] and validate.catalog_path(course).is_file():
-                validate.validate(validate.catalog_path(course), course=course)
+            elif name == course.assignment()[0] and course.catalog.is_file():
+                validate.validate(course.catalog, course=course)
             else:
-                pipeline.grade([course.root / "solutions"], assignment_name=name, course=course)
+                pipeline.grade([course.solutions], assignment_name=name, course=course)
     return recorded
 
 

@@ -163,6 +163,10 @@ class Assignment(_Strict):
         return self._root
 
 
+# A course's folders beside its course.yml (the suites' folders are course.yml's `suite` of each assignment).
+SOLUTIONS, TEMPLATE, HIDDEN = "solutions", "student_template", "grading_tests"
+
+
 class Course(_Strict):
     name: str
     grading: Grading = Grading()
@@ -180,6 +184,32 @@ class Course(_Strict):
     def fingerprint(self) -> bytes:
         """The bytes this course was read from (its values, for a Course built in code)."""
         return self._text if self._text is not None else self.model_dump_json().encode()
+
+    @property
+    def solutions(self) -> Path:
+        """The reference solutions, with solution markers: what templates, notebooks and expectations come from."""
+        return self._root / SOLUTIONS
+
+    @property
+    def template(self) -> Path:
+        """The student template `course build` writes from the solutions."""
+        return self._root / TEMPLATE
+
+    @property
+    def hidden(self) -> Path:
+        """The folder of the hidden suites, their expectations and the bug catalog."""
+        return self._root / HIDDEN
+
+    @property
+    def catalog(self) -> Path:
+        """The bug catalog `course validate` grades (its GENERIC_PITFALLS also tell the class report which
+        diagnoses name no specific mistake)."""
+        return self.hidden / "catalog" / "catalog.py"
+
+    @property
+    def demo_class(self) -> Path:
+        """The students `course demo` generates and grades (autograder.demo.DemoClass)."""
+        return self.hidden / "catalog" / "demo_class.py"
 
     def suite(self, assignment: Assignment) -> Path:
         """The assignment's hidden suite folder, relative to the course file's folder."""

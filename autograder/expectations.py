@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograder.config import HIDDEN, SOLUTIONS
+
 if TYPE_CHECKING:
     from autograder.config import Course
 
@@ -45,7 +47,7 @@ def source_files(root: Path) -> list[Path]:
 
 
 def cache_path(course: Course) -> Path:
-    return course.root / "grading_tests" / FILE_NAME
+    return course.hidden / FILE_NAME
 
 
 def cache_key(course: Course) -> str:
@@ -54,8 +56,7 @@ def cache_key(course: Course) -> str:
     expected values: changing them keeps the cache."""
     assignments = {name: [a.kind, a.suite, list(a.student_files)] for name, a in course.assignments.items()}
     digest = hashlib.sha256(f"expectations {FORMAT}\0".encode() + json.dumps(assignments, sort_keys=True).encode())
-    for folder in ("grading_tests", "solutions"):
-        root = course.root / folder
+    for folder, root in ((HIDDEN, course.hidden), (SOLUTIONS, course.solutions)):
         for path in source_files(root) if root.is_dir() else []:
             if path.name != FILE_NAME:
                 digest.update(f"{folder}/{path.relative_to(root).as_posix()}".encode() + b"\0")

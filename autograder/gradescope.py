@@ -179,7 +179,7 @@ def package_files(course: config.Course, assignment_name: str | None = None) -> 
         if not recipe.is_file():
             raise config.ConfigError(f"notebook assignment {name!r} has no recipe at {recipe}")
         paths[recipe.relative_to(course.root).as_posix()] = recipe
-        paths.update({f"solutions/{f}": course.root / "solutions" / f for f in notebooks.included_files(recipe)})
+        paths.update({f"{config.SOLUTIONS}/{f}": course.solutions / f for f in notebooks.included_files(recipe)})
     modules = [p for p in paths.values() if p.suffix == ".py"]
     cache = suite.parent / EXPECTATIONS_FILE
     ships_cache = cache.is_file() and any(_reads_expectations(p) for p in modules)

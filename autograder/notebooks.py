@@ -120,7 +120,7 @@ def source_dir(course_root: Path) -> Path:
 
 def parse(path: Path, solutions: Path | None = None) -> Recipe:
     """Read a recipe; includes are resolved against solutions/ (default: that of the course the recipe is in)."""
-    solutions = solutions or path.resolve().parents[2] / "solutions"
+    solutions = solutions or path.resolve().parents[2] / config.SOLUTIONS
     assignment = path.stem
     cells: list[Cell] = []
     headers: dict[str, str] = {}

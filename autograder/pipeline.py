@@ -204,7 +204,7 @@ def grade(sources: Sequence[Source | Path], *, assignment_name: str | None = Non
         raise GraderError(str(exc)) from None
     sources = as_sources(sources, assignment_name, assignment)
     sandbox = sandbox or available_sandbox()
-    check_sandbox(sandbox, [suite, course.root / "solutions"])
+    check_sandbox(sandbox, [suite, course.solutions])
     modes = _modes(course, suite)
     redact = Redactor(_hidden_sources(suite) + isolation.reference_sources(modes))
     limits = limits_for(grading)

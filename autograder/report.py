@@ -88,13 +88,10 @@ def _save(figure, path: Path) -> None:
     plt.close(figure)
 
 
-# The course's catalog of mistakes (`course validate`): its GENERIC_PITFALLS are diagnoses that name no specific
-# mistake, or one made in another part (the end-to-end loop's "your engine"): not counted as misconceptions.
-CATALOG = Path("grading_tests") / "catalog" / "catalog.py"
-
-
 def unlocalised_pitfalls(course: config.Course) -> frozenset[str]:
-    path = course.root / CATALOG
+    """The catalog's GENERIC_PITFALLS (course.catalog): diagnoses that name no specific mistake, or one made in
+    another part (the end-to-end loop's "your engine"), not counted as misconceptions."""
+    path = course.catalog
     return frozenset(runpy.run_path(str(path)).get("GENERIC_PITFALLS", ())) if path.is_file() else frozenset()
 
 

@@ -45,7 +45,7 @@ def boilerplate(assignment: config.Assignment, root: Path | None = None) -> dict
     """What every student is given or led to write: the template's and the reference's student files."""
     root = root or assignment.root
     found = {}
-    for tree in ("student_template", "solutions"):
+    for tree in (config.TEMPLATE, config.SOLUTIONS):
         for relative in assignment.student_files:
             path = root / tree / relative
             if path.is_file():

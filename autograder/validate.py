@@ -1,8 +1,8 @@
 """`course validate`: prove the hidden suite on the reference, the template, correct variants and a bug catalog.
 
 The catalog (grading_tests/catalog/catalog.py, hidden from students) describes every variant and
-bug as text replacements on the reference (solutions/micrograd/*.py with the solution markers
-stripped), so there is one source of truth. All of them are graded in ONE run of the grader
+bug as text replacements on the reference (the solutions' files of the module assignment, solution
+markers stripped), so there is one source of truth. All of them are graded in ONE run of the grader
 (one pytest session), then checked:
 - the reference scores full marks, the template scores 0 without an internal error;
 - every correct variant scores full marks;
@@ -22,16 +22,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from autograder import commands, config
 from autograder.grade import grade
 from autograder.markers import strip_markers
-from autograder.report import CATALOG
 from autograder.results import Results
 
-PACKAGE = "micrograd"
 HOME_SHARE = 0.8  # the least share of a bug's lost points that must fall in its home part
 
 
@@ -65,31 +63,40 @@ def generic_pitfalls(path: Path) -> frozenset[str]:
     return frozenset(runpy.run_path(str(path)).get("GENERIC_PITFALLS", ()))
 
 
-def catalog_path(course: config.Course) -> Path:
-    """The course's bug catalog (grading_tests/catalog/catalog.py)."""
-    return course.root / CATALOG
+def reference_sources(course: config.Course | None = None) -> dict[str, str]:
+    """The reference as a student hands it in (default: the course found from here): every Python file of the
+    solutions' folders that hold the module assignment's student files, markers stripped, by its path in the
+    submission."""
+    course = course or config.load()
+    _, assignment = course.assignment()
+    sources = {}
+    for folder in sorted({PurePosixPath(file).parent for file in assignment.student_files}):
+        for path in sorted((course.solutions / folder).glob("*.py")):
+            sources[(folder / path.name).as_posix()] = strip_markers(path.read_text(encoding="utf-8"))
+    return sources
 
 
 def patched_sources(patches: tuple[tuple[str, str, str], ...], entry: str,
-                    solutions: Path | None = None) -> dict[str, str]:
-    """The reference's files (markers stripped; default: the solutions/ of the course found from here) with
-    the entry's replacements applied."""
-    package = (solutions or config.default_path().parent / "solutions") / PACKAGE
-    sources = {p.name: strip_markers(p.read_text(encoding="utf-8")) for p in sorted(package.glob("*.py"))}
+                    course: config.Course | None = None) -> dict[str, str]:
+    """The reference's files (reference_sources) with the entry's replacements applied; a patch names its file by
+    its path in the submission or, when no other file has it, by its name alone ("engine.py")."""
+    sources = reference_sources(course)
     for file, old, new in patches:
-        if file not in sources:
-            raise CatalogError(f"{entry}: no file {file} in {package}")
-        found = sources[file].count(old)
+        named = [path for path in sources if file in (path, PurePosixPath(path).name)]
+        if len(named) != 1:
+            raise CatalogError(f"{entry}: {'no' if not named else 'more than one'} file {file} in the reference "
+                               f"({', '.join(sources)})")
+        found = sources[named[0]].count(old)
         if found != 1:
             raise CatalogError(f"{entry}: the text to replace occurs {found} times in {file} (must be once):\n{old}")
-        sources[file] = sources[file].replace(old, new)
+        sources[named[0]] = sources[named[0]].replace(old, new)
     return sources
 
 
 def write_submission(directory: Path, sources: dict[str, str]) -> Path:
-    (directory / PACKAGE).mkdir(parents=True)
-    for name, text in sources.items():
-        (directory / PACKAGE / name).write_text(text, encoding="utf-8")
+    for relative, text in sources.items():
+        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+        (directory / relative).write_text(text, encoding="utf-8")
     return directory
 
 
@@ -146,7 +153,7 @@ def check_bug(results: Results, entry: Any, check: Check, generic: frozenset[str
 def validate(catalog: Path, *, only: list[str] | None = None,
              course: config.Course | None = None) -> tuple[list[Check], float]:
     course = course or config.load()
-    solutions, template_dir = course.root / "solutions", course.root / "student_template"
+    template_dir = course.template
     correct, bugs = load_catalog(catalog)
     generic = generic_pitfalls(catalog)
     if only:
@@ -154,11 +161,11 @@ def validate(catalog: Path, *, only: list[str] | None = None,
         bugs = [e for e in bugs if e.id in only]
     workspace = Path(tempfile.mkdtemp(prefix="course-validate-"))
     try:
-        reference = write_submission(workspace / "reference", patched_sources((), "reference", solutions))
+        reference = write_submission(workspace / "reference", patched_sources((), "reference", course))
         dirs: dict[str, Path] = {"reference": reference}
         for entry in [*correct, *bugs]:
             dirs[entry.id] = write_submission(workspace / entry.id,
-                                              patched_sources(entry.patches, entry.id, solutions))
+                                              patched_sources(entry.patches, entry.id, course))
         sources = [dirs["reference"], *(dirs[e.id] for e in [*correct, *bugs])]
         if template_dir.is_dir():
             sources.insert(1, template_dir)
@@ -212,14 +219,15 @@ def report(checks: list[Check], seconds: float, out=None) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands.add_course_options(parser, assignment=False)
-    parser.add_argument("--catalog", type=Path, help=f"bug catalog (a Python file; default: the course's {CATALOG})")
+    parser.add_argument("--catalog", type=Path, help=(
+                        "bug catalog (a Python file; default: the course's grading_tests/catalog/catalog.py)"))
     parser.add_argument("--only", nargs="+", metavar="ID", help="validate only these catalog entries")
 
 
 def main(*, catalog: Path | None = None, only: list[str] | None = None,
          config_path: Path | None = None) -> int:
     course = config.load(config_path)
-    catalog = catalog or catalog_path(course)
+    catalog = catalog or course.catalog
     if not catalog.is_file():
         print(f"course validate: no catalog at {catalog}", file=sys.stderr)
         return 2

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from autograder import config, demo, grade, sources
 from autograder.cli import main
 
-STUDENTS = {s.name: s for s in demo.STUDENTS}
+STUDENTS = {s.name: s for s in demo.demo_class().students}
 ASSIGNMENT_NAME, ASSIGNMENT = config.load().assignment(None)
 SOLUTIONS = REPO_ROOT / "solutions"
 

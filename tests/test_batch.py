@@ -21,7 +21,7 @@ from autograder.merge import MergeError, merge_folders
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)
-STUDENTS = {s.name: s for s in demo.STUDENTS}
+STUDENTS = {s.name: s for s in demo.demo_class().students}
 
 
 def course(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -221,7 +221,7 @@ def test_a_second_run_skips_finished_submissions_and_force_regrades(unsharded, s
     for path in (unsharded / "results").glob("*.json"):
         (out / path.name).write_bytes(path.read_bytes())
     changed = demo.write_student(STUDENTS["claude"], tmp_path / "class")  # same student, new work
-    (changed / "micrograd/engine.py").write_text(demo.reference()["micrograd/engine.py"])
+    (changed / "micrograd/engine.py").write_text(demo.reference(config.load())["micrograd/engine.py"])
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
 
     again = course("grade", str(small_class / "ada"), str(changed), str(small_class / "alan"), "--out", str(out))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -40,7 +41,7 @@ def test_course_demo_grades_the_class_and_shows_the_gradebook(tmp_path):
     run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)], capture_output=True,
                          text=True, cwd=REPO_ROOT, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
-    students = {s.name: s for s in demo.STUDENTS}
+    students = {s.name: s for s in demo.demo_class().students}
     results = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
     assert sorted(results) == sorted(students)
     full = ASSIGNMENT.max_score
@@ -76,7 +77,8 @@ def test_course_demo_grades_the_class_and_shows_the_gradebook(tmp_path):
 
     ours = {p.stem: json.loads(p.read_text())["score"] for p in (out / "nbgrader-results").glob("*.json")}
     with Gradebook(f"sqlite:///{out / 'nbgrader' / 'gradebook.db'}") as gb:
-        theirs = {s: gb.find_submission(demo.NOTEBOOK_ASSIGNMENT, s) for s in demo.NOTEBOOK_STUDENTS}
+        chosen = demo.demo_class()
+        theirs = {s: gb.find_submission(chosen.notebook_assignment, s) for s in chosen.notebook_students}
         assert {s: pytest.approx(sub.score) for s, sub in theirs.items()} == ours
         full = theirs["ada"].max_score
     assert ours["ada"] == pytest.approx(full) and 0 < ours["alan"] < full and ours["lovelace"] == 0
@@ -84,3 +86,19 @@ def test_course_demo_grades_the_class_and_shows_the_gradebook(tmp_path):
     again = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out), "--no-nbgrader"],
                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert again.returncode == 0 and f"{len(students)} already graded" in again.stderr
+
+
+def test_the_demo_class_is_the_courses(tmp_path):
+    """`course demo` knows no course: a course folder's own demo class is what it generates."""
+    course_dir = tmp_path / "course"
+    shutil.copytree(REPO_ROOT / "solutions", course_dir / "solutions")
+    shutil.copy(REPO_ROOT / "course.yml", course_dir / "course.yml")
+    (course_dir / "grading_tests" / "catalog").mkdir(parents=True)
+    (course_dir / "grading_tests" / "catalog" / "demo_class.py").write_text(
+        "from autograder.demo import Student, prepend\n"
+        "STUDENTS = (Student('only', 'correct', 'says hello', prepend('micrograd/nn.py', '# hello\\n')),)\n")
+    course = config.load(course_dir / "course.yml")
+    [folder] = demo.generate_class(tmp_path / "class", course=course)
+    assert folder.name == "only" and demo.demo_class(course).notebook_assignment is None
+    assert (folder / "micrograd" / "nn.py").read_text().startswith("# hello\n")
+    assert (folder / "micrograd" / "__init__.py").is_file() and not (folder / "micrograd" / "viz.py").exists()

@@ -67,7 +67,7 @@ def _results(folder: Path) -> dict[str, dict]:
 def submissions(tmp_path_factory) -> list[Path]:
     from autograder import validate
 
-    correct, bugs = validate.load_catalog(REPO_ROOT / validate.CATALOG)
+    correct, bugs = validate.load_catalog(config.load().catalog)
     chosen = [e for e in bugs if e.id in CATALOG_BUGS] + correct[:1]
     assert len(chosen) == len(CATALOG_BUGS) + 1
     root = tmp_path_factory.mktemp("submissions")

@@ -199,7 +199,7 @@ def test_a_bug_whose_effect_depends_on_set_order_gets_the_same_grade_every_time(
     code, graded side by side and in two runs, must still get the same verdict on every test."""
     from autograder import validate
 
-    bugs = {entry.id: entry for group in validate.load_catalog(REPO_ROOT / validate.CATALOG) for entry in group}
+    bugs = {entry.id: entry for group in validate.load_catalog(config.load().catalog) for entry in group}
     sources = validate.patched_sources(bugs["add-overwrite"].patches, "add-overwrite")
     copies = [validate.write_submission(tmp_path / f"copy{i}", sources) for i in range(4)]
     verdicts = []

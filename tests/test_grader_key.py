@@ -93,7 +93,7 @@ def test_one_process_grading_two_copies_of_a_course_runs_each_ones_suite(tmp_pat
     from autograder import demo
     from autograder.pipeline import grade
 
-    alan = demo.write_student(next(s for s in demo.STUDENTS if s.name == "alan"), tmp_path / "class")
+    alan = demo.write_student(next(s for s in demo.demo_class().students if s.name == "alan"), tmp_path / "class")
     path = copied_course(tmp_path)
     copied = path.parent / "grading_tests" / "micrograd" / "diagnose.py"
     words = "gradient overwritten instead of accumulated"

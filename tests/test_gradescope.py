@@ -37,7 +37,6 @@ from checkout import REPO_ROOT
 
 import autograder
 from autograder import config, gradescope, gradescope_run, sinks, sources
-from autograder.report import CATALOG
 from autograder.results import PartResult, Results, TestResult
 from autograder.validate import load_catalog, patched_sources
 
@@ -54,7 +53,7 @@ def course_cli(*args: str | Path) -> subprocess.CompletedProcess:
 
 
 def reference_files() -> dict[str, str]:
-    return {f"micrograd/{name}": text for name, text in patched_sources((), "reference").items()}
+    return patched_sources((), "reference")
 
 
 def template_files() -> dict[str, str]:
@@ -64,8 +63,8 @@ def template_files() -> dict[str, str]:
 
 
 def bug_files(bug_id: str) -> dict[str, str]:
-    bug = next(entry for entry in load_catalog(REPO_ROOT / CATALOG)[1] if entry.id == bug_id)
-    return {f"micrograd/{name}": text for name, text in patched_sources(bug.patches, bug_id).items()}
+    bug = next(entry for entry in load_catalog(config.load().catalog)[1] if entry.id == bug_id)
+    return patched_sources(bug.patches, bug_id)
 
 
 def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:

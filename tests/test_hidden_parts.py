@@ -14,7 +14,7 @@ from autograder import cli, config, demo, formats, kernel
 from autograder.gradescope_run import gradescope_json
 from autograder.results import read_result
 
-STUDENTS = {s.name: s for s in demo.STUDENTS}
+STUDENTS = {s.name: s for s in demo.demo_class().students}
 HIDDEN = "operations"
 
 

@@ -15,7 +15,7 @@ from autograder.override import main as override
 from autograder.results import Results
 
 COURSE = config.load()
-STUDENTS = {s.name: s for s in demo.STUDENTS}
+STUDENTS = {s.name: s for s in demo.demo_class().students}
 PARTS = list(ASSIGNMENT.parts)
 
 

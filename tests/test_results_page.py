@@ -70,7 +70,7 @@ def keep_screenshot(page: Path, tmp_path: Path) -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
 def test_every_demo_page_reads_at_its_size(graded: Path, tmp_path: Path):
     checked = pages(graded)
-    assert len(checked) == 2 * len(demo.STUDENTS) + 1
+    assert len(checked) == 2 * len(demo.demo_class().students) + 1
     pictures = 0
     for page in checked:
         found = measured(page, tmp_path)

@@ -18,7 +18,7 @@ from autograder.override import main as override
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()
-CLASS = {student.name: (1001 + index, student) for index, student in enumerate(demo.STUDENTS)}
+CLASS = {student.name: (1001 + index, student) for index, student in enumerate(demo.demo_class().students)}
 DUE = "2026-12-10T23:59:00+00:00"
 LATE, EXTENDED, OVERRIDDEN = "claude", "alan", "hedy"  # late by a day and a half; late, within an extension
 TIMES = {LATE: "2026-12-12T11:00:00+00:00", EXTENDED: "2026-12-12T11:00:00+00:00"}

@@ -27,13 +27,13 @@ def renamed(text: str) -> str:
 
 def correct_variants() -> dict[str, dict[str, str]]:
     correct, _ = validate.load_catalog(CATALOG)
-    return {e.id: {f"micrograd/{k}": v for k, v in validate.patched_sources(e.patches, e.id).items()
-                   if f"micrograd/{k}" in ASSIGNMENT.student_files} for e in correct}
+    return {e.id: {k: v for k, v in validate.patched_sources(e.patches, e.id).items() if k in ASSIGNMENT.student_files}
+            for e in correct}
 
 
 @pytest.fixture(scope="module")
 def ranking() -> tuple[list[similar_code.Pair], str, str]:
-    demo_class = {s.name: demo.student_files(s) for s in demo.STUDENTS if s.kind != "hostile"}
+    demo_class = {s.name: demo.student_files(s) for s in demo.demo_class().students if s.kind != "hostile"}
     variants = correct_variants()
     original = "nn-functional-style"
     texts = {**demo_class, **{f"variant-{k}": v for k, v in variants.items()}}
@@ -76,7 +76,7 @@ def test_the_class_report_of_the_demo_class_shows_a_planted_copy_first(tmp_path:
     """course grade --report on the demo class with one catalog variant and its renamed copy planted: the report's
     similar submissions flag that pair, side by side, and nothing else."""
     variants = correct_variants()
-    for student in demo.STUDENTS:
+    for student in demo.demo_class().students:
         demo.write_student(student, tmp_path / "class")
     for name, files in {"original": variants["nn-functional-style"],
                         "copycat": {f: renamed(t) for f, t in variants["nn-functional-style"].items()}}.items():

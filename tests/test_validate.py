@@ -99,3 +99,13 @@ def test_a_bug_is_charged_in_its_home_part_and_named_wherever_a_pitfall_is_named
     assert check.ok == (problem is None), check.problems
     if problem:
         assert any(problem in p for p in check.problems), check.problems
+
+
+def test_the_reference_is_written_as_a_student_hands_it_in():
+    """Paths come from the module assignment's student files; a patch names its file by path or by its name."""
+    sources = validate.reference_sources()
+    assert {"micrograd/engine.py", "micrograd/nn.py"} <= set(sources)
+    assert not any("BEGIN SOLUTION" in text for text in sources.values())
+    by_path = validate.patched_sources((("micrograd/engine.py", "self.grad += out.grad", "self.grad = out.grad"),), "p")
+    by_name = validate.patched_sources((("engine.py", "self.grad += out.grad", "self.grad = out.grad"),), "n")
+    assert by_path == by_name != sources

@@ -19,7 +19,7 @@ from autograder import cli, demo
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 COURSE_PARTS = ("course.yml", "grading_tests", "solutions", "assignments", "student_template")
-STUDENTS = {s.name: s for s in demo.STUDENTS}
+STUDENTS = {s.name: s for s in demo.demo_class().students}
 
 
 @pytest.fixture(scope="module")
