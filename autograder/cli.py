@@ -8,23 +8,28 @@ import sys
 
 from autograder.config import ConfigError
 from autograder.markers import MarkerError
-from autograder.results import printable
+from autograder.outcome.results import printable
 
 # subcommand -> (module, one-line help). A command's module is imported to add its options: only the
 # command being run (every one for `course --help` or a mistyped command); each keeps its heavy
 # imports (torch, the hidden suites) inside the functions that need them.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "build": ("autograder.build", "generate student_template/ from solutions/ (--check: fail if stale)"),
-    "grade": ("autograder.grade", "grade submissions in the sandbox and write results"),
-    "validate": ("autograder.validate", "prove the hidden suite: reference, template, correct variants, bug catalog"),
-    "ci-grade": ("autograder.ci_grade", "grade a pull request in CI: summary, PR comment, status, results.json"),
-    "merge": ("autograder.merge", "combine the results of grading shards into one gradebook, CSV and report"),
-    "report": ("autograder.report", "write the class report (HTML and PNGs) from a folder of results"),
-    "demo": ("autograder.demo", "grade a generated demo class and show its gradebook and report"),
-    "gradescope": ("autograder.gradescope", "write the Gradescope autograder zip of an assignment"),
-    "override": ("autograder.override", "record an instructor's decision on a student's score (kept across regrades)"),
-    "similarity": ("autograder.similarity", "rank pairs of submissions by how much of their own code they share"),
-    "export": ("autograder.export", "write results as the gradebook CSV Canvas, Moodle or Gradescope imports"),
+    "build": ("autograder.frontends.build", "generate student_template/ from solutions/ (--check: fail if stale)"),
+    "grade": ("autograder.frontends.grade", "grade submissions in the sandbox and write results"),
+    "validate": ("autograder.frontends.validate",
+                 "prove the hidden suite: reference, template, correct variants, bug catalog"),
+    "ci-grade": ("autograder.frontends.ci_grade",
+                 "grade a pull request in CI: summary, PR comment, status, results.json"),
+    "merge": ("autograder.frontends.merge", "combine the results of grading shards into one gradebook, CSV and report"),
+    "report": ("autograder.semester.report", "write the class report (HTML and PNGs) from a folder of results"),
+    "demo": ("autograder.frontends.demo", "grade a generated demo class and show its gradebook and report"),
+    "gradescope": ("autograder.frontends.gradescope", "write the Gradescope autograder zip of an assignment"),
+    "override": ("autograder.frontends.override",
+                 "record an instructor's decision on a student's score (kept across regrades)"),
+    "similarity": ("autograder.frontends.similarity",
+                   "rank pairs of submissions by how much of their own code they share"),
+    "export": ("autograder.frontends.export",
+               "write results as the gradebook CSV Canvas, Moodle or Gradescope imports"),
 }
 
 

@@ -82,7 +82,7 @@ class LatePenalty(_Strict):
 
 
 class Deadline(_Strict):
-    """When an assignment is due, and what a late submission loses (autograder/deadlines.py)."""
+    """When an assignment is due, and what a late submission loses (autograder/semester/deadlines.py)."""
 
     due: datetime
     grace_minutes: float = Field(default=0, ge=0)
@@ -105,7 +105,7 @@ class Deadline(_Strict):
 
 
 class SubmissionLimit(_Strict):
-    """How often a student's submissions are graded (autograder/limits.py): at most `per_day` in any 24 hours
+    """How often a student's submissions are graded (autograder/semester/limits.py): at most `per_day` in any 24 hours
     and at least `cooldown_minutes` apart; a submission past the limit keeps the student's best earlier result."""
 
     per_day: int | None = Field(default=None, ge=1)
@@ -132,7 +132,7 @@ class Assignment(_Strict):
     provided_files: dict[str, str] = {}
     parts: dict[str, Part]
     # Mistakes the suite declares as policies (its policies.py), each charged (the default) or feedback-only
-    # (autograder/policies.py, docs/hidden-suites.md).
+    # (autograder/core/policies.py, docs/hidden-suites.md).
     policies: dict[str, Literal["charged", "feedback-only"]] = {}
     deadline: Deadline | None = None
     submission_limit: SubmissionLimit | None = None  # none: every submission is graded
@@ -208,7 +208,7 @@ class Course(_Strict):
 
     @property
     def demo_class(self) -> Path:
-        """The students `course demo` generates and grades (autograder.demo.DemoClass)."""
+        """The students `course demo` generates and grades (autograder.frontends.demo.DemoClass)."""
         return self.hidden / "catalog" / "demo_class.py"
 
     def suite(self, assignment: Assignment) -> Path:

@@ -39,8 +39,8 @@ from pathlib import Path
 import otter_peer
 from measure import measure
 
-from autograder import demo
-from autograder.sinks import atomic_write
+from autograder.frontends import demo
+from autograder.render.sinks import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -254,8 +254,8 @@ def otter_run_row(table: Table, what: str, bin_dir: Path, built: otter_peer.Assi
 def profile(work: Path) -> None:
     """Where one submission's time goes, in this process (no pool)."""
     from autograder import config
-    from autograder.grade import grade
-    from autograder.sandbox import Limits, Worker
+    from autograder.boundary.sandbox import Limits, Worker
+    from autograder.frontends.grade import grade
 
     folder = work / "profile"
     paths = demo.generate_class(folder, 9, ("correct", "bug"))

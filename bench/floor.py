@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder import config, isolation
-from autograder.sandbox import Limits, Worker, available_sandbox
+from autograder import config
+from autograder.boundary.sandbox import Limits, Worker, available_sandbox
+from autograder.core import isolation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 from otter_autograd_tests import HIDDEN
 
-from autograder import notebooks
+from autograder.inputs import notebooks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@
 
 Half the class is the reference solution, half carries a gradient bug (mul's _backward overwriting,
 tanh's forgetting `* out.grad`, alternately), so several graph tests fail per buggy submission and
-draw a picture. Both runs grade the same sources in this process (autograder.pipeline.grade); "without"
+draw a picture. Both runs grade the same sources in this process (autograder.core.pipeline.grade); "without"
 replaces the SVG rendering (the only costly step: one `dot` run per failing test) by nothing. Rounds
 alternate the order so that warm caches favour neither. The goal: pictures add <= 10 %.
 """
@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from autograder import config, pictures, pipeline
+from autograder import config
+from autograder.core import pipeline
+from autograder.outcome import pictures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

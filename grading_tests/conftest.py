@@ -5,7 +5,7 @@ the notebook suites.
 
 import pytest
 
-from autograder import expectations
+from autograder.core import expectations
 
 
 @pytest.fixture(scope="session")

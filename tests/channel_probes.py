@@ -1,6 +1,6 @@
 """Worker probes for tests/test_attack_channels.py: one worker marks a kernel object, another looks.
 
-Copied beside the worker (autograder.sandbox.Worker's `probes`), so it runs where a submission's code
+Copied beside the worker (autograder.boundary.sandbox.Worker's `probes`), so it runs where a submission's code
 runs, under the same filter. Standard library only. Each probe returns {"errno": name or None, ...}:
 what the kernel said, so the test can tell "refused" from "nothing seen".
 """

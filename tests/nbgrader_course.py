@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 from checkout import REPO_ROOT
 
-from autograder import markers, notebooks
+from autograder import markers
+from autograder.inputs import notebooks
 
 COURSE = REPO_ROOT / "assignments"
 

@@ -23,9 +23,10 @@ from adversarial import processes_tagged
 from adversarial.corpus import CASES, MARKER, build, syntax_error_line
 from checkout import REPO_ROOT
 
-from autograder import config, isolation
-from autograder.grade import MAX_TEST_OUTPUT_CHARS
-from autograder.sandbox import MAX_PROCESSES
+from autograder import config
+from autograder.boundary.sandbox import MAX_PROCESSES
+from autograder.core import isolation
+from autograder.frontends.grade import MAX_TEST_OUTPUT_CHARS
 
 pytestmark = pytest.mark.slow
 

@@ -25,8 +25,10 @@ from checkout import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder import config, demo, grade, sources
+from autograder import config
 from autograder.cli import main
+from autograder.frontends import demo, grade
+from autograder.inputs import sources
 
 STUDENTS = {s.name: s for s in demo.demo_class().students}
 ASSIGNMENT_NAME, ASSIGNMENT = config.load().assignment(None)
@@ -133,7 +135,7 @@ def test_unreadable_files_and_folders_are_their_students_results(tmp_path):
     (frank / "micrograd" / "engine.py").chmod(0)
     gina = demo.write_student(STUDENTS["ada"], root, name="gina")
     gina.chmod(0)
-    script = ("import json, sys; from autograder import sources, config; "
+    script = ("import json, sys; from autograder import config; from autograder.inputs import sources; "
               "name, assignment = config.load().assignment(None); "
               "print(json.dumps([[s.name, sorted(s.files), list(s.notes), list(s.flags)] "
               "for s in sources.collect([__import__('pathlib').Path(sys.argv[1])], name, assignment)]))")

@@ -22,8 +22,8 @@ from adversarial.corpus import Case, build, engine
 from checkout import PROBES as MICROGRAD_PROBES
 from checkout import REPO_ROOT
 
-from autograder import isolation
-from autograder.sandbox import Limits, Worker
+from autograder.boundary.sandbox import Limits, Worker
+from autograder.core import isolation
 
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]
 PROBES = Path(__file__).resolve().parent / "channel_probes.py"
@@ -224,7 +224,7 @@ def _printed(result: dict) -> str:
 
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_the_reference_engine_worker_cannot_feed_the_own_worker(tmp_path: Path, sandbox: str):
-    """The two workers as Workers (autograder/pytest_plugin.py) makes them, driven call by call."""
+    """The two workers as Workers (autograder/core/pytest_plugin.py) makes them, driven call by call."""
     offset = os.getpid() % 90  # of the ~170 files: concurrent runs on one machine use different ones
     cheat = Case("template", (engine(transport(offset) + _RECEIVER), (NN, "", transport(offset) + _SENDER)))
     own = build("cheat", cheat, tmp_path / "in", out=tmp_path)

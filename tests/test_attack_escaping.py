@@ -33,10 +33,13 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from autograder import batch, ci_grade, config, gradebook, gradescope_run, kernel, report
-from autograder.formats import to_html, to_junit, to_markdown
-from autograder.results import PartResult, Results, TestResult, printable
-from autograder.sinks import markdown_text, spreadsheet_cell
+from autograder import config
+from autograder.frontends import ci_grade, gradescope_run, kernel
+from autograder.outcome.results import PartResult, Results, TestResult, printable
+from autograder.render import gradebook
+from autograder.render.formats import to_html, to_junit, to_markdown
+from autograder.render.sinks import markdown_text, spreadsheet_cell
+from autograder.semester import batch, report
 
 # Pieces of hostile text, mixed by hypothesis with arbitrary unicode (controls included).
 FRAGMENTS = [

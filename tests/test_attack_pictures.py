@@ -23,11 +23,15 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import batch, config, gradescope_run, pictures, pipeline
-from autograder.pytest_plugin import NOT_GRADED
-from autograder.results import Results, result_path
-from autograder.sinks import markdown_text
-from autograder.suite import Mistake
+from autograder import config
+from autograder.core import pipeline
+from autograder.core.pytest_plugin import NOT_GRADED
+from autograder.core.suite import Mistake
+from autograder.frontends import gradescope_run
+from autograder.outcome import pictures
+from autograder.outcome.results import Results, result_path
+from autograder.render.sinks import markdown_text
+from autograder.semester import batch
 from grading_tests.micrograd import diagnose, drawing
 from grading_tests.micrograd.observations import GraphObservation
 

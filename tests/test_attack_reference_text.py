@@ -1,7 +1,7 @@
 """Nothing from a worker that holds reference code reaches a student as text, and isolation gives no
 credit for code that only works inside the grader (issue 19, docs/security.md).
 
-In-process: the trust boundary's closed vocabulary (autograder.sandbox.grader_written). End to end,
+In-process: the trust boundary's closed vocabulary (autograder.boundary.sandbox.grader_written). End to end,
 for every isolation mode of every suite: submissions (tests/adversarial/reference_leaks.py) that read
 the reference their worker holds and push it out through every kind of text, or use it for points,
 graded in one pipeline call with the honest template; every rendering of their results (JSON, JUnit,
@@ -23,16 +23,17 @@ import pytest
 from adversarial.reference_leaks import INTROSPECTING_BACKWARD, MARKER, attacked, stealing
 from checkout import REPO_ROOT
 
-from autograder import config, isolation, reference_numbers
-from autograder.formats import RENDER
-from autograder.gradescope_run import gradescope_json
+from autograder import config
+from autograder.boundary.sandbox import OWN_EXCEPTION, TEXT_REFUSED, Limits, Reply, StudentError, Worker, grader_written
+from autograder.core import isolation, reference_numbers
+from autograder.core.pipeline import grade
+from autograder.core.pytest_plugin import GradingPlugin, Staged
+from autograder.core.suite import Mistake, describe_failure
+from autograder.frontends.gradescope_run import gradescope_json
+from autograder.inputs.notebooks import load_recipe, recipes_dir, solution_files
+from autograder.inputs.sources import Source
 from autograder.markers import stub
-from autograder.notebooks import load_recipe, recipes_dir, solution_files
-from autograder.pipeline import grade
-from autograder.pytest_plugin import GradingPlugin, Staged
-from autograder.sandbox import OWN_EXCEPTION, TEXT_REFUSED, Limits, Reply, StudentError, Worker, grader_written
-from autograder.sources import Source
-from autograder.suite import Mistake, describe_failure
+from autograder.render.formats import RENDER
 
 COURSE = config.load()
 FORBIDDEN = ("torch", "jax")

@@ -23,10 +23,10 @@ from adversarial.corpus import Case, build, engine
 from checkout import PROBES as MICROGRAD_PROBES
 
 from autograder import config
-from autograder.report import ClassStatistics
-from autograder.results import load_results
-from autograder.sandbox import Limits, Worker
-from autograder.suite import FAILURES, Mistake
+from autograder.boundary.sandbox import Limits, Worker
+from autograder.core.suite import FAILURES, Mistake
+from autograder.outcome.results import load_results
+from autograder.semester.report import ClassStatistics
 from grading_tests.micrograd.observations import REVISITS, MicrogradSubmission, diamond_ladder
 
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]
@@ -262,7 +262,7 @@ class _Answers:
         self.value = value
 
     def call(self, probe: str, **args):
-        from autograder.sandbox import Reply
+        from autograder.boundary.sandbox import Reply
 
         return Reply("ok", value=self.value)
 

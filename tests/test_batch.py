@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import batch, config, demo, sources
+from autograder import config
 from autograder.entry_points import which
-from autograder.gradebook import csv_text, database_url, read_gradebook, write_gradebook
-from autograder.merge import MergeError, merge_folders
+from autograder.frontends import demo
+from autograder.frontends.merge import MergeError, merge_folders
+from autograder.inputs import sources
+from autograder.render.gradebook import csv_text, database_url, read_gradebook, write_gradebook
+from autograder.semester import batch
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)
@@ -131,7 +134,7 @@ def test_shards_are_a_deterministic_partition():
 
 # -- gradebook and CSV -----------------------------------------------------------------------
 def fake_results(name: str, scores: dict[str, float], flags: tuple[str, ...] = ()):
-    from autograder.results import PartResult, Results, TestResult
+    from autograder.outcome.results import PartResult, Results, TestResult
 
     tests = tuple(TestResult(f"test_{part}.py::test_it", part, score, ASSIGNMENT.parts[part].points,
                              "passed" if score == ASSIGNMENT.parts[part].points else "failed", "", "visible")

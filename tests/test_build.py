@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import build, markers
+from autograder import markers
+from autograder.frontends import build
 
 SOLUTIONS = REPO_ROOT / "solutions"
 

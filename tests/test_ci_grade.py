@@ -23,12 +23,12 @@ from checkout import REPO_ROOT
 from markdown_it import MarkdownIt
 
 from autograder import config
-from autograder.ci_grade import DISALLOWED_FLAG, _code, _git, changes, marker
-from autograder.feedback import feedback_of
-from autograder.grade import grade
-from autograder.results import PullRequest, Results
-from autograder.sinks import score_of
-from autograder.sources import read_commit
+from autograder.frontends.ci_grade import DISALLOWED_FLAG, _code, _git, changes, marker
+from autograder.frontends.grade import grade
+from autograder.inputs.sources import read_commit
+from autograder.outcome.feedback import feedback_of
+from autograder.outcome.results import PullRequest, Results
+from autograder.render.sinks import score_of
 
 TEMPLATE = REPO_ROOT / "student_template"
 SOLUTIONS = REPO_ROOT / "solutions"

@@ -1,4 +1,4 @@
-"""Deadlines and late penalties (course.yml `deadline`, autograder/deadlines.py)."""
+"""Deadlines and late penalties (course.yml `deadline`, autograder/semester/deadlines.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import cli, config, deadlines, overrides
-from autograder.override import main as override
+from autograder import cli, config
+from autograder.frontends.override import main as override
+from autograder.semester import deadlines, overrides
 
 DUE = datetime(2026, 12, 10, 23, 59, tzinfo=UTC)
 POLICY = config.Deadline(due=DUE, grace_minutes=15, extensions={"cy": DUE + timedelta(days=2)},

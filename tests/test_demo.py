@@ -11,8 +11,9 @@ import sys
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import config, demo, markers
-from autograder.gradebook import database_url, read_gradebook
+from autograder import config, markers
+from autograder.frontends import demo
+from autograder.render.gradebook import database_url, read_gradebook
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)
@@ -95,7 +96,7 @@ def test_the_demo_class_is_the_courses(tmp_path):
     shutil.copy(REPO_ROOT / "course.yml", course_dir / "course.yml")
     (course_dir / "grading_tests" / "catalog").mkdir(parents=True)
     (course_dir / "grading_tests" / "catalog" / "demo_class.py").write_text(
-        "from autograder.demo import Student, prepend\n"
+        "from autograder.frontends.demo import Student, prepend\n"
         "STUDENTS = (Student('only', 'correct', 'says hello', prepend('micrograd/nn.py', '# hello\\n')),)\n")
     course = config.load(course_dir / "course.yml")
     [folder] = demo.generate_class(tmp_path / "class", course=course)

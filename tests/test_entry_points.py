@@ -13,8 +13,8 @@ import pytest
 from checkout import REPO_ROOT
 
 from autograder.entry_points import environment, script_folders, which
-from autograder.formats import to_json
-from autograder.results import PartResult, Results
+from autograder.outcome.results import PartResult, Results
+from autograder.render.formats import to_json
 
 # What a shell offers when no virtual environment (nor pyenv) is activated.
 BARE_PATH = "/usr/bin:/bin"
@@ -52,7 +52,7 @@ def test_the_gradebook_is_written_with_a_path_lacking_the_interpreters_folder(tm
                           env={**os.environ, "PATH": BARE_PATH}, timeout=300)
 
     assert done.returncode == 0, done.stderr[-3000:]
-    from autograder.gradebook import database_url, read_gradebook
+    from autograder.render.gradebook import database_url, read_gradebook
 
     book = read_gradebook(database_url(database), name)
     assert book["ada"]["total"] == assignment.max_score and book["alan"]["total"] == 0

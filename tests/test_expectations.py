@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import build, config, expectations
+from autograder import config
+from autograder.core import expectations
+from autograder.frontends import build
 
 SOURCE_NOTEBOOK = REPO_ROOT / "assignments" / "source" / "autograd" / "autograd.ipynb"
 CATALOG_BUGS = ("mul-swapped", "no-visited-set", "parameters-without-bias", "zero-grad-noop")
@@ -65,7 +67,7 @@ def _results(folder: Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def submissions(tmp_path_factory) -> list[Path]:
-    from autograder import validate
+    from autograder.frontends import validate
 
     correct, bugs = validate.load_catalog(config.load().catalog)
     chosen = [e for e in bugs if e.id in CATALOG_BUGS] + correct[:1]
@@ -146,7 +148,7 @@ def test_building_a_stale_cache_without_torch_says_what_to_install(tmp_path):
     (tmp_path / "grading_tests").mkdir()
     (tmp_path / "course.yml").write_text("name: c\nassignments:\n  a:\n    suite: grading_tests\n"
                                          "    student_files: [engine.py]\n    parts: {p: {title: P, points: 1}}\n")
-    code = ("import sys; from autograder import build, config; "
+    code = ("import sys; from autograder import config; from autograder.frontends import build; "
             f"sys.exit(build.build_expectations(config.load({str(tmp_path / 'course.yml')!r})))")
     done = subprocess.run([sys.executable, "-c", code], env=_blocking(tmp_path / "blocked"), capture_output=True,
                           text=True, timeout=120)

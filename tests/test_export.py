@@ -1,4 +1,4 @@
-"""Gradebook exports (autograder/export.py), read back with the csv module: each has the columns its LMS needs.
+"""Gradebook exports (frontends/export.py), read back with the csv module: each has the columns its LMS needs.
 
 Layouts: Canvas's gradebook import (Canvas Instructor Guide, "How do I import grades in the Gradebook?":
 Student, ID, SIS User ID, SIS Login ID, Section, then assignment columns, a "Points Possible" row), Moodle's
@@ -16,7 +16,7 @@ import pytest
 from checkout import REPO_ROOT
 
 from autograder import cli, config
-from autograder.results import PartResult, Results
+from autograder.outcome.results import PartResult, Results
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()

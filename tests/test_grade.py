@@ -14,8 +14,8 @@ import pytest
 from checkout import REPO_ROOT
 
 from autograder import config
-from autograder.results import Redactor
-from autograder.sources import read_folder, stage, submission_names
+from autograder.inputs.sources import read_folder, stage, submission_names
+from autograder.outcome.results import Redactor
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment()
@@ -181,7 +181,7 @@ def test_the_trusted_process_never_imports_the_submission(tmp_path: Path):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from autograder.grade import grade\n"
+        "from autograder.frontends.grade import grade\n"
         f"results = grade([Path({str(SOLUTIONS)!r})])\n"
         "assert results[0].score > 0, results[0]\n"
         "loaded = [name for name in sys.modules if name.split('.')[0] == 'micrograd']\n"
@@ -197,7 +197,7 @@ def test_a_bug_whose_effect_depends_on_set_order_gets_the_same_grade_every_time(
     """Overwriting gradients in __add__ gives right or wrong gradients depending on the order in which
     the nodes of a `_prev` set are visited, an order that follows memory addresses. Copies of the same
     code, graded side by side and in two runs, must still get the same verdict on every test."""
-    from autograder import validate
+    from autograder.frontends import validate
 
     bugs = {entry.id: entry for group in validate.load_catalog(config.load().catalog) for entry in group}
     sources = validate.patched_sources(bugs["add-overwrite"].patches, "add-overwrite")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, config, pipeline
+from autograder import cli, config
+from autograder.core import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 SECOND = REPO / "tests" / "second_course"
@@ -90,8 +91,8 @@ def test_one_process_grading_two_copies_of_a_course_runs_each_ones_suite(tmp_pat
     of another copy of the course, must run that copy's modules (pytest_plugin.run forgets the first session's)."""
 
     import grading_tests.micrograd.diagnose  # noqa: F401  (a suite module this process imported itself, as tests do)
-    from autograder import demo
-    from autograder.pipeline import grade
+    from autograder.core.pipeline import grade
+    from autograder.frontends import demo
 
     alan = demo.write_student(next(s for s in demo.demo_class().students if s.name == "alan"), tmp_path / "class")
     path = copied_course(tmp_path)

@@ -35,10 +35,13 @@ import yaml
 from adversarial import processes_tagged
 from checkout import REPO_ROOT
 
-import autograder
-from autograder import config, gradescope, gradescope_run, sinks, sources
-from autograder.results import PartResult, Results, TestResult
-from autograder.validate import load_catalog, patched_sources
+import autograder.core
+from autograder import config
+from autograder.frontends import gradescope, gradescope_run
+from autograder.frontends.validate import load_catalog, patched_sources
+from autograder.inputs import sources
+from autograder.outcome.results import PartResult, Results, TestResult
+from autograder.render import sinks
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 COURSE = config.load()
@@ -177,7 +180,7 @@ def test_the_zip_holds_what_grading_needs_and_nothing_else(packages):
     for script in ("setup.sh", "run_autograder"):
         assert (members[script].external_attr >> 16) & 0o777 == 0o755
     assert "grading_tests/micrograd/test_operations.py" in members and "grading_tests/pytest.ini" in members
-    assert "autograder/sandbox.py" in members and "autograder/worker/main.py" in members
+    assert "autograder/boundary/sandbox.py" in members and "autograder/boundary/worker/main.py" in members
     tops = {name.split("/")[0] for name in members}
     assert tops == {"setup.sh", "run_autograder", "course.yml", "requirements.txt", "autograder", "grading_tests",
                     "solutions"}
@@ -210,7 +213,7 @@ def test_unpacked_alone_a_zip_holds_what_its_suite_reads(name: str, tmp_path: Pa
         archive.extractall(source)
     suite = source / "grading_tests" / Path(COURSE.assignments[name].suite).name
     env = {**os.environ, "PYTHONPATH": str(source)}  # this zip's grader, not the repository's
-    modes = ("import json, sys\nfrom pathlib import Path\nfrom autograder import isolation\n"
+    modes = ("import json, sys\nfrom pathlib import Path\nfrom autograder.core import isolation\n"
              "modes = isolation.load_modes(Path(sys.argv[1])).values()\n"
              "print(json.dumps([str(p) for m in modes for p in [*m.worker_files, *(r for _, r in m.replaced)]"
              " if isinstance(p, Path)]))")
@@ -252,12 +255,12 @@ def cache_course(folder: Path, module: str) -> config.Course:
 
 
 class FakeExpectations(types.ModuleType):
-    """autograder.expectations as `course gradescope` uses it: whether a course's cache is fresh, and
+    """autograder.core.expectations as `course gradescope` uses it: whether a course's cache is fresh, and
     the key a course's grader computes (here: its assignments and the files beside its suites but the
     cache itself)."""
 
     def __init__(self, fresh: bool):
-        super().__init__("autograder.expectations")
+        super().__init__("autograder.core.expectations")
         self.fresh = fresh
 
     def is_fresh(self, course: config.Course) -> bool:
@@ -274,8 +277,8 @@ class FakeExpectations(types.ModuleType):
 @pytest.fixture(params=[True, False], ids=["fresh", "stale"])
 def expectations(request, monkeypatch) -> FakeExpectations:
     fake = FakeExpectations(request.param)
-    monkeypatch.setitem(sys.modules, "autograder.expectations", fake)
-    monkeypatch.setattr(autograder, "expectations", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "autograder.core.expectations", fake)
+    monkeypatch.setattr(autograder.core, "expectations", fake, raising=False)
     return fake
 
 
@@ -288,9 +291,9 @@ def shipped(course: config.Course, into: Path) -> tuple[dict[str, bytes], list[s
             [pin.split("==")[0] for pin in pins if not pin.startswith("#")], config.load(into / "course.yml"))
 
 
-@pytest.mark.parametrize("statement", ["from autograder import expectations",
-                                       "import autograder.expectations",
-                                       "from autograder.expectations import load"])
+@pytest.mark.parametrize("statement", ["from autograder.core import expectations",
+                                       "import autograder.core.expectations",
+                                       "from autograder.core.expectations import load"])
 def test_a_suite_reading_the_cache_ships_it_and_torch_only_when_it_is_stale(tmp_path: Path, statement: str,
                                                                             expectations: FakeExpectations):
     """A fresh cache is keyed for what the package holds (one suite, one assignment), so its grader
@@ -317,7 +320,7 @@ def test_a_suite_that_imports_no_expectations_ships_no_cache(tmp_path: Path, mon
 def test_the_setup_check_fails_where_grading_needs_torch_that_is_not_installed(tmp_path: Path, monkeypatch, capsys,
                                                                                fresh: bool):
     """A cache that is stale inside the container fails the image build, not the first student."""
-    course = cache_course(tmp_path / "course", "from autograder import expectations\n")
+    course = cache_course(tmp_path / "course", "from autograder.core import expectations\n")
     monkeypatch.setattr(gradescope_run.config, "load", lambda: course)
     monkeypatch.setattr(gradescope, "expectations_fresh", lambda _: fresh)
     find_spec = importlib.util.find_spec
@@ -347,7 +350,7 @@ def test_requirements_cover_every_distribution_grading_imports(tmp_path: Path):
         "startup = set(sys.modules)  # what this machine's site setup imports is not grading's\n"
         "import importlib.metadata, json\n"
         "from pathlib import Path\n"
-        "from autograder.grade import grade\n"
+        "from autograder.frontends.grade import grade\n"
         f"grade([Path({str(REPO_ROOT / 'student_template')!r})], assignment_name={MODULE!r})\n"
         "owners = importlib.metadata.packages_distributions()\n"
         "used = {d for m in set(sys.modules) - startup for d in owners.get(m.partition('.')[0], [])}\n"

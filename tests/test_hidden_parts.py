@@ -10,9 +10,11 @@ import subprocess
 import pytest
 from test_grader_key import copied_course
 
-from autograder import cli, config, demo, formats, kernel
-from autograder.gradescope_run import gradescope_json
-from autograder.results import read_result
+from autograder import cli, config
+from autograder.frontends import demo, kernel
+from autograder.frontends.gradescope_run import gradescope_json
+from autograder.outcome.results import read_result
+from autograder.render import formats
 
 STUDENTS = {s.name: s for s in demo.demo_class().students}
 HIDDEN = "operations"

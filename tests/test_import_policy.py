@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from checkout import PROBES, REPO_ROOT
 
-from autograder import config, pipeline
-from autograder.markers import strip_markers
-from autograder.sandbox import (
+from autograder import config
+from autograder.boundary.sandbox import (
     BWRAP_PACKAGES,
     StudentError,
     Worker,
@@ -26,7 +25,9 @@ from autograder.sandbox import (
     package_folders,
     unavailable_message,
 )
-from autograder.worker import main as worker_main
+from autograder.boundary.worker import main as worker_main
+from autograder.core import pipeline
+from autograder.markers import strip_markers
 
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]
 COURSE = config.load()

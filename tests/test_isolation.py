@@ -1,4 +1,4 @@
-"""Part isolation (autograder/isolation.py): each mode's worker holds only its own reference pieces,
+"""Part isolation (autograder/core/isolation.py): each mode's worker holds only its own reference pieces,
 grades what it should, and the switch `grading.isolate_parts: false` grades everything on the own code."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import pytest
 import yaml
 from checkout import PROBES, REPO_ROOT
 
-from autograder import config, isolation
-from autograder.grade import grade
+from autograder import config
+from autograder.boundary.sandbox import Limits, available_sandbox
+from autograder.core import isolation
+from autograder.core.pytest_plugin import Staged, Workers
+from autograder.frontends.grade import grade
 from autograder.markers import strip_markers
-from autograder.pytest_plugin import Staged, Workers
-from autograder.sandbox import Limits, available_sandbox
 from grading_tests.micrograd.observations import MicrogradSubmission
 
 SUITE = REPO_ROOT / "grading_tests" / "micrograd"

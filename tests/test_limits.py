@@ -1,4 +1,4 @@
-"""Submission limits (autograder/limits.py; course.yml: an assignment's submission_limit): at most N graded
+"""Submission limits (autograder/semester/limits.py; course.yml: an assignment's submission_limit): at most N graded
 submissions in any 24 hours and a cool-down between two, applied by the Gradescope runner from
 submission_metadata.json's previous_submissions (gradescope-autograders.readthedocs.io, "Submission Metadata":
 submission_time, score, results) and by ci-grade from the history file the PR workflow keeps per student. A
@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from test_ci_grade import bundle_of, course_clone, student  # noqa: F401 (the module's git fixture)
 
-from autograder import ci_grade, config, gradescope_run, limits, pipeline
-from autograder.results import PartResult, Results
+from autograder import config
+from autograder.core import pipeline
+from autograder.frontends import ci_grade, gradescope_run
+from autograder.outcome.results import PartResult, Results
+from autograder.semester import limits
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()

@@ -1,4 +1,4 @@
-"""A class downloaded from an LMS becomes one submission per student (autograder/lms.py).
+"""A class downloaded from an LMS becomes one submission per student (autograder/inputs/lms.py).
 
 The downloads are synthetic, named as each LMS documents its bulk download:
 - Canvas: "Download all submissions" (Canvas Instructor Guide, "How do I download all student submissions for
@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import config, grade, lms
-from autograder.sources import InputError
+from autograder import config
+from autograder.frontends import grade
+from autograder.inputs import lms
+from autograder.inputs.sources import InputError
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()

@@ -29,8 +29,10 @@ from nbgrader_course import (
 from test_pictures import MARK, marked_pixels
 from test_report import CHROMIUM, chromium
 
-from autograder import config, grade, kernel, sources
-from autograder.gradebook import read_gradebook
+from autograder import config
+from autograder.frontends import grade, kernel
+from autograder.inputs import sources
+from autograder.render.gradebook import read_gradebook
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="the sandboxed kernel needs bubblewrap")]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import validate
-from autograder.grade import grade
+from autograder.frontends import validate
+from autograder.frontends.grade import grade
 
 LAYER = "        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]\n"
 SET_AFTERWARDS = ("        self.neurons = [Neuron(nin) for _ in range(nout)]\n"

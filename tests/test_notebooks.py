@@ -13,7 +13,9 @@ import pytest
 from checkout import REPO_ROOT
 from nbgrader_course import filled, leaks, make_course, nbgrader
 
-from autograder import build, cli, config, markers, notebooks
+from autograder import cli, config, markers
+from autograder.frontends import build
+from autograder.inputs import notebooks
 
 ASSIGNMENTS = ["derivatives", "backprop_by_hand", "autograd", "neural_nets"]
 

@@ -1,4 +1,4 @@
-"""Overrides (`course override`, autograder/overrides.py): an instructor's decision, with who/when/why, kept
+"""Overrides (`course override`, autograder/semester/overrides.py): an instructor's decision, with who/when/why, kept
 beside the results, applied in every export and the report, surviving a regrade."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from checkout import REPO_ROOT
 from test_export import ASSIGNMENT, NAME, results_folder
 
-from autograder import cli, overrides
-from autograder.override import main as override
+from autograder import cli
+from autograder.frontends.override import main as override
+from autograder.semester import overrides
 
 PART = next(iter(ASSIGNMENT.parts))
 

@@ -15,11 +15,13 @@ from checkout import REPO_ROOT
 from PIL import Image
 from test_report import CHROMIUM, chromium
 
-from autograder import config, formats, pictures
-from autograder.grade import grade
-from autograder.report import write_report
-from autograder.results import PartResult, Results, TestResult
-from autograder.sinks import markdown_plain
+from autograder import config
+from autograder.frontends.grade import grade
+from autograder.outcome import pictures
+from autograder.outcome.results import PartResult, Results, TestResult
+from autograder.render import formats
+from autograder.render.sinks import markdown_plain
+from autograder.semester.report import write_report
 from grading_tests.micrograd import diagnose, drawing, expected, models, writing
 from grading_tests.micrograd.diagnose import Tolerance
 from grading_tests.micrograd.observations import GraphObservation

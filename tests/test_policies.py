@@ -1,4 +1,4 @@
-"""Policies (autograder/policies.py): a mistake the lecture's own code makes is charged by default, and
+"""Policies (autograder/core/policies.py): a mistake the lecture's own code makes is charged by default, and
 course.yml may make it feedback-only, for the hidden suite and the visible tests alike."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import build, config, policies, validate
-from autograder.pipeline import GraderError, grade
+from autograder import config
+from autograder.core import policies
+from autograder.core.pipeline import GraderError, grade
+from autograder.frontends import build, validate
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
 COURSE = config.load()

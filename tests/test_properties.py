@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autograder import markers
-from autograder.formats import to_json
-from autograder.results import PartResult, PullRequest, Results, TestResult
+from autograder.outcome.results import PartResult, PullRequest, Results, TestResult
+from autograder.render.formats import to_json
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCHEMA = json.loads((REPO_ROOT / "docs" / "results.schema.json").read_text())

@@ -1,4 +1,4 @@
-"""Regrades an instructor reviews (autograder/regrade.py): when the grader changed since a class was graded,
+"""Regrades an instructor reviews (autograder/semester/regrade.py): when the grader changed since a class was graded,
 `course grade` shows whose grade would change and overwrites nothing until `--accept`; overrides survive."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from test_export import ASSIGNMENT, NAME, results_folder
 
-from autograder import cli, config, demo, overrides, regrade
-from autograder.override import main as override
-from autograder.results import Results
+from autograder import cli, config
+from autograder.frontends import demo
+from autograder.frontends.override import main as override
+from autograder.outcome.results import Results
+from autograder.semester import overrides, regrade
 
 COURSE = config.load()
 STUDENTS = {s.name: s for s in demo.demo_class().students}

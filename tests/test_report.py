@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from autograder import config
-from autograder.report import ClassStatistics, short_name, write_report
-from autograder.results import PartResult, Results, TestResult
+from autograder.outcome.results import PartResult, Results, TestResult
+from autograder.semester.report import ClassStatistics, short_name, write_report
 
 COURSE = config.load()
 ASSIGNMENT_NAME, ASSIGNMENT = COURSE.assignment(None)

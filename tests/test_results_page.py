@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from test_report import CHROMIUM, chromium
 
-from autograder import cli, demo, formats
-from autograder.results import load_results
+from autograder import cli
+from autograder.frontends import demo
+from autograder.outcome.results import load_results
+from autograder.render import formats
 
 WIDTH, HEIGHT = 1300, 900
 # Mermaid's browser build, as GitHub draws a comment's ```mermaid blocks (`make test` installs it from npm)

@@ -1,4 +1,4 @@
-"""The sandboxed worker (autograder.sandbox) with real bubblewrap, real processes and real limits.
+"""The sandboxed worker (autograder.boundary.sandbox) with real bubblewrap, real processes and real limits.
 
 Submissions here are the reference (solutions/, markers stripped) plus a few injected lines;
 what a hostile worker saw inside the sandbox comes back through its (captured) stdout.
@@ -21,9 +21,7 @@ from adversarial import processes_tagged, readable_by_an_outsider
 from checkout import PROBES as MICROGRAD_PROBES
 from checkout import REPO_ROOT
 
-from autograder.markers import strip_markers
-from autograder.results import Redactor
-from autograder.sandbox import (
+from autograder.boundary.sandbox import (
     MAX_PROCESSES,
     Limits,
     SandboxUnavailable,
@@ -33,6 +31,8 @@ from autograder.sandbox import (
     reachable_by_others,
     worker_python,
 )
+from autograder.markers import strip_markers
+from autograder.outcome.results import Redactor
 
 AS_ROOT = os.geteuid() == 0
 SANDBOXES = ["bwrap", "process"] if shutil.which("bwrap") else ["process"]

@@ -16,7 +16,7 @@ import pytest
 from checkout import REPO_ROOT
 
 from autograder import config
-from autograder.sources import Source, stage
+from autograder.inputs.sources import Source, stage
 
 SECOND = Path(__file__).parent / "second_course"
 STUDENTS = SECOND / "students"
@@ -98,7 +98,7 @@ def test_ci_grade_grades_with_the_given_course(tmp_path):
 @pytest.mark.slow
 def test_nbgrader_autograde_scores_with_the_given_course(tmp_path):
     """TrustedScores (nbgrader's autograde step) grades with `TrustedScores.course_config`."""
-    from autograder.kernel import TrustedScores
+    from autograder.frontends.kernel import TrustedScores
 
     text = ((REPO_ROOT / "course.yml").read_text()
             .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/")
@@ -116,7 +116,7 @@ def test_nbgrader_autograde_scores_with_the_given_course(tmp_path):
 
 
 def test_resume_keys_cover_the_course_file_the_suite_and_its_probes(tmp_path):
-    from autograder.pipeline import grader_key, grading_key
+    from autograder.core.pipeline import grader_key, grading_key
 
     root = tmp_path / "course"
     shutil.copytree(SECOND, root)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import cli, config, demo
-from autograder.override import main as override
+from autograder import cli, config
+from autograder.frontends import demo
+from autograder.frontends.override import main as override
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()

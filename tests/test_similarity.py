@@ -1,4 +1,4 @@
-"""Similar code (autograder/similar_code.py, `course similarity`, the class report): a renamed copy ranks first;
+"""Similar code (semester/similar_code.py, `course similarity`, the class report): a renamed copy ranks first;
 independent work is not flagged."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import cli, config, demo, similar_code, validate
+from autograder import cli, config
+from autograder.frontends import demo, validate
+from autograder.semester import similar_code
 
 COURSE = config.load()
 NAME, ASSIGNMENT = COURSE.assignment()

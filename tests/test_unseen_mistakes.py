@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import validate
-from autograder.grade import grade
+from autograder.frontends import validate
+from autograder.frontends.grade import grade
 
 REPR = "    def __repr__(self):\n"
 CASES = {

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import config, validate
-from autograder.results import PartResult, Results, TestResult
+from autograder import config
+from autograder.frontends import validate
+from autograder.outcome.results import PartResult, Results, TestResult
 from grading_tests.micrograd.diagnose import PITFALLS
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import validate
-from autograder.grade import grade
+from autograder.frontends import validate
+from autograder.frontends.grade import grade
 
 CATALOG = REPO_ROOT / "grading_tests" / "catalog" / "catalog.py"
 SOLUTIONS = REPO_ROOT / "solutions"

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from checkout import REPO_ROOT
 
-from autograder import cli, demo
+from autograder import cli
 
 # The venv's own interpreter and command, never a package path of the environment running the tests
+from autograder.frontends import demo
+
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 COURSE_PARTS = ("course.yml", "grading_tests", "solutions", "assignments", "student_template")

@@ -203,7 +203,7 @@ def test_grading_calls_course_ci_grade_as_root_with_arguments_it_accepts():
     assert '"$(command -v python)" -P -m autograder ci-grade' in script  # -P: nothing imported from the cwd
     arguments = _ci_grade_arguments(script)
     parsed = _parser().parse_args(arguments)
-    assert parsed.module == "autograder.ci_grade"
+    assert parsed.module == "autograder.frontends.ci_grade"
     assert parsed.head == "$HEAD_SHA" and parsed.base == "HEAD" and str(parsed.repo) == "course"
     assert str(parsed.bundle) == "$RUNNER_TEMP/submission/submission.bundle"
     assert workflow["jobs"]["grade"]["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"

@@ -59,7 +59,7 @@ lock_down() {
 }
 
 self_check() {
-    AUTOGRADER_ROOT="$ROOT" "$VENV/bin/python" -m autograder.gradescope_run check
+    AUTOGRADER_ROOT="$ROOT" "$VENV/bin/python" -m autograder.frontends.gradescope_run check
 }
 
 steps=("$@")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import entries  # noqa: E402  (this folder)
 
-from autograder import notebooks  # noqa: E402
+from autograder.inputs import notebooks  # noqa: E402
 from autograder.markers import strip_markers  # noqa: E402
 
 REFERENCE = "reference"

@@ -1,4 +1,4 @@
-"""The isolation modes of the autograd notebook's suite (autograder/isolation.py).
+"""The isolation modes of the autograd notebook's suite (autograder/core/isolation.py).
 
 - "own" (implicit): each _backward, one at a time (local_backward), and the accumulation of a
   reused node along a reference walk over the student's own closures (reused_node); the tanh
@@ -9,7 +9,7 @@
 
 from pathlib import Path
 
-from autograder.isolation import Mode
+from autograder.core.isolation import Mode
 
 MICROGRAD_SUITE = Path(__file__).resolve().parents[1] / "micrograd"
 

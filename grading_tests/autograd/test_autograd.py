@@ -5,7 +5,7 @@ Expected gradients come from torch (float64) on the same graph, in this trusted 
 
 import pytest
 
-from autograder.suite import Mistake
+from autograder.core.suite import Mistake
 
 from ..micrograd import diagnose, drawing, expected
 from ..micrograd.diagnose import PITFALLS, Tolerance

@@ -1,4 +1,4 @@
-"""The isolation mode of the backprop-by-hand notebook's suite (autograder/isolation.py): the
+"""The isolation mode of the backprop-by-hand notebook's suite (autograder/core/isolation.py): the
 gradients filled in by hand (part by_hand) are read with the student's by_hand.py on the reference
 engine.py ("reference_engine"), so a mistake in Value's + or * costs points in value_ops only.
 
@@ -9,8 +9,8 @@ L.backward() would earn the hand-filled gradients only inside the grader.
 
 from pathlib import Path
 
-from autograder.isolation import Mode
-from autograder.notebooks import load_recipe, recipes_dir, solution_files
+from autograder.core.isolation import Mode
+from autograder.inputs.notebooks import load_recipe, recipes_dir, solution_files
 
 ENGINE = "micrograd/engine.py"
 

@@ -6,7 +6,7 @@ notebook's labels and the student's own values (never an expected value).
 
 import pytest
 
-from autograder.suite import Mistake, close, number
+from autograder.core.suite import Mistake, close, number
 
 from ..micrograd.expressions import forward_mistake
 from ..micrograd.writing import Labelled

@@ -8,7 +8,7 @@ forging the grader's reply channel). Generated at run time from solutions/: neve
 
 from pathlib import Path
 
-from autograder.demo import Student, edit, from_catalog, prepend, template
+from autograder.frontends.demo import Student, edit, from_catalog, prepend, template
 
 ENGINE, NN = "micrograd/engine.py", "micrograd/nn.py"
 GRADING_TESTS = Path(__file__).resolve().parents[1]  # this course's hidden suites: what snoop looks for

@@ -6,7 +6,7 @@ x and h) with the student's own result, never an expected value.
 
 import pytest
 
-from autograder.suite import Mistake, close
+from autograder.core.suite import Mistake, close
 
 from ..micrograd.observations import notebook_call
 

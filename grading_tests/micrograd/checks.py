@@ -8,8 +8,8 @@ expected value.
 import functools
 import re
 
-from autograder.sandbox import StudentError
-from autograder.suite import FAILURES, Mistake
+from autograder.boundary.sandbox import StudentError
+from autograder.core.suite import FAILURES, Mistake
 
 from . import diagnose, drawing, expected, operations, student_code
 from .diagnose import PITFALLS, Tolerance

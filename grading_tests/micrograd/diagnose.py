@@ -2,7 +2,7 @@
 
 Runs in the trusted process. `Engine` is a small float64 model of the micrograd engine that
 can be switched into one known mistake at a time ("overwrite-grad:mul", "no-seed", ...).
-Given a graph (the JSON description the probes build, see autograder/worker/probes.py) and
+Given a graph (the JSON description the probes build, see grading_tests/probes/micrograd_probes.py) and
 what the student's engine produced on it, `explain_graph` replays the same steps, in the
 student's own order of _backward calls, under every candidate mistake and names the one
 that reproduces the observation. `order_pitfall` reads the call order itself (visited

@@ -18,8 +18,8 @@ from functools import partial
 
 from graphviz import Digraph
 
-from autograder import pictures
-from autograder.suite import Mistake
+from autograder.core.suite import Mistake
+from autograder.outcome import pictures
 
 from . import diagnose, operations
 from .diagnose import Tolerance
@@ -154,7 +154,7 @@ def dot(graph: dict, data: Sequence[float], grad: Sequence[float] | None, marked
 
 
 def illustrated(mistake: Mistake, draw: Callable[[], str]) -> Mistake:
-    """The mistake with a picture (the grader renders it only for the verdict, autograder.pictures); without
+    """The mistake with a picture (the grader renders it only for the verdict, autograder.outcome.pictures); without
     one, saying so, when drawing it fails or gives more DOT than `dot` is given: the mistake stands."""
     try:
         source = draw()

@@ -1,7 +1,7 @@
 """Expected values, computed only in the trusted process with torch float64.
 
 Graphs and models are described by the same JSON the probes take; each result is memoized by that
-description (autograder.expectations), so `course build` precomputes them once and grading reads
+description (autograder.core.expectations), so `course build` precomputes them once and grading reads
 them without importing torch. Nothing here is ever sent to a worker or shown to a student.
 """
 
@@ -10,8 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from autograder import expectations
-from autograder.expectations import tuples
+from autograder.core import expectations
+from autograder.core.expectations import tuples
 
 from . import operations
 from .operations import OPERATIONS

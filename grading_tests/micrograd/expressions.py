@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autograder.suite import Mistake
+from autograder.core.suite import Mistake
 
 from . import diagnose, drawing
 from .diagnose import PITFALLS, Tolerance

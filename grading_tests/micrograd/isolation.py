@@ -1,4 +1,4 @@
-"""The isolation modes of the micrograd suite (autograder/isolation.py, docs/hidden-suites.md).
+"""The isolation modes of the micrograd suite (autograder/core/isolation.py, docs/hidden-suites.md).
 
 - "own" (implicit): the student's code as is. Operations are graded here, one _backward at a
   time or along a reference walk the trusted side sends as steps; no reference code at all.
@@ -10,7 +10,7 @@
 
 from pathlib import Path
 
-from autograder.isolation import Mode
+from autograder.core.isolation import Mode
 
 HERE = Path(__file__).resolve().parent
 SOLUTIONS = HERE.parents[1] / "solutions"

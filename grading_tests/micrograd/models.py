@@ -12,8 +12,8 @@ import json
 import random
 import re
 
-from autograder import expectations
-from autograder.suite import Mistake
+from autograder.core import expectations
+from autograder.core.suite import Mistake
 
 from . import checks, drawing, expected, student_code
 from .diagnose import PITFALLS, Tolerance

@@ -1,7 +1,7 @@
 """The micrograd suites' questions to a submission, typed: what grading_tests/probes/ answer in the worker,
 read back on the trusted side as observations (GraphObservation, ModelObservation) by MicrogradSubmission,
 the Submission every micrograd and notebook suite's test gets (grading_tests/conftest.py). The grader's core
-(autograder/suite.py) knows none of it: a course's suites bring their own questions and their own words.
+(autograder/core/suite.py) knows none of it: a course's suites bring their own questions and their own words.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from autograder.sandbox import Reply
-from autograder.suite import Mistake, Submission, indices, number, numbers
+from autograder.boundary.sandbox import Reply
+from autograder.core.suite import Mistake, Submission, indices, number, numbers
 
 REVISITS = "walk-revisits"  # a time-out of a walk that, on a small diamond ladder, visits a node twice
 

@@ -5,7 +5,7 @@ is leaves[i], then one node per op. An op's first `values` operands are node ind
 {"c": number} (a plain Python number); the rest are parameters (pow's exponent). Each operation
 is defined here once: its forward value, its local derivatives, its torch equivalent and how
 feedback writes it. The worker has its own table (it cannot import the grader):
-autograder/worker/operations.py (how the student's code computes it, in every worker) and
+grading_tests/probes/operations.py (how the student's code computes it, in every worker) and
 sandboxed/reference_operations.py (reference values and derivatives, in the reference_derivatives
 worker only); tests/test_operations_table.py proves the tables agree. Adding an operation is one
 entry here and one in each worker table.

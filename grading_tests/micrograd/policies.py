@@ -1,4 +1,4 @@
-"""The micrograd suite's policies (autograder/policies.py): mistakes lecture-faithful code makes, charged by
+"""The micrograd suite's policies (autograder/core/policies.py): mistakes lecture-faithful code makes, charged by
 default, that course.yml may make feedback-only."""
 
 POLICIES = {

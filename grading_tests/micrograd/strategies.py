@@ -1,6 +1,6 @@
 """The hidden suite's one module of hypothesis strategies: random expression graphs.
 
-A graph is the probes' JSON description (autograder/worker/probes.py). Values are tracked
+A graph is the probes' JSON description (grading_tests/probes/micrograd_probes.py). Values are tracked
 while the graph is drawn so that every operation stays in a safe domain: no overflow, no
 division by (nearly) zero, no ReLU input near its kink, powers of positive bases only.
 

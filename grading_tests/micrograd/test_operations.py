@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from autograder.suite import Mistake
+from autograder.core.suite import Mistake
 
 from . import checks, expected
 from .diagnose import PITFALLS, reference_walk

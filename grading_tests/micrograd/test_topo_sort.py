@@ -5,7 +5,7 @@ reference local derivatives (isolation mode "reference_derivatives")."""
 
 import pytest
 
-from autograder.suite import Mistake
+from autograder.core.suite import Mistake
 
 from . import drawing
 from .diagnose import PITFALLS, order_pitfall, order_pitfall_of_batch

@@ -2,7 +2,7 @@
 
 import pytest
 
-from autograder.suite import Mistake
+from autograder.core.suite import Mistake
 
 from . import expected, models
 from .diagnose import PITFALLS

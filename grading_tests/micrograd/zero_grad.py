@@ -1,7 +1,7 @@
 """zero_grad judged on its own (no forward pass, no backward()): shared by the module suite's training part and
 the neural-nets notebook's, so a mistake in zero_grad is named as such wherever training is graded."""
 
-from autograder.suite import Mistake, numbers
+from autograder.core.suite import Mistake, numbers
 
 from . import expected, models
 from .diagnose import PITFALLS

@@ -1,4 +1,4 @@
-"""The isolation modes of the neural-nets notebook's suite (autograder/isolation.py).
+"""The isolation modes of the neural-nets notebook's suite (autograder/core/isolation.py).
 
 - "reference_engine": every part runs the student's nn.py on the reference engine.py, so an edit to the
   engine cell handed out with the notebook cannot cost (or earn) points here. The own worker (the student's
@@ -12,8 +12,8 @@
 import ast
 from pathlib import Path
 
-from autograder import notebooks
-from autograder.isolation import Mode
+from autograder.core.isolation import Mode
+from autograder.inputs import notebooks
 from autograder.markers import strip_markers
 
 COURSE = Path(__file__).resolve().parents[2]  # the course this suite belongs to

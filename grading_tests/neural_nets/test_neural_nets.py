@@ -8,7 +8,7 @@ a modules or loss mistake costs points in its own part only.
 
 import pytest
 
-from autograder.suite import Mistake, number, numbers
+from autograder.core.suite import Mistake, number, numbers
 
 from ..micrograd import diagnose, models
 from ..micrograd.student_code import NN, StudentCode, TrainingCode

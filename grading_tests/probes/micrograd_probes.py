@@ -1,5 +1,5 @@
 """What the micrograd suites ask of a submission's Value and MLP. Runs inside the sandboxed worker (the grader's
-autograder/worker/main.py loads every module of this folder, course.yml's `probes` of each assignment).
+autograder/boundary/worker/main.py loads every module of this folder, course.yml's `probes` of each assignment).
 
 Each probe takes and returns plain JSON data: graphs and models are described by numbers
 and operation names, and every value read back is converted with float() here and checked
@@ -70,7 +70,7 @@ def _operand(nodes, ref):
 
 
 # The Value method Python calls for an op: the reflected one when a plain number comes first (2 * x).
-NOT_A_VALUE = -2  # in "prev": a child that is not a Value (autograder.suite.NOT_A_VALUE_CHILD)
+NOT_A_VALUE = -2  # in "prev": a child that is not a Value (autograder.core.suite.NOT_A_VALUE_CHILD)
 _METHODS = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "truediv": "__truediv__", "neg": "__neg__",
             "pow": "__pow__", "tanh": "tanh", "relu": "relu", "exp": "exp"}
 

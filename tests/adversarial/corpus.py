@@ -95,7 +95,7 @@ for root in ["{REPO}/grading_tests", "{REPO}/autograder", "{REPO}/solutions"]:
                     f.write("\\ndef test_hacked(): pass\\n")
             except OSError:
                 pass
-for path in ["{REPO}/course.yml", "{REPO}/grading_tests/conftest.py", "{REPO}/autograder/suite.py"]:
+for path in ["{REPO}/course.yml", "{REPO}/grading_tests/conftest.py", "{REPO}/autograder/core/suite.py"]:
     try:
         with open(path, "w") as f:
             f.write("# emptied by a submission\\n")
@@ -220,7 +220,7 @@ def _report(self, *args):
 Value.__add__ = Value.__mul__ = Value.tanh = Value.backward = _report
 """
 
-# Cheats on part isolation (autograder/isolation.py): each delegates to whatever reference code the
+# Cheats on part isolation (autograder/core/isolation.py): each delegates to whatever reference code the
 # worker of one isolation mode holds. That worker never grades the part the reference code is for,
 # so each must score no more than the blank template.
 _BORROWS_REFERENCE_DERIVATIVES = """

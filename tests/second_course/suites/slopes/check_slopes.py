@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from autograder.suite import Mistake, number
+from autograder.core.suite import Mistake, number
 
 
 def observed_slope(submission, kind: str, h: float) -> float:

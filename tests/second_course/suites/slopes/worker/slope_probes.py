@@ -1,4 +1,4 @@
-"""This suite's worker probe (runs in the sandbox beside autograder/worker/main.py): calls the
+"""This suite's worker probe (runs in the sandbox beside autograder/boundary/worker/main.py): calls the
 student's difference functions on x**3 and sends back the number, nothing else."""
 
 import importlib
