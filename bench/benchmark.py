@@ -40,7 +40,7 @@ import otter_peer
 from measure import measure
 
 from autograder.frontends import demo
-from autograder.render.sinks import atomic_write
+from autograder.render.files import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

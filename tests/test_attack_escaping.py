@@ -34,11 +34,11 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from autograder import config
-from autograder.frontends import ci_grade, gradescope_run, kernel
+from autograder.frontends import ci_grade, gradescope_run, nbgrader_preprocessors
 from autograder.outcome.results import PartResult, Results, TestResult, printable
 from autograder.render import gradebook
 from autograder.render.formats import to_html, to_junit, to_markdown
-from autograder.render.sinks import markdown_text, spreadsheet_cell
+from autograder.render.text import markdown_text, spreadsheet_cell
 from autograder.semester import batch, report
 
 # Pieces of hostile text, mixed by hypothesis with arbitrary unicode (controls included).
@@ -344,7 +344,7 @@ def test_spreadsheet_cell_examples():
 @given(student_text)
 def test_nbgrader_feedback_holds_no_terminal_escape(text):
     """nbconvert turns ANSI escapes in a stream output into styled HTML in the student's feedback page."""
-    assert not _ACTS_ON_A_TERMINAL.search(kernel._feedback(results_with(text), PART))
+    assert not _ACTS_ON_A_TERMINAL.search(nbgrader_preprocessors._feedback(results_with(text), PART))
 
 
 def test_printable_examples():

@@ -30,7 +30,7 @@ from autograder.core.suite import Mistake
 from autograder.frontends import gradescope_run
 from autograder.outcome import pictures
 from autograder.outcome.results import Results, result_path
-from autograder.render.sinks import markdown_text
+from autograder.render.text import markdown_text
 from autograder.semester import batch
 from grading_tests.micrograd import diagnose, drawing
 from grading_tests.micrograd.observations import GraphObservation

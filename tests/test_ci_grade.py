@@ -28,7 +28,7 @@ from autograder.frontends.grade import grade
 from autograder.inputs.sources import read_commit
 from autograder.outcome.feedback import feedback_of
 from autograder.outcome.results import PullRequest, Results
-from autograder.render.sinks import score_of
+from autograder.render.text import score_of
 
 TEMPLATE = REPO_ROOT / "student_template"
 SOLUTIONS = REPO_ROOT / "solutions"

@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from autograder.outcome.feedback import feedback_of
 from autograder.outcome.results import SCHEMA, PartResult, PullRequest, Results, TestResult, printable
 from autograder.render.formats import FORMATS, RENDER, SUFFIX, markdown_feedback, to_json, to_junit, to_markdown
-from autograder.render.sinks import points
+from autograder.render.text import points
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
 GRADESCOPE_VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}

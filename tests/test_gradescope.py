@@ -41,7 +41,7 @@ from autograder.frontends import gradescope, gradescope_run
 from autograder.frontends.validate import load_catalog, patched_sources
 from autograder.inputs import sources
 from autograder.outcome.results import PartResult, Results, TestResult
-from autograder.render import sinks
+from autograder.render.text import markdown_text
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 COURSE = config.load()
@@ -400,8 +400,8 @@ def test_an_upload_becomes_one_source_of_the_student_files(tmp_path: Path):
 
 
 def test_markdown_output_shows_the_text_itself():
-    assert sinks.markdown_text("__add__ * 2 <b>") == r"\_\_add\_\_ \* 2 \<b\>"
-    assert sinks.markdown_text("a\nb") == "a  \nb"
+    assert markdown_text("__add__ * 2 <b>") == r"\_\_add\_\_ \* 2 \<b\>"
+    assert markdown_text("a\nb") == "a  \nb"
 
 
 def test_only_visible_parts_are_summed_up_for_students():

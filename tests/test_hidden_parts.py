@@ -11,7 +11,7 @@ import pytest
 from test_grader_key import copied_course
 
 from autograder import cli, config
-from autograder.frontends import demo, kernel
+from autograder.frontends import demo, nbgrader_preprocessors
 from autograder.frontends.gradescope_run import gradescope_json
 from autograder.outcome.results import read_result
 from autograder.render import formats
@@ -53,9 +53,9 @@ def test_markdown_and_html_show_no_hidden_feedback(graded):
 
 def test_nbgrader_feedback_of_a_hidden_part_is_its_score_alone(graded):
     results = graded["results"]
-    outputs = kernel.graded_cell_outputs(results, HIDDEN, 12.5, 3)
+    outputs = nbgrader_preprocessors.graded_cell_outputs(results, HIDDEN, 12.5, 3)
     assert [o["output_type"] for o in outputs] == ["execute_result"] and outputs[0]["data"]["text/plain"] == "12.5"
-    shown = kernel.graded_cell_outputs(results, "training", 14.5, 4)  # a visible part keeps its feedback
+    shown = nbgrader_preprocessors.graded_cell_outputs(results, "training", 14.5, 4)  # visible: keeps its feedback
     assert shown[0]["output_type"] == "stream" and "test_lecture_training_loop" in shown[0]["text"]
 
 

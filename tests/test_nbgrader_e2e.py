@@ -30,7 +30,7 @@ from test_pictures import MARK, marked_pixels
 from test_report import CHROMIUM, chromium
 
 from autograder import config
-from autograder.frontends import grade, kernel
+from autograder.frontends import grade, nbgrader_preprocessors
 from autograder.inputs import sources
 from autograder.render.gradebook import read_gradebook
 
@@ -180,7 +180,7 @@ def test_feedback_names_the_pitfall_and_writes_out_the_expression(autograded):
     assert "node 0" not in words and "node 4" not in words
     # Wrapped to a readable width, not one line that scrolls sideways.
     feedback_lines = [line for line in text.splitlines() if "overwritten" in line or "your a.grad" in line]
-    assert feedback_lines and all(len(line.strip()) <= kernel.FEEDBACK_WIDTH for line in feedback_lines)
+    assert feedback_lines and all(len(line.strip()) <= nbgrader_preprocessors.FEEDBACK_WIDTH for line in feedback_lines)
     assert leaks(autograded / "feedback", "autograd") == []
 
 

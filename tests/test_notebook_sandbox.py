@@ -78,7 +78,8 @@ def attacked(tmp_path_factory):
     assert nbgrader(root, "generate_assignment", "derivatives").returncode == 0
     protected = [root / "gradebook.db", root / "source" / "derivatives" / "derivatives.ipynb",
                  REPO_ROOT / "grading_tests" / "derivatives" / "test_derivatives.py",
-                 REPO_ROOT / "solutions" / "micrograd" / "engine.py", REPO_ROOT / "autograder" / "kernel.py",
+                 REPO_ROOT / "solutions" / "micrograd" / "engine.py",
+                 REPO_ROOT / "autograder" / "frontends" / "nbgrader_preprocessors.py",
                  root / "nbgrader_config.py"]
     targets = {
         # leak.txt: a symlink handed in with the notebook; nbgrader copies the gradebook it points to.

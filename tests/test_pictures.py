@@ -20,7 +20,7 @@ from autograder.frontends.grade import grade
 from autograder.outcome import pictures
 from autograder.outcome.results import PartResult, Results, TestResult
 from autograder.render import formats
-from autograder.render.sinks import markdown_plain
+from autograder.render.text import markdown_plain
 from autograder.semester.report import write_report
 from grading_tests.micrograd import diagnose, drawing, expected, models, writing
 from grading_tests.micrograd.diagnose import Tolerance

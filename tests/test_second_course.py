@@ -98,7 +98,7 @@ def test_ci_grade_grades_with_the_given_course(tmp_path):
 @pytest.mark.slow
 def test_nbgrader_autograde_scores_with_the_given_course(tmp_path):
     """TrustedScores (nbgrader's autograde step) grades with `TrustedScores.course_config`."""
-    from autograder.frontends.kernel import TrustedScores
+    from autograder.frontends.nbgrader_preprocessors import TrustedScores
 
     text = ((REPO_ROOT / "course.yml").read_text()
             .replace("suite: grading_tests/", f"suite: {REPO_ROOT}/grading_tests/")

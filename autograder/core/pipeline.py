@@ -6,7 +6,7 @@
    submission through its sandboxed worker (autograder.core.pytest_plugin, autograder.boundary.sandbox).
 3. score: verdicts become points from the course, in a Results object that also carries the
    grading key (what the result depends on, for batch resume).
-Sinks (autograder.render.sinks, formats, gradebook, report, ci-grade) render the Results afterwards.
+Views (autograder.render: formats, gradebook; the class report, ci-grade) render the Results afterwards.
 """
 
 from __future__ import annotations

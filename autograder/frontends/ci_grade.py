@@ -47,8 +47,9 @@ from autograder.frontends import options
 from autograder.inputs.sources import read_commit
 from autograder.outcome import feedback
 from autograder.outcome.results import PullRequest, Results, printable
+from autograder.render.files import atomic_write
 from autograder.render.formats import markdown_feedback, to_html, to_json
-from autograder.render.sinks import atomic_write, markdown_code, markdown_plain
+from autograder.render.text import markdown_code, markdown_plain
 from autograder.semester import limits
 
 DISALLOWED_FLAG = "changes_outside_student_files"

@@ -23,8 +23,9 @@ from autograder.frontends import options
 from autograder.inputs import lms as lms_download
 from autograder.inputs.sources import InputError, collect
 from autograder.outcome.results import Results, printable
+from autograder.render.files import OutputError, check_writable
 from autograder.render.formats import FORMATS, RENDER, to_html, write
-from autograder.render.sinks import OutputError, check_writable, score_of
+from autograder.render.text import score_of
 from autograder.semester import batch
 
 __all__ = ["MAX_TEST_OUTPUT_CHARS", "GraderError", "add_arguments", "grade", "main", "run"]

@@ -30,7 +30,7 @@ from autograder import config
 from autograder.core import isolation
 from autograder.frontends import options
 from autograder.inputs import sources
-from autograder.render.sinks import OutputError, atomic_write, check_writable
+from autograder.render.files import OutputError, atomic_write, check_writable
 
 PACKAGE_FILES = Path(__file__).resolve().parents[1] / "gradescope_files"
 # What grading imports besides the standard library (tests/test_gradescope.py checks the list);

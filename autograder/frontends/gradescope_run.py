@@ -2,7 +2,7 @@
 
 `run` (run_autograder) reads /autograder/submission/ as a Source (autograder.inputs.sources.read_upload),
 grades it with autograder.core.pipeline.grade (the same pipeline and sandbox as `course grade`) and
-writes /autograder/results/results.json atomically (autograder.render.sinks). Student code runs only in
+writes /autograder/results/results.json atomically (autograder.render.files). Student code runs only in
 the sandboxed worker; this process alone writes the results. `check` is setup.sh's last step.
 AUTOGRADER_ROOT replaces /autograder, COURSE_SANDBOX (bwrap or process) forces a sandbox;
 docs/gradescope.md has the details.
@@ -31,7 +31,8 @@ from autograder.frontends import gradescope
 from autograder.inputs import sources
 from autograder.outcome import pictures
 from autograder.outcome.results import Results, printable
-from autograder.render.sinks import atomic_write, code_block, markdown_text, score_of
+from autograder.render.files import atomic_write
+from autograder.render.text import code_block, markdown_text, score_of
 from autograder.semester import limits
 
 ROOT_ENV, SANDBOX_ENV = "AUTOGRADER_ROOT", "COURSE_SANDBOX"

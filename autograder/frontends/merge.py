@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder import config
 from autograder.frontends import options
-from autograder.render.sinks import atomic_write
+from autograder.render.files import atomic_write
 from autograder.semester import overrides
 from autograder.semester.batch import publish
 

@@ -38,7 +38,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None
 import nbformat  # noqa: E402
 
 # What a hidden test cell calls: honest kernels answer 0.0; the trusted preprocessor
-# (autograder.frontends.kernel.TrustedScores) then replaces the output with the grader's score.
+# (autograder.frontends.nbgrader_preprocessors.TrustedScores) then replaces the output with the grader's score.
 PART_SCORE = "course_part_score"
 HONEST_PLACEHOLDER = "0.0"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"

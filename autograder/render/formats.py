@@ -12,7 +12,8 @@ from xml.etree import ElementTree as ET
 
 from autograder.outcome import feedback, pictures
 from autograder.outcome.results import Results, TestResult, printable
-from autograder.render.sinks import atomic_write, code_block, markdown_code, markdown_plain, score_of, template_value
+from autograder.render.files import atomic_write
+from autograder.render.text import code_block, markdown_code, markdown_plain, score_of, template_value
 
 if TYPE_CHECKING:
     import jinja2

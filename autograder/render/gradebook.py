@@ -20,7 +20,8 @@ from rich.table import Table
 from autograder import config
 from autograder.entry_points import put_scripts_first_on_path
 from autograder.outcome.results import Results, printable
-from autograder.render.sinks import atomic_write, points, spreadsheet_cell
+from autograder.render.files import atomic_write
+from autograder.render.text import points, spreadsheet_cell
 
 
 def database_url(url_or_path: str | os.PathLike) -> str:

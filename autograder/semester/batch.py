@@ -32,8 +32,9 @@ from autograder import config
 from autograder.core.pipeline import grader_key, grading_key
 from autograder.inputs.sources import Source
 from autograder.outcome.results import Results, printable, read_result, result_path
+from autograder.render.files import CANNOT_WRITE, OutputError, cannot_write, check_writable
 from autograder.render.formats import FORMATS, SUFFIX, write
-from autograder.render.sinks import CANNOT_WRITE, OutputError, cannot_write, check_writable, score_of
+from autograder.render.text import score_of
 from autograder.semester import overrides, regrade, similar_code
 
 

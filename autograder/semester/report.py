@@ -28,7 +28,7 @@ from autograder.outcome import feedback, pictures
 from autograder.outcome.results import Results
 from autograder.render.formats import to_json
 from autograder.render.gradebook import points
-from autograder.render.sinks import template_value
+from autograder.render.text import template_value
 from autograder.semester import overrides, similar_code
 
 TOP_PITFALLS = 12
