@@ -122,10 +122,9 @@ class _Store:
                 return json.loads(_recording.recorded[kind][digest])
             return _recording.kept.get(kind, {}).get(digest, _MISSING) if kind in _DRAWN else _MISSING
         if self.course is not None and os.environ.get(IGNORE_VARIABLE) != "compute":
-            path = cache_path(self.course)
-            if self.loaded != path:
+            if self.loaded is None:  # a run's course is fixed: its cache is read once, on first need
                 data, account = current_cache(self.course)
-                self.loaded, self.raw = path, data["values"] if data else {}
+                self.loaded, self.raw = cache_path(self.course), data["values"] if data else {}
                 if data is None:
                     self.say(account, f"{account}: expected values are computed as the tests need them "
                                       "(run `course build`)")

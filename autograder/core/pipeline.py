@@ -105,14 +105,13 @@ def suite_files(course: config.Course, assignment: config.Assignment) -> tuple[P
     files = {path for path in suite.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
     files |= set(probe_modules(course, assignment))
     files |= {folder / name for folder in above for name in ("conftest.py", "pytest.ini") if (folder / name).is_file()}
-    python = sorted(p for p in files if p.suffix == ".py")
-    packages = {pytest_plugin.import_name(path)[0] for path in python} - {path.parent for path in python}
+    named = {path: pytest_plugin.import_name(path) for path in sorted(p for p in files if p.suffix == ".py")}
+    packages = {folder for folder, _ in named.values()} - {path.parent for path in named}
     folders = [suite, *dict.fromkeys(course.suite(other) for other in course.assignments.values()), *above,
                *sorted(packages)]
     # The grader's own package is not the course's, even where the course folder holds it (a clone).
     finder = modulefinder.ModuleFinder(path=[str(folder) for folder in folders], excludes=[__name__.partition(".")[0]])
-    for path in python:
-        folder, name = pytest_plugin.import_name(path)
+    for path, (folder, name) in named.items():
         try:
             if folder == path.parent:
                 finder.run_script(str(path))

@@ -177,9 +177,14 @@ def number(value: Any, what: str) -> float:
     raise Mistake("malformed", f"{what}: the worker sent something that is not a number", ("tamper",))
 
 
+def wrong_shape(what: str) -> Mistake:
+    """The Mistake of a worker answer that is not shaped as the probe answers (a probe replaced by student code)."""
+    return Mistake("malformed", f"{what}: the worker's answer has the wrong shape", ("tamper",))
+
+
 def numbers(values: Any, what: str, length: int | None = None) -> list[float]:
     if not isinstance(values, list) or (length is not None and len(values) != length):
-        raise Mistake("malformed", f"{what}: the worker's answer has the wrong shape", ("tamper",))
+        raise wrong_shape(what)
     return [number(v, what) for v in values]
 
 

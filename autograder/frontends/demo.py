@@ -14,7 +14,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autograder import config, markers
 from autograder.frontends import options
@@ -115,15 +115,19 @@ def student_files(student: Student, course: config.Course | None = None) -> File
 def write_student(student: Student, directory: Path, name: str | None = None,
                   course: config.Course | None = None) -> Path:
     """The student's folder as they would hand it in: their files, and the reference's package __init__.py files."""
-    from autograder.frontends import validate
-
     course = course or config.load()
     folder = directory / (name or student.name)
-    packages = {path: "" for path in validate.reference_sources(course) if path.endswith("/__init__.py")}
-    for relative, text in {**packages, **student_files(student, course)}.items():
+    for relative, text in {**_package_inits(course), **student_files(student, course)}.items():
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         (folder / relative).write_text(text, encoding="utf-8")
     return folder
+
+
+def _package_inits(course: config.Course) -> Files:
+    """An empty __init__.py for each folder of the student files that is a package in the reference."""
+    folders = {PurePosixPath(file).parent for file in course.assignment()[1].student_files}
+    return {(folder / "__init__.py").as_posix(): "" for folder in sorted(folders)
+            if folder != PurePosixPath(".") and (course.solutions / folder / "__init__.py").is_file()}
 
 
 def generate_class(directory: Path, count: int | None = None, kinds: tuple[str, ...] = (),

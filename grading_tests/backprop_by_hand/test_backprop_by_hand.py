@@ -6,7 +6,7 @@ notebook's labels and the student's own values (never an expected value).
 
 import pytest
 
-from autograder.core.suite import Mistake, close, number
+from autograder.core.suite import Mistake, close, number, wrong_shape
 
 from ..micrograd.expressions import forward_mistake
 from ..micrograd.writing import Labelled
@@ -58,7 +58,7 @@ def test_every_gradient_by_the_chain_rule(submission):
     values = submission.isolated("reference_engine").ask("reading your gradients", "nb_attributes", module="by_hand",
                  paths=[f"{name}.grad" for name in expected]).get("values")
     if not isinstance(values, dict):
-        raise Mistake("malformed", "reading your gradients: the worker's answer has the wrong shape", ("tamper",))
+        raise wrong_shape("reading your gradients")
     grads = {}
     for name in expected:
         raw = values.get(f"{name}.grad")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from autograder.boundary.sandbox import Reply
-from autograder.core.suite import Mistake, Submission, indices, number, numbers
+from autograder.core.suite import Mistake, Submission, indices, number, numbers, wrong_shape
 
 REVISITS = "walk-revisits"  # a time-out of a walk that, on a small diamond ladder, visits a node twice
 
@@ -66,7 +66,7 @@ class ModelObservation:
 
 def _list(value: Any, doing: str) -> list:
     if not isinstance(value, list):
-        raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        raise wrong_shape(doing)
     return value
 
 
@@ -75,13 +75,13 @@ def _neurons(value: Any) -> list[list[Any]]:
     pairs = _list(value, "neurons")
     if not all(isinstance(p, list) and len(p) == 2 and (p[0] is None or type(p[0]) is int)
                and (p[1] is None or type(p[1]) is bool) for p in pairs):
-        raise Mistake("malformed", "neurons: the worker's answer has the wrong shape", ("tamper",))
+        raise wrong_shape("neurons")
     return pairs
 
 
 def _snapshot(value: Any) -> dict[str, list[float]]:
     if not isinstance(value, dict):
-        raise Mistake("malformed", "snapshot: the worker's answer has the wrong shape", ("tamper",))
+        raise wrong_shape("snapshot")
     return {"params": numbers(value.get("params"), "params"), "grads": numbers(value.get("grads"), "grads")}
 
 
@@ -96,11 +96,11 @@ def _graph_observation(graph: dict, value: Any, doing: str) -> GraphObservation:
     data, grad = numbers(value.get("data"), "data"), numbers(value.get("grad"), "grad")
     prev, calls = value.get("prev"), value.get("calls")
     if len(data) != n or len(grad) != n or not isinstance(prev, list) or len(prev) != n:
-        raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+        raise wrong_shape(doing)
     prev = [indices(p, "prev") for p in prev]
     if calls is not None:
         if not isinstance(calls, list):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+            raise wrong_shape(doing)
         calls = [indices(step, "calls") for step in calls]
     return GraphObservation(data, grad, prev, calls)
 
@@ -162,10 +162,10 @@ class MicrogradSubmission(Submission):
                   "record_calls": record_calls, **self.graph_options} for g, s in zip(graphs, steps, strict=True)]
         results = self.ask(doing, "graphs", items=items).get("results")
         if not isinstance(results, list) or len(results) != len(graphs):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+            raise wrong_shape(doing)
         found = [_graph_observation(g, r, doing) for g, r in zip(graphs, results, strict=True)]
         if record_calls and any(o.calls is None for o in found):  # asked for, never left out by the probe
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+            raise wrong_shape(doing)
         return found
 
     def calls(self, graphs: list[dict], *, doing: str) -> list[list[list[int]]]:
@@ -175,12 +175,12 @@ class MicrogradSubmission(Submission):
                   **self.graph_options} for g in graphs]
         results = self.ask(doing, "graphs", items=items).get("results")
         if not isinstance(results, list) or len(results) != len(graphs):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+            raise wrong_shape(doing)
         found = []
         for result in results:
             calls = result.get("calls") if isinstance(result, dict) else None
             if not isinstance(calls, list) or len(calls) != 1:
-                raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+                raise wrong_shape(doing)
             found.append([indices(calls[0], "calls")])
         return found
 
@@ -191,7 +191,7 @@ class MicrogradSubmission(Submission):
                          kwargs=kwargs or {})
         forward = value.get("forward")
         if not isinstance(forward, list) or not all(isinstance(batch, list) for batch in forward):
-            raise Mistake("malformed", f"{doing}: the worker's answer has the wrong shape", ("tamper",))
+            raise wrong_shape(doing)
         forward = [[numbers(o, "outputs") if isinstance(o, list) else numbers([o], "output")[0]
                     for o in batch] for batch in forward]
         return ModelObservation(
