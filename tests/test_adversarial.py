@@ -189,6 +189,15 @@ def test_case_scores_at_most_its_bound_and_says_why(run: Run, name: str):
     assert set(case.flags) <= set(result["flags"])
 
 
+def test_the_hidden_suite_package_cannot_be_imported_from_a_worker(run: Run):
+    """The suites are importable by name in the grader's process; in a worker, no name reaches them."""
+    printed = run.results["imports-the-hidden-suite"]["output_excerpt"]
+    tried = re.findall(r"hidden suite: (\S+) (\w+)", printed)
+    assert [name for name, _ in tried] == ["grading_tests.micrograd.diagnose", "grading_tests.micrograd.expected",
+                                          "grading_tests", "diagnose"], printed
+    assert all(outcome == "ModuleNotFoundError" for _, outcome in tried), printed
+
+
 def test_syntax_error_names_file_and_line(run: Run):
     line = syntax_error_line(CASES["syntax-error"])
     result = run.results["syntax-error"]

@@ -293,10 +293,25 @@ class _Borrowing(Value):
 Value = _Borrowing
 """
 
+_IMPORTS_HIDDEN_SUITE = """
+import importlib
+import sys
+# The hidden suites are a package: with the course folder on the path, import their diagnoses (a float model of
+# a right engine, reference_walk) and their expected values by name.
+sys.path[:0] = ["{REPO}", "{REPO}/grading_tests", "{REPO}/grading_tests/micrograd"]
+for _name in ("grading_tests.micrograd.diagnose", "grading_tests.micrograd.expected", "grading_tests", "diagnose"):
+    try:
+        importlib.import_module(_name)
+        print("hidden suite:", _name, "imported")
+    except Exception as _error:
+        print("hidden suite:", _name, type(_error).__name__)
+"""
+
 CASES: dict[str, Case] = {
     "borrows-reference-derivatives": Case("template", (engine(_BORROWS_REFERENCE_DERIVATIVES),)),
     "borrows-reference-engine": Case("template", (engine(_BORROWS_REFERENCE_ENGINE),)),
     "borrows-worker-modules": Case("template", (engine(_BORROWS_WORKER_MODULES),)),
+    "imports-the-hidden-suite": Case("template", (engine(_IMPORTS_HIDDEN_SUITE),)),
     # engine.py broken at import: the engine's parts score 0, while nn.py, graded on the reference
     # engine (isolation), keeps its points.
     "os-exit-at-import": Case("reference", (engine("import os\nos._exit(0)"),), bound=None,
